@@ -1,0 +1,153 @@
+"""A race classification: rows in overall order, class positions derived, re-sorting after penalties."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Iterable, Mapping, Sequence
+
+from domain.errors import InvalidInputError
+
+
+class ResultStatus(str, Enum):
+    CLASSIFIED = "classified"
+    NOT_CLASSIFIED = "not_classified"
+    RETIRED = "retired"
+    DID_NOT_START = "did_not_start"
+    DISQUALIFIED = "disqualified"
+    EXCLUDED = "excluded"
+
+    @property
+    def is_running_order(self) -> bool:
+        """Statuses sorted by distance and time; the others keep their published order."""
+        return self is ResultStatus.CLASSIFIED
+
+    @property
+    def is_removed(self) -> bool:
+        """Removed from the result by the stewards: always listed last, never scores."""
+        return self in (ResultStatus.DISQUALIFIED, ResultStatus.EXCLUDED)
+
+
+@dataclass(frozen=True)
+class ClassificationRow:
+    """One car's line in a published classification (overall order)."""
+
+    position: int
+    car: str
+    team: str
+    class_name: str
+    drivers: tuple[str, ...]
+    vehicle: str
+    status: ResultStatus
+    laps: int
+    total_time: Decimal | None
+    group: str = ""
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "car": self.car,
+            "team": self.team,
+            "class": self.class_name,
+            "drivers": list(self.drivers),
+            "vehicle": self.vehicle,
+            "status": self.status.value,
+            "laps": self.laps,
+            "total_time": None if self.total_time is None else str(self.total_time),
+            "group": self.group,
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> ClassificationRow:
+        total = record.get("total_time")
+        return cls(
+            position=int(record["position"]),
+            car=str(record["car"]),
+            team=str(record["team"]),
+            class_name=str(record["class"]),
+            drivers=tuple(record.get("drivers", ())),
+            vehicle=str(record.get("vehicle", "")),
+            status=ResultStatus(record["status"]),
+            laps=int(record["laps"]),
+            total_time=None if total in (None, "") else Decimal(str(total)),
+            group=str(record.get("group", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """What the stewards change on one car's line: added time, removed laps, a new status."""
+
+    seconds: Decimal = Decimal(0)
+    laps: int = 0
+    status: ResultStatus | None = None
+
+    def __add__(self, other: Adjustment) -> Adjustment:
+        return Adjustment(
+            self.seconds + other.seconds, self.laps + other.laps, other.status or self.status
+        )
+
+
+def check_rows(rows: Sequence[ClassificationRow], *, where: str) -> None:
+    """Positions must be 1..n without gaps and every car must appear once."""
+    seen_cars: dict[str, int] = {}
+    for index, row in enumerate(rows, start=1):
+        if row.position != index:
+            raise InvalidInputError(
+                f"position {row.position} of car #{row.car} out of sequence "
+                f"(expected {index}: positions must run 1..{len(rows)} without gaps or repeats)",
+                where=where,
+            )
+        if row.car in seen_cars:
+            raise InvalidInputError(
+                f"car #{row.car} appears twice (positions {seen_cars[row.car]} and {row.position})",
+                where=where,
+            )
+        seen_cars[row.car] = row.position
+        if row.laps < 0:
+            raise InvalidInputError(f"car #{row.car}: negative laps {row.laps}", where=where)
+
+
+def apply_adjustments(
+    rows: Sequence[ClassificationRow], adjustments: Mapping[str, Adjustment]
+) -> tuple[ClassificationRow, ...]:
+    """Apply stewards' adjustments and re-sort like the timing sheet does.
+
+    Classified cars are ordered by laps (more first), then total time (less first), then their
+    published position; other statuses keep their published order after them; disqualified and
+    excluded cars go last. Positions are renumbered 1..n.
+    """
+    if not adjustments:
+        return tuple(rows)
+    adjusted = [_adjust(row, adjustments.get(row.car)) for row in rows]
+    running = sorted(
+        (r for r in adjusted if r.status.is_running_order),
+        key=lambda r: (-r.laps, r.total_time if r.total_time is not None else Decimal("Infinity"),
+                       r.position),
+    )
+    others = [r for r in adjusted if not r.status.is_running_order and not r.status.is_removed]
+    removed = [r for r in adjusted if r.status.is_removed]
+    return tuple(
+        replace(row, position=index)
+        for index, row in enumerate([*running, *others, *removed], start=1)
+    )
+
+
+def _adjust(row: ClassificationRow, adjustment: Adjustment | None) -> ClassificationRow:
+    if adjustment is None:
+        return row
+    total = row.total_time
+    if total is not None and adjustment.seconds:
+        total += adjustment.seconds
+    return replace(
+        row,
+        laps=max(0, row.laps - adjustment.laps),
+        total_time=total,
+        status=adjustment.status or row.status,
+    )
+
+
+def class_order(rows: Iterable[ClassificationRow], class_names: frozenset[str]) -> list[ClassificationRow]:
+    """The rows of the given classes, in overall order: their index + 1 is the class position."""
+    return [row for row in rows if row.class_name in class_names]

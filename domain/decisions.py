@@ -1,0 +1,108 @@
+"""Stewards' decisions as values, and how a decision changes a classification line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Mapping
+
+from domain.classification import Adjustment, ResultStatus
+from domain.errors import InvalidInputError
+
+
+class DecisionKind(str, Enum):
+    TIME_PENALTY = "time_penalty"
+    LAP_PENALTY = "lap_penalty"
+    DISQUALIFICATION = "disqualification"
+    EXCLUSION = "exclusion"
+    POINTS_DEDUCTION = "points_deduction"
+    POLE_STRIPPED = "pole_stripped"
+
+    @property
+    def changes_classification(self) -> bool:
+        """Folded into a later published classification; the others act on standings only."""
+        return self in (
+            DecisionKind.TIME_PENALTY,
+            DecisionKind.LAP_PENALTY,
+            DecisionKind.DISQUALIFICATION,
+            DecisionKind.EXCLUSION,
+        )
+
+
+@dataclass(frozen=True)
+class DecisionTerms:
+    """What a decision says: its kind, the car, and the amount where one applies."""
+
+    kind: DecisionKind
+    car: str
+    seconds: Decimal | None = None
+    laps: int | None = None
+    points: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        needs = {
+            DecisionKind.TIME_PENALTY: ("seconds",),
+            DecisionKind.LAP_PENALTY: ("laps",),
+            DecisionKind.POINTS_DEDUCTION: ("points",),
+        }.get(self.kind, ())
+        for name in ("seconds", "laps", "points"):
+            value = getattr(self, name)
+            if name in needs and (value is None or value <= 0):
+                raise InvalidInputError(f"a {self.kind.value} needs a positive {name}")
+            if name == "seconds" and self.kind is DecisionKind.LAP_PENALTY:
+                if value is not None and value < 0:
+                    raise InvalidInputError("seconds added with a lap penalty cannot be negative")
+                continue
+            if name not in needs and value is not None:
+                raise InvalidInputError(f"a {self.kind.value} takes no {name} (got {value})")
+
+    def adjustment(self) -> Adjustment:
+        """The change to the car's classification line, if the decision has one."""
+        if self.kind is DecisionKind.TIME_PENALTY:
+            return Adjustment(seconds=self.seconds or Decimal(0))
+        if self.kind is DecisionKind.LAP_PENALTY:
+            return Adjustment(seconds=self.seconds or Decimal(0), laps=self.laps or 0)
+        if self.kind is DecisionKind.DISQUALIFICATION:
+            return Adjustment(status=ResultStatus.DISQUALIFIED)
+        if self.kind is DecisionKind.EXCLUSION:
+            return Adjustment(status=ResultStatus.EXCLUDED)
+        return Adjustment()
+
+    def reversal(self) -> Adjustment:
+        """Undo this decision on a classification that already had it folded in."""
+        forward = self.adjustment()
+        status = ResultStatus.CLASSIFIED if forward.status is not None else None
+        return Adjustment(seconds=-forward.seconds, laps=-forward.laps, status=status)
+
+    def describe(self) -> str:
+        if self.kind is DecisionKind.TIME_PENALTY:
+            return f"+{self.seconds}s time penalty"
+        if self.kind is DecisionKind.LAP_PENALTY:
+            extra = f" + {self.seconds}s" if self.seconds else ""
+            return f"{self.laps} lap(s){extra} penalty"
+        if self.kind is DecisionKind.POINTS_DEDUCTION:
+            return f"{self.points} point(s) deducted"
+        return self.kind.value.replace("_", " ")
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "car": self.car,
+            "seconds": None if self.seconds is None else str(self.seconds),
+            "laps": self.laps,
+            "points": None if self.points is None else str(self.points),
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> DecisionTerms:
+        def dec(value: Any) -> Decimal | None:
+            return None if value in (None, "") else Decimal(str(value))
+
+        return cls(
+            kind=DecisionKind(record["kind"]),
+            car=str(record["car"]),
+            seconds=dec(record.get("seconds")),
+            laps=None if record.get("laps") is None else int(record["laps"]),
+            points=dec(record.get("points")),
+        )

@@ -1,0 +1,54 @@
+"""Exact race times: Decimal seconds, parsed from and formatted to timing notation."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+
+from domain.errors import InvalidInputError
+
+_RACE_TIME = re.compile(r"^(?:(?:(\d+):)?(\d{1,2})')?(\d{1,2}(?:\.\d{1,6})?)$")
+
+
+def parse_race_time(text: str) -> Decimal:
+    """Parse `3:43'26.017`, `1'52.991` or `10.537` into exact seconds."""
+    match = _RACE_TIME.match(text.strip())
+    if not match:
+        raise InvalidInputError(
+            f"'{text}' is not a race time (expected h:mm'ss.mmm, m'ss.mmm or ss.mmm)"
+        )
+    hours, minutes, seconds = match.groups()
+    total = Decimal(seconds)
+    if minutes is not None:
+        if total >= 60:
+            raise InvalidInputError(f"'{text}': seconds must be below 60")
+        total += Decimal(minutes) * 60
+    if hours is not None:
+        if int(minutes or 0) >= 60:
+            raise InvalidInputError(f"'{text}': minutes must be below 60")
+        total += Decimal(hours) * 3600
+    return total
+
+
+def format_race_time(seconds: Decimal) -> str:
+    """Format exact seconds the way timing sheets do (`3:43'26.017`)."""
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    whole_minutes, rest = divmod(seconds, 60)
+    hours, minutes = divmod(int(whole_minutes), 60)
+    fraction = f"{rest:06.3f}"
+    if hours:
+        return f"{sign}{hours}:{minutes:02d}'{fraction}"
+    if minutes:
+        return f"{sign}{minutes}'{fraction}"
+    return f"{sign}{rest:.3f}"
+
+
+def require_aware(value: datetime, *, field: str) -> datetime:
+    """Times in the ledger are always timezone-aware; naive ones are ambiguous."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInputError(
+            f"{field}: '{value.isoformat()}' has no timezone; give an offset such as +04:00 or Z"
+        )
+    return value
