@@ -1,0 +1,5 @@
+"""Publication statuses of a race classification."""
+
+PROVISIONAL = "provisional"
+OFFICIAL = "official"
+STATUSES = (PROVISIONAL, OFFICIAL)

@@ -1,0 +1,157 @@
+"""Invitation state of a target event at (as_of, known_at): per route, the holder and status.
+
+Before the organiser acts the state is computed: `pending` (no holder yet), `provisional`
+(holder from standings still in progress), `earned` (season complete, or award granted). Once
+the organiser records a decision, the recorded status and holder are shown.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain import invitations as lifecycle
+from domain.errors import PaddockError, UnknownTargetEventError
+from domain.rules import AwardSource, InvitationRoute, StandingsSource
+from projections.ledger import LedgerState, Recorded, Transition, winner
+from projections.standings_view import SeasonAt, season_at
+
+
+def _routes(state: LedgerState, event_id: str, own: list[dict[str, Any]],
+            as_of: datetime, known_at: datetime) -> list[InvitationRoute]:
+    routes = [InvitationRoute.from_record({**r, "target_event": event_id}) for r in own]
+    for cid in sorted(state.championships):
+        current = winner(v for v in state.championships[cid] if v.visible(as_of, known_at))
+        if current is None:
+            continue
+        for r in current.value.get("invitation_routes", ()):
+            if r["target_event"] == event_id:
+                routes.append(InvitationRoute.from_record(r))
+    return routes
+
+
+def invitations_view(state: LedgerState, event_id: str, as_of: datetime,
+                     known_at: datetime) -> dict[str, Any]:
+    versions = [v for v in state.target_events.get(event_id, []) if v.visible(as_of, known_at)]
+    current = winner(versions)
+    if current is None:
+        known = ", ".join(sorted(state.target_events)) or "none registered"
+        raise UnknownTargetEventError(f"unknown target event '{event_id}' (known: {known})")
+    defn = current.value
+    seasons: dict[str, SeasonAt | str] = {}
+    routes = [
+        _route_view(state, event_id, route, seasons, as_of, known_at)
+        for route in _routes(state, event_id, defn.get("invitation_routes", []), as_of, known_at)
+    ]
+    invitations = [r for r in routes if r["kind"] == "invitation"]
+    return {
+        "event": event_id,
+        "name": defn["name"],
+        "as_of": as_of,
+        "known_at": known_at,
+        "log_position": state.position_known_at(known_at),
+        "capacity": defn["capacity"],
+        "classes": defn.get("classes", []),
+        "routes": routes,
+        "summary": {
+            "invitation_routes": len(invitations),
+            "with_holder": sum(1 for r in invitations if r["holder"]),
+            "by_status": _count_by_status(invitations),
+        },
+    }
+
+
+def _count_by_status(routes: list[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in routes:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _route_view(state: LedgerState, event_id: str, route: InvitationRoute,
+                seasons: dict[str, SeasonAt | str], as_of: datetime,
+                known_at: datetime) -> dict[str, Any]:
+    status, holder, notes = _computed(state, route, seasons, as_of, known_at)
+    since = None
+    recorded = _recorded_transition(state, event_id, route.id, as_of, known_at)
+    if recorded is not None:
+        status, since = recorded.value.status, recorded.effective_at
+        holder = recorded.value.holder or holder
+        if recorded.value.reason:
+            notes = [*notes, recorded.value.reason]
+    return {
+        "route": route.id,
+        "description": route.description,
+        "kind": route.kind,
+        "target_class": route.target_class,
+        "beneficiary": route.beneficiary,
+        "source": _describe_source(route),
+        "status": status,
+        "since": since,
+        "holder": holder,
+        "notes": notes,
+    }
+
+
+def _recorded_transition(state: LedgerState, event_id: str, route: str, as_of: datetime,
+                         known_at: datetime) -> Recorded[Transition] | None:
+    facts = [t for t in state.invitations.get((event_id, route), []) if t.visible(as_of, known_at)]
+    return max(facts, key=lambda t: (t.effective_at, t.position), default=None)
+
+
+def _describe_source(route: InvitationRoute) -> str:
+    src = route.source
+    if isinstance(src, StandingsSource):
+        return f"{src.championship} {src.class_id} standings, position {src.position}"
+    return f"award {src.award}"
+
+
+def _computed(state: LedgerState, route: InvitationRoute, seasons: dict[str, SeasonAt | str],
+              as_of: datetime, known_at: datetime) -> tuple[str, dict[str, Any] | None, list[str]]:
+    src = route.source
+    if isinstance(src, AwardSource):
+        return _from_award(state, src, as_of, known_at)
+    if src.championship not in seasons:
+        try:
+            seasons[src.championship] = season_at(state, src.championship, as_of, known_at)
+        except PaddockError as error:
+            seasons[src.championship] = error.message
+    season = seasons[src.championship]
+    if isinstance(season, str):
+        return lifecycle.PENDING, None, [f"no standings: {season}"]
+    return _from_standings(season, src)
+
+
+def _from_standings(season: SeasonAt, src: StandingsSource) -> tuple[str, dict[str, Any] | None, list[str]]:
+    if not season.rounds:
+        return lifecycle.PENDING, None, [f"no round of {src.championship} published yet"]
+    rows = [p for p in season.standings(src.class_id) if p.position == src.position]
+    if not rows:
+        return lifecycle.PENDING, None, [f"nobody at position {src.position} in {src.class_id}"]
+    done = sorted(season.rounds)
+    status = lifecycle.EARNED if season.complete else lifecycle.PROVISIONAL
+    notes = [] if season.complete else [
+        f"standings after round(s) {', '.join(map(str, done))} of {len(season.definition.rounds)}"
+        + ("" if all(season.rounds[n].status == "official" for n in done) else ", not all official")
+    ]
+    if len(rows) > 1:
+        cars = ", ".join(f"#{p.competitor.car}" for p in rows)
+        return status, None, [*notes, f"unresolved tie between {cars}: needs a decision"]
+    c = rows[0].competitor
+    holder = {
+        "championship": src.championship,
+        "class": src.class_id,
+        "car": c.car,
+        "team": c.team,
+        "points": c.points,
+    }
+    return status, holder, notes
+
+
+def _from_award(state: LedgerState, src: AwardSource, as_of: datetime,
+                known_at: datetime) -> tuple[str, dict[str, Any] | None, list[str]]:
+    grant = winner(g for g in state.awards.get(src.award, []) if g.visible(as_of, known_at))
+    if grant is None:
+        return lifecycle.PENDING, None, [f"award {src.award} not decided yet"]
+    recipient = dict(grant.value.recipient)
+    return lifecycle.EARNED, {"award": grant.value.name, **recipient}, []

@@ -1,0 +1,286 @@
+"""The ledger fold: every recorded fact of the log, kept with its position and both times.
+
+The fold is a pure function of the events; views (standings, invitations, history) are pure
+functions of the fold and a point on each time axis. Which fact wins never depends on the order
+facts were recorded in, only on their `effective_at` and their content (see `winner`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Generic, Iterable, Sequence, TypeVar
+
+from domain.aggregates.award import Award
+from domain.aggregates.championship import Championship
+from domain.aggregates.fact import Fact
+from domain.aggregates.invitation import Invitation
+from domain.aggregates.race_classification import RaceClassification
+from domain.aggregates.stewards_decision import StewardsDecision
+from domain.aggregates.target_event import TargetEvent
+from domain.decisions import DecisionTerms
+
+T = TypeVar("T")
+RoundKey = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class Recorded(Generic[T]):
+    """A fact as the log holds it."""
+
+    position: int
+    effective_at: datetime
+    recorded_at: datetime
+    actor: str
+    source: str
+    value: T
+
+    def visible(self, as_of: datetime, known_at: datetime) -> bool:
+        return self.recorded_at <= known_at and self.effective_at <= as_of
+
+
+@dataclass(frozen=True)
+class ClassificationVersion:
+    status: str
+    digest: str
+    rows: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class DecisionChange:
+    change: str  # imposed | amended | rescinded
+    reference: str
+    terms: dict[str, Any] | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class TieResolution:
+    class_id: str
+    order: tuple[str, ...]
+    reference: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class AwardGrant:
+    award: str
+    name: str
+    series: str
+    recipient: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Transition:
+    status: str
+    holder: dict[str, Any] | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    position: int
+    effective_at: datetime
+    recorded_at: datetime
+    actor: str
+    source: str
+    kind: str
+    round: int | None
+    cars: tuple[str, ...]
+    summary: str
+
+
+CHANGE_RANK = {"imposed": 0, "amended": 1, "rescinded": 2}
+
+
+def content_key(value: Any) -> str:
+    """A deterministic key for a fact's content, to order facts with equal effective times."""
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def winner(facts: Iterable[Recorded[T]], key: Callable[[T], Any] = content_key) -> Recorded[T] | None:
+    """The fact in force: the latest effective one; content breaks exact ties."""
+    return max(facts, key=lambda r: (r.effective_at, key(r.value)), default=None)
+
+
+@dataclass
+class LedgerState:
+    championships: dict[str, list[Recorded[dict[str, Any]]]] = field(default_factory=dict)
+    entries: dict[str, list[Recorded[dict[str, Any]]]] = field(default_factory=dict)
+    ties: dict[str, list[Recorded[TieResolution]]] = field(default_factory=dict)
+    classifications: dict[RoundKey, list[Recorded[ClassificationVersion]]] = field(default_factory=dict)
+    official_marks: dict[RoundKey, list[Recorded[int]]] = field(default_factory=dict)
+    poles: dict[RoundKey, list[Recorded[tuple[str, str]]]] = field(default_factory=dict)
+    decisions: dict[RoundKey, dict[str, list[Recorded[DecisionChange]]]] = field(default_factory=dict)
+    awards: dict[str, list[Recorded[AwardGrant]]] = field(default_factory=dict)
+    target_events: dict[str, list[Recorded[dict[str, Any]]]] = field(default_factory=dict)
+    invitations: dict[tuple[str, str], list[Recorded[Transition]]] = field(default_factory=dict)
+    history: dict[str, list[HistoryItem]] = field(default_factory=dict)
+    head: list[tuple[datetime, int]] = field(default_factory=list)
+
+    def position_known_at(self, known_at: datetime) -> int:
+        """The last log position recorded at or before `known_at` (0 for an empty log)."""
+        return max((p for at, p in self.head if at <= known_at), default=0)
+
+
+class LedgerFold:
+    """Folds domain events, in any order, into a `LedgerState`."""
+
+    def __init__(self) -> None:
+        self.state = LedgerState()
+        self._championship_ids: dict[Any, str] = {}
+        self._decision_keys: dict[Any, tuple[RoundKey, str]] = {}
+        self._round_keys: dict[Any, RoundKey] = {}
+        self._invitation_keys: dict[Any, tuple[str, str]] = {}
+        self._handlers: dict[type, Callable[[int, Any], None]] = {
+            Championship.Registered: self._championship_defined,
+            Championship.Revised: self._championship_defined,
+            Championship.EntryDeclared: self._entry_declared,
+            Championship.TieResolved: self._tie_resolved,
+            RaceClassification.Opened: self._round_opened,
+            RaceClassification.Published: self._published,
+            RaceClassification.DeclaredOfficial: self._declared_official,
+            RaceClassification.PoleRecorded: self._pole_recorded,
+            StewardsDecision.PenaltyImposed: self._decision_imposed,
+            StewardsDecision.PenaltyAmended: self._decision_changed,
+            StewardsDecision.PenaltyRescinded: self._decision_changed,
+            Award.Granted: self._award_granted,
+            TargetEvent.Registered: self._target_event_defined,
+            TargetEvent.Revised: self._target_event_defined,
+            Invitation.Opened: self._invitation_opened,
+            Invitation.Transitioned: self._invitation_transitioned,
+        }
+
+    def apply_all(self, items: Iterable[tuple[int, Any]]) -> LedgerState:
+        for position, event in items:
+            self.apply(position, event)
+        return self.state
+
+    def apply(self, position: int, event: Any) -> None:
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            raise TypeError(f"log position {position}: no projection for {type(event).__qualname__}")
+        if isinstance(event, Fact):
+            self.state.head.append((event.recorded_at, position))
+        handler(position, event)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _recorded(position: int, event: Fact, value: T) -> Recorded[T]:
+        return Recorded(position, event.effective_at, event.recorded_at, event.actor, event.source, value)
+
+    def _history(self, championship: str, position: int, event: Fact, kind: str,
+                 round_number: int | None, cars: Sequence[str], summary: str) -> None:
+        self.state.history.setdefault(championship, []).append(
+            HistoryItem(position, event.effective_at, event.recorded_at, event.actor,
+                        event.source, kind, round_number, tuple(cars), summary)
+        )
+
+    # -- championships -------------------------------------------------------------------------
+
+    def _championship_defined(self, position: int, event: Any) -> None:
+        cid = event.definition["id"]
+        self._championship_ids[event.originator_id] = cid
+        self.state.championships.setdefault(cid, []).append(
+            self._recorded(position, event, event.definition)
+        )
+        version = getattr(event, "rules_version", 1)
+        verb = "registered" if version == 1 else f"definition revised (version {version})"
+        self._history(cid, position, event, "definition", None, (), f"{event.definition['name']} {verb}")
+
+    def _entry_declared(self, position: int, event: Any) -> None:
+        cid = self._championship_of(event)
+        entry = event.entry
+        self.state.entries.setdefault(cid, []).append(self._recorded(position, event, entry))
+        self._history(cid, position, event, "entry", None, (entry["car"],),
+                      f"entry #{entry['car']} {entry['team']} ({entry['class']}) declared")
+
+    def _tie_resolved(self, position: int, event: Any) -> None:
+        cid = self._championship_of(event)
+        tie = TieResolution(event.class_id, tuple(event.order), event.reference, event.reason)
+        self.state.ties.setdefault(cid, []).append(self._recorded(position, event, tie))
+        self._history(cid, position, event, "tie_resolved", None, tuple(event.order),
+                      f"{event.class_id} tie resolved: {' ahead of '.join('#' + c for c in event.order)}")
+
+    def _championship_of(self, event: Any) -> str:
+        return self._championship_ids[event.originator_id]
+
+    # -- rounds ----------------------------------------------------------------------------------
+
+    def _round_opened(self, position: int, event: Any) -> None:
+        self._round_keys[event.originator_id] = (event.championship, event.round_number)
+
+    def _published(self, position: int, event: Any) -> None:
+        key = self._round_keys[event.originator_id]
+        version = ClassificationVersion(event.status, event.digest, tuple(event.rows))
+        self.state.classifications.setdefault(key, []).append(self._recorded(position, event, version))
+        self._history(key[0], position, event, "classification", key[1],
+                      tuple(r["car"] for r in event.rows),
+                      f"R{key[1]} {event.status} classification published "
+                      f"({len(event.rows)} cars, version {event.version})")
+
+    def _declared_official(self, position: int, event: Any) -> None:
+        key = self._round_keys[event.originator_id]
+        self.state.official_marks.setdefault(key, []).append(self._recorded(position, event, event.version))
+        self._history(key[0], position, event, "official", key[1], (),
+                      f"R{key[1]} classification declared official")
+
+    def _pole_recorded(self, position: int, event: Any) -> None:
+        key = self._round_keys[event.originator_id]
+        self.state.poles.setdefault(key, []).append(
+            self._recorded(position, event, (event.class_id, event.car))
+        )
+        self._history(key[0], position, event, "pole", key[1], (event.car,),
+                      f"R{key[1]} {event.class_id} pole: #{event.car}")
+
+    # -- decisions -------------------------------------------------------------------------------
+
+    def _decision_imposed(self, position: int, event: Any) -> None:
+        key = (event.championship, event.round_number)
+        self._decision_keys[event.originator_id] = (key, event.reference)
+        self._add_decision(position, event, key, "imposed", event.reference, event.terms)
+
+    def _decision_changed(self, position: int, event: Any) -> None:
+        key, reference = self._decision_keys[event.originator_id]
+        rescinded = isinstance(event, StewardsDecision.PenaltyRescinded)
+        terms = None if rescinded else event.terms
+        self._add_decision(position, event, key, "rescinded" if rescinded else "amended", reference, terms)
+
+    def _add_decision(self, position: int, event: Any, key: RoundKey, change: str,
+                      reference: str, terms: dict[str, Any] | None) -> None:
+        value = DecisionChange(change, reference, terms, event.reason)
+        by_ref = self.state.decisions.setdefault(key, {})
+        by_ref.setdefault(reference, []).append(self._recorded(position, event, value))
+        cars = (terms["car"],) if terms else tuple(
+            c.value.terms["car"] for c in by_ref[reference] if c.value.terms
+        )[:1]
+        what = _describe_terms(terms) if terms else "rescinded"
+        self._history(key[0], position, event, f"decision_{change}", key[1], cars,
+                      f"R{key[1]} decision {reference}: #{cars[0] if cars else '?'} {what}"
+                      + (f" ({event.reason})" if event.reason else ""))
+
+    # -- awards, target events, invitations ----------------------------------------------------
+
+    def _award_granted(self, position: int, event: Any) -> None:
+        grant = AwardGrant(event.award, event.name, event.series, dict(event.recipient))
+        self.state.awards.setdefault(event.award, []).append(self._recorded(position, event, grant))
+
+    def _target_event_defined(self, position: int, event: Any) -> None:
+        eid = event.definition["id"]
+        self.state.target_events.setdefault(eid, []).append(
+            self._recorded(position, event, event.definition)
+        )
+
+    def _invitation_opened(self, position: int, event: Any) -> None:
+        self._invitation_keys[event.originator_id] = (event.event_id, event.route)
+
+    def _invitation_transitioned(self, position: int, event: Any) -> None:
+        key = self._invitation_keys[event.originator_id]
+        value = Transition(event.status, event.holder, event.reason)
+        self.state.invitations.setdefault(key, []).append(self._recorded(position, event, value))
+
+
+def _describe_terms(terms: dict[str, Any]) -> str:
+    return DecisionTerms.from_record(terms).describe()

@@ -1,0 +1,170 @@
+"""A round as it stood at (as_of, known_at): the classification in force with the stewards'
+decisions applied, its status, poles and points deductions.
+
+A published classification is taken to include every decision effective at or before its
+publication (that is how an official file is made). Decisions effective later are applied on top;
+a decision rescinded or amended after being folded into a file is reversed on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Sequence
+
+from domain.classification import Adjustment, ClassificationRow, apply_adjustments
+from domain.decisions import DecisionKind, DecisionTerms
+from domain.race_status import OFFICIAL
+from domain.rules import ChampionshipDefinition
+from projections.ledger import (
+    CHANGE_RANK,
+    ClassificationVersion,
+    DecisionChange,
+    LedgerState,
+    Recorded,
+    RoundKey,
+    content_key,
+    winner,
+)
+
+
+@dataclass(frozen=True)
+class AppliedDecision:
+    reference: str
+    terms: DecisionTerms
+    position: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class RoundState:
+    number: int
+    status: str
+    published_at: datetime
+    version_position: int
+    rows: tuple[ClassificationRow, ...]
+    poles: dict[str, str]
+    deductions: dict[str, Decimal]
+    decisions: tuple[AppliedDecision, ...] = field(default=())
+
+
+def _version_key(v: ClassificationVersion) -> tuple[int, str]:
+    return (1 if v.status == OFFICIAL else 0, v.digest)
+
+
+def round_state(state: LedgerState, defn: ChampionshipDefinition, number: int,
+                as_of: datetime, known_at: datetime) -> RoundState | None:
+    key: RoundKey = (defn.id, number)
+    versions = [v for v in state.classifications.get(key, []) if v.visible(as_of, known_at)]
+    current = winner(versions, key=_version_key)
+    if current is None:
+        return None
+    decisions = _decisions_in_force(state, key, as_of, known_at)
+    adjustments = _adjustments(state, key, current.effective_at, as_of, known_at)
+    rows = apply_adjustments(
+        [ClassificationRow.from_record(r) for r in current.value.rows], adjustments
+    )
+    rows = tuple(replace(r, class_name=_class_of(defn, r)) for r in rows)
+    return RoundState(
+        number=number,
+        status=_status(state, key, current, as_of, known_at),
+        published_at=current.effective_at,
+        version_position=current.position,
+        rows=rows,
+        poles=_poles(state, key, decisions, as_of, known_at),
+        deductions=_deductions(decisions),
+        decisions=tuple(decisions),
+    )
+
+
+def _class_of(defn: ChampionshipDefinition, row: ClassificationRow) -> str:
+    declared = defn.declared_entry(row.car)
+    if declared is not None:
+        return declared.class_id
+    return defn.resolve_class(row.class_name, row.group)
+
+
+def _status(state: LedgerState, key: RoundKey, current: Recorded[ClassificationVersion],
+            as_of: datetime, known_at: datetime) -> str:
+    if current.value.status == OFFICIAL:
+        return OFFICIAL
+    marks = [m for m in state.official_marks.get(key, []) if m.visible(as_of, known_at)]
+    if any(m.effective_at >= current.effective_at for m in marks):
+        return OFFICIAL
+    return current.value.status
+
+
+def _terms_at(changes: Sequence[Recorded[DecisionChange]], at: datetime) -> DecisionChange | None:
+    """The decision as it stood at `at`: None before it was imposed or after it was rescinded."""
+    in_force = [c for c in changes if c.effective_at <= at]
+    latest = max(in_force, key=lambda c: (c.effective_at, CHANGE_RANK[c.value.change],
+                                          content_key(c.value.terms)), default=None)
+    if latest is None or latest.value.terms is None:
+        return None
+    return latest.value
+
+
+def _visible_changes(state: LedgerState, key: RoundKey, as_of: datetime, known_at: datetime
+                     ) -> dict[str, list[Recorded[DecisionChange]]]:
+    return {
+        ref: [c for c in changes if c.visible(as_of, known_at)]
+        for ref, changes in sorted(state.decisions.get(key, {}).items())
+    }
+
+
+def _decisions_in_force(state: LedgerState, key: RoundKey, as_of: datetime, known_at: datetime
+                        ) -> list[AppliedDecision]:
+    result = []
+    for ref, changes in _visible_changes(state, key, as_of, known_at).items():
+        now = _terms_at(changes, as_of)
+        if now is not None and now.terms is not None:
+            position = max(c.position for c in changes)
+            result.append(AppliedDecision(ref, DecisionTerms.from_record(now.terms), position, now.reason))
+    return result
+
+
+def _adjustments(state: LedgerState, key: RoundKey, published_at: datetime, as_of: datetime,
+                 known_at: datetime) -> dict[str, Adjustment]:
+    adjustments: dict[str, Adjustment] = {}
+    for changes in _visible_changes(state, key, as_of, known_at).values():
+        folded = _classification_terms(_terms_at(changes, published_at))
+        now = _classification_terms(_terms_at(changes, as_of))
+        if folded == now:
+            continue
+        for terms, forward in ((folded, False), (now, True)):
+            if terms is None:
+                continue
+            change = terms.adjustment() if forward else terms.reversal()
+            adjustments[terms.car] = adjustments.get(terms.car, Adjustment()) + change
+    return adjustments
+
+
+def _classification_terms(change: DecisionChange | None) -> DecisionTerms | None:
+    if change is None or change.terms is None:
+        return None
+    terms = DecisionTerms.from_record(change.terms)
+    return terms if terms.kind.changes_classification else None
+
+
+def _poles(state: LedgerState, key: RoundKey, decisions: Sequence[AppliedDecision],
+           as_of: datetime, known_at: datetime) -> dict[str, str]:
+    by_class: dict[str, list[Recorded[tuple[str, str]]]] = {}
+    for pole in state.poles.get(key, []):
+        if pole.visible(as_of, known_at):
+            by_class.setdefault(pole.value[0], []).append(pole)
+    stripped = {d.terms.car for d in decisions if d.terms.kind is DecisionKind.POLE_STRIPPED}
+    poles = {}
+    for class_id, facts in sorted(by_class.items()):
+        current = winner(facts)
+        if current is not None and current.value[1] not in stripped:
+            poles[class_id] = current.value[1]
+    return poles
+
+
+def _deductions(decisions: Sequence[AppliedDecision]) -> dict[str, Decimal]:
+    deductions: dict[str, Decimal] = {}
+    for d in decisions:
+        if d.terms.kind is DecisionKind.POINTS_DEDUCTION and d.terms.points is not None:
+            deductions[d.terms.car] = deductions.get(d.terms.car, Decimal(0)) + d.terms.points
+    return deductions

@@ -1,0 +1,177 @@
+"""Standings of a championship at (as_of, known_at), as a canonical, self-describing view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from domain.errors import UnknownChampionshipError, UnknownClassError
+from domain.race_status import OFFICIAL
+from domain.rules import ChampionshipDefinition, DeclaredEntry
+from domain.standings import (
+    Placed,
+    RoundInput,
+    TieDecision,
+    class_standings,
+    driver_standings,
+)
+from projections.ledger import LedgerState, Recorded, winner
+from projections.round_state import RoundState, round_state
+
+
+@dataclass(frozen=True)
+class SeasonAt:
+    """A championship's definition and rounds as they stood at (as_of, known_at)."""
+
+    definition: ChampionshipDefinition
+    rules_version: int
+    rounds: dict[int, RoundState]
+    ties: tuple[TieDecision, ...]
+
+    @property
+    def complete(self) -> bool:
+        """Every round of the calendar has an official classification."""
+        return all(
+            r.number in self.rounds and self.rounds[r.number].status == OFFICIAL
+            for r in self.definition.rounds
+        )
+
+    def inputs(self) -> list[RoundInput]:
+        return [
+            RoundInput(self.definition.round(n), s.rows, s.poles, s.deductions)
+            for n, s in sorted(self.rounds.items())
+        ]
+
+    def standings(self, class_id: str) -> list[Placed]:
+        return class_standings(self.definition, self.inputs(), class_id, self.ties)
+
+
+def season_at(state: LedgerState, championship: str, as_of: datetime, known_at: datetime) -> SeasonAt:
+    versions = [v for v in state.championships.get(championship, []) if v.visible(as_of, known_at)]
+    current = winner(versions)
+    if current is None:
+        raise UnknownChampionshipError(_unknown_message(state, championship, as_of, known_at))
+    defn = _with_declared_entries(
+        ChampionshipDefinition.from_record(current.value),
+        [e for e in state.entries.get(championship, []) if e.visible(as_of, known_at)],
+    )
+    rounds = {}
+    for rnd in defn.rounds:
+        rs = round_state(state, defn, rnd.number, as_of, known_at)
+        if rs is not None:
+            rounds[rnd.number] = rs
+    ties = tuple(
+        TieDecision(t.value.class_id, t.value.order, t.value.reference)
+        for t in sorted(
+            (t for t in state.ties.get(championship, []) if t.visible(as_of, known_at)),
+            key=lambda t: (t.effective_at, t.value.reference),
+        )
+    )
+    version = sorted(versions, key=lambda v: (v.effective_at, v.position)).index(current) + 1
+    return SeasonAt(defn, version, rounds, ties)
+
+
+def _unknown_message(state: LedgerState, championship: str, as_of: datetime, known_at: datetime) -> str:
+    if championship in state.championships:
+        return (f"championship '{championship}' was not yet registered at as_of={as_of.isoformat()}"
+                f" / known_at={known_at.isoformat()}")
+    known = ", ".join(sorted(state.championships)) or "none registered"
+    return f"unknown championship '{championship}' (known: {known})"
+
+
+def _with_declared_entries(defn: ChampionshipDefinition,
+                           declared: list[Recorded[dict[str, Any]]]) -> ChampionshipDefinition:
+    if not declared:
+        return defn
+    by_car = {e.car: e for e in defn.entries}
+    for fact in sorted(declared, key=lambda f: (f.effective_at, f.position)):
+        entry = DeclaredEntry.from_record(fact.value)
+        by_car[entry.car] = entry
+    return replace(defn, entries=tuple(by_car.values()))
+
+
+def standings_view(state: LedgerState, championship: str, as_of: datetime, known_at: datetime,
+                   class_id: str | None = None) -> dict[str, Any]:
+    season = season_at(state, championship, as_of, known_at)
+    defn = season.definition
+    classes = [c for c in defn.classes if class_id is None or c.id == class_id]
+    if class_id is not None and not classes:
+        raise UnknownClassError(f"{championship} has no class '{class_id}' "
+                                f"(classes: {', '.join(defn.class_ids())})")
+    rounds_in = season.inputs()
+    return {
+        "championship": defn.id,
+        "name": defn.name,
+        "as_of": as_of,
+        "known_at": known_at,
+        "log_position": state.position_known_at(known_at),
+        "rules_version": season.rules_version,
+        "complete": season.complete,
+        "rounds": [_round_summary(season, r.number) for r in defn.rounds],
+        "classes": [
+            {
+                "class": c.id,
+                "name": c.name,
+                "parent": c.parent,
+                "rows": [_car_row(p) for p in season.standings(c.id)],
+                "drivers": [_driver_row(p) for p in driver_standings(defn, rounds_in, c.id, [])],
+            }
+            for c in classes
+        ],
+    }
+
+
+def _round_summary(season: SeasonAt, number: int) -> dict[str, Any]:
+    rnd = season.definition.round(number)
+    rs = season.rounds.get(number)
+    return {
+        "round": number,
+        "name": rnd.name,
+        "flag_at": rnd.flag_at,
+        "status": rs.status if rs else "not published",
+        "published_at": rs.published_at if rs else None,
+        "decisions": [
+            {"reference": d.reference, "car": d.terms.car, "decision": d.terms.describe()}
+            for d in rs.decisions
+        ] if rs else [],
+        "poles": dict(sorted(rs.poles.items())) if rs else {},
+    }
+
+
+def _car_row(p: Placed) -> dict[str, Any]:
+    c = p.competitor
+    return {
+        "position": p.position,
+        "car": c.car,
+        "team": c.team,
+        "points": c.points,
+        "tie": p.tie,
+        "decided_by": p.decided_by,
+        "countback": list(c.countback),
+        "drivers": list(c.drivers),
+        "rounds": [
+            {
+                "round": r.round,
+                "position": r.class_position,
+                "status": r.status.value,
+                "classified": r.classified,
+                "points": r.points,
+                "pole_points": r.pole_points,
+                "deduction": r.deduction,
+            }
+            for r in c.results
+        ],
+    }
+
+
+def _driver_row(p: Placed) -> dict[str, Any]:
+    c = p.competitor
+    return {
+        "position": p.position,
+        "driver": c.key,
+        "car": c.car,
+        "team": c.team,
+        "points": c.points,
+        "tie": p.tie,
+    }

@@ -1,0 +1,383 @@
+"""The season ledger: an `eventsourcing` Application that validates commands, appends facts, and
+answers bitemporal queries from a fold of its log.
+
+`recorded_at` is stamped here from the ledger's clock when the facts are appended, never taken
+from a producer. Queries fold the log incrementally (new notifications only); `replay()` folds it
+from zero, which must give the same views.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence, TypeVar
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+
+from domain.aggregates.award import Award
+from domain.aggregates.championship import Championship
+from domain.aggregates.invitation import Invitation
+from domain.aggregates.race_classification import RaceClassification
+from domain.aggregates.stewards_decision import StewardsDecision
+from domain.aggregates.target_event import TargetEvent
+from domain.classification import ClassificationRow
+from domain.decisions import DecisionTerms
+from domain.errors import (
+    ClassificationMissingError,
+    ConflictingFactError,
+    InvalidInputError,
+    TimeOrderError,
+    UnknownCarError,
+    UnknownChampionshipError,
+    UnknownClassError,
+    UnknownDecisionError,
+    UnknownTargetEventError,
+)
+from domain.invitations import CONFIRMED, EARNED
+from domain.race_status import OFFICIAL, STATUSES
+from domain.rules import ChampionshipDefinition
+from domain.standings import car_sort_key
+from domain.timing import require_aware
+from projections.canonical import canonical_json
+from projections.history_view import history_view
+from projections.invitations_view import invitations_view
+from projections.ledger import LedgerFold, LedgerState
+from projections.standings_view import standings_view
+from services.outcome import ACCEPTED, DUPLICATE, Outcome
+
+Clock = Callable[[], datetime]
+A = TypeVar("A", bound=Aggregate)
+PAGE = 1000
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def rows_digest(rows: Sequence[ClassificationRow]) -> str:
+    """Identity of a classification's content, whatever file dialect carried it."""
+    text = canonical_json([r.to_record() for r in rows])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Ledger(Application):
+    name = "Paddock"
+
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
+        super().__init__(env)
+        self.clock = clock
+        self._fold = LedgerFold()
+        self._folded_to = 0
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _get(self, cls: type[A], **key: Any) -> A | None:
+        try:
+            aggregate = self.repository.get(cls.create_id(**key))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(aggregate, cls)
+        return aggregate
+
+    def read_events(self, after: int = 0) -> list[tuple[int, Any]]:
+        """Domain events after log position `after`, read in large pages."""
+        events: list[tuple[int, Any]] = []
+        while True:
+            page = self.recorder.select_notifications(
+                start=after, limit=PAGE, inclusive_of_start=False
+            )
+            events.extend((n.id, self.mapper.to_domain_event(n)) for n in page)
+            if len(page) < PAGE:
+                return events
+            after = page[-1].id
+
+    def state(self) -> LedgerState:
+        """The fold of the whole log, brought up to date incrementally."""
+        for position, event in self.read_events(self._folded_to):
+            self._fold.apply(position, event)
+            self._folded_to = position
+        return self._fold.state
+
+    def replay(self) -> LedgerState:
+        """A fresh fold of the log from position zero."""
+        return LedgerFold().apply_all(self.read_events(0))
+
+    def head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def _times(self, as_of: datetime | None, known_at: datetime | None) -> tuple[datetime, datetime]:
+        now = self.clock()
+        as_of = require_aware(as_of, field="as_of") if as_of else now
+        known_at = require_aware(known_at, field="known_at") if known_at else now
+        return as_of, known_at
+
+    def standings(self, championship: str, *, as_of: datetime | None = None,
+                  known_at: datetime | None = None, class_id: str | None = None) -> dict[str, Any]:
+        a, k = self._times(as_of, known_at)
+        return standings_view(self.state(), championship, a, k, class_id)
+
+    def invitations(self, event_id: str, *, as_of: datetime | None = None,
+                    known_at: datetime | None = None) -> dict[str, Any]:
+        a, k = self._times(as_of, known_at)
+        return invitations_view(self.state(), event_id, a, k)
+
+    def history(self, championship: str, *, car: str | None = None, as_of: datetime | None = None,
+                known_at: datetime | None = None) -> dict[str, Any]:
+        a, k = self._times(as_of, known_at)
+        return history_view(self.state(), championship, a, k, car)
+
+    # -- commands: championships and target events -----------------------------------------------
+
+    def _append(self, what: str, *aggregates: Aggregate) -> Outcome:
+        recordings = self.save(*aggregates)
+        return Outcome(ACCEPTED, what, tuple(r.notification.id for r in recordings))
+
+    def register_championship(self, definition: dict[str, Any], *, effective_at: datetime,
+                              actor: str, source: str) -> Outcome:
+        require_aware(effective_at, field="effective_at")
+        ChampionshipDefinition.from_record(definition)  # shape check of trusted records
+        cid = definition["id"]
+        existing = self._get(Championship, championship=cid)
+        if existing is None:
+            created = Championship(championship=cid, definition=definition,
+                                   effective_at=effective_at, recorded_at=self.clock(),
+                                   actor=actor, source=source)
+            return self._append(f"championship {cid} registered", created)
+        if existing.knows_definition(definition):
+            return Outcome(DUPLICATE, f"championship {cid}: this definition is already recorded")
+        existing.revise(definition, effective_at, self.clock(), actor, source)
+        return self._append(f"championship {cid} revised (rules version {existing.rules_version})", existing)
+
+    def register_target_event(self, definition: dict[str, Any], *, effective_at: datetime,
+                              actor: str, source: str) -> Outcome:
+        require_aware(effective_at, field="effective_at")
+        eid = definition["id"]
+        existing = self._get(TargetEvent, event_id=eid)
+        if existing is None:
+            created = TargetEvent(event_id=eid, definition=definition, effective_at=effective_at,
+                                  recorded_at=self.clock(), actor=actor, source=source)
+            return self._append(f"target event {eid} registered", created)
+        if existing.knows_definition(definition):
+            return Outcome(DUPLICATE, f"target event {eid}: this definition is already recorded")
+        existing.revise(definition, effective_at, self.clock(), actor, source)
+        return self._append(f"target event {eid} revised", existing)
+
+    def definition(self, championship: str) -> ChampionshipDefinition:
+        """The latest recorded definition, against which commands are validated."""
+        agg = self._get(Championship, championship=championship)
+        if agg is None:
+            known = ", ".join(sorted(self.state().championships)) or "none registered"
+            raise UnknownChampionshipError(
+                f"unknown championship '{championship}' (known: {known}); "
+                "register it first with `paddock season register FILE`"
+            )
+        return ChampionshipDefinition.from_record(agg.definitions[-1])
+
+    def resolve_tie(self, championship: str, class_id: str, order: list[str], *, reference: str,
+                    reason: str, effective_at: datetime, actor: str, source: str) -> Outcome:
+        defn = self.definition(championship)
+        defn.class_def(class_id)
+        if len(order) < 2 or len(set(order)) != len(order):
+            raise InvalidInputError(f"a tie decision orders two or more different cars (got {order})")
+        agg = self._get(Championship, championship=championship)
+        assert agg is not None
+        if reference in agg.tie_references:
+            return Outcome(DUPLICATE, f"tie decision {reference} already recorded")
+        agg.resolve_tie(class_id, order, reference, reason, require_aware(effective_at, field="effective_at"),
+                        self.clock(), actor, source)
+        return self._append(f"{championship} {class_id} tie resolved ({reference})", agg)
+
+    # -- commands: classifications and poles -------------------------------------------------------
+
+    def _round(self, championship: str, number: int) -> RaceClassification:
+        self.definition(championship).round(number)
+        agg = self._get(RaceClassification, championship=championship, round_number=number)
+        return agg or RaceClassification(championship=championship, round_number=number)
+
+    def import_classification(self, championship: str, number: int,
+                              rows: Sequence[ClassificationRow], *, status: str,
+                              published_at: datetime | None, actor: str, source: str) -> Outcome:
+        defn = self.definition(championship)
+        rnd = defn.round(number)
+        if status not in STATUSES:
+            raise InvalidInputError(f"status '{status}' is not one of {', '.join(STATUSES)}")
+        for row in rows:
+            try:
+                defn.resolve_class(row.class_name, row.group)
+            except UnknownClassError as error:
+                raise type(error)(f"car #{row.car} (position {row.position}): {error.message}",
+                                  where=source) from None
+        agg = self._round(championship, number)
+        effective_at = self._publication_time(agg, rnd.flag_at, status, published_at)
+        digest = rows_digest(rows)
+        if agg.has_version(digest, status):
+            return Outcome(DUPLICATE, f"{championship} R{number}: this {status} classification is already recorded")
+        agg.publish(status, digest, [r.to_record() for r in rows], effective_at, self.clock(),
+                    actor, source)
+        return self._append(f"{championship} R{number} {status} classification recorded ({len(rows)} cars)", agg)
+
+    def _publication_time(self, agg: RaceClassification, flag_at: datetime, status: str,
+                          published_at: datetime | None) -> datetime:
+        if published_at is not None:
+            return require_aware(published_at, field="published_at")
+        if status == OFFICIAL and self._decisions_after(agg, flag_at):
+            raise InvalidInputError(
+                f"{agg.where} has stewards' decisions after the flag: give --published-at so "
+                "Paddock knows which of them this official classification already includes"
+            )
+        return flag_at
+
+    def _decisions_after(self, agg: RaceClassification, at: datetime) -> bool:
+        state = self.state()
+        changes = state.decisions.get((agg.championship, agg.round_number), {})
+        return any(c.effective_at > at for cs in changes.values() for c in cs)
+
+    def declare_official(self, championship: str, number: int, *, effective_at: datetime,
+                         actor: str, source: str) -> Outcome:
+        agg = self._round(championship, number)
+        if not agg.declare_official(require_aware(effective_at, field="effective_at"),
+                                    self.clock(), actor, source):
+            return Outcome(DUPLICATE, f"{championship} R{number} was already official at that time")
+        return self._append(f"{championship} R{number} declared official", agg)
+
+    def record_pole(self, championship: str, number: int, class_id: str, car: str, *,
+                    effective_at: datetime | None, actor: str, source: str) -> Outcome:
+        defn = self.definition(championship)
+        defn.class_def(class_id)
+        at = require_aware(effective_at, field="effective_at") if effective_at else defn.round(number).flag_at
+        self._check_car_known(championship, car)
+        agg = self._round(championship, number)
+        if not agg.record_pole(class_id, car, at, self.clock(), actor, source):
+            return Outcome(DUPLICATE, f"{championship} R{number} {class_id} pole #{car} already recorded")
+        return self._append(f"{championship} R{number} {class_id} pole: #{car}", agg)
+
+    def _check_car_known(self, championship: str, car: str) -> None:
+        state = self.state()
+        cars = {e.car for e in self.definition(championship).entries}
+        for (cid, _), versions in state.classifications.items():
+            if cid == championship:
+                cars.update(r["car"] for v in versions for r in v.value.rows)
+        if car not in cars:
+            raise UnknownCarError(f"car #{car} is not an entry of {championship} "
+                                  "(not declared and in no imported classification)")
+
+    # -- commands: stewards' decisions --------------------------------------------------------------
+
+    def impose_penalty(self, championship: str, number: int, terms: DecisionTerms, *,
+                       reference: str | None, reason: str, effective_at: datetime, actor: str,
+                       source: str) -> Outcome:
+        require_aware(effective_at, field="effective_at")
+        self._check_decision_target(championship, number, terms, effective_at)
+        ref = reference or default_reference(terms, effective_at)
+        existing = self._get(StewardsDecision, championship=championship, round_number=number, reference=ref)
+        if existing is not None:
+            if existing.is_same(terms.to_record(), effective_at):
+                return Outcome(DUPLICATE, f"decision {ref} already recorded")
+            raise existing.conflict()
+        decision = StewardsDecision(championship=championship, round_number=number, reference=ref,
+                                    terms=terms.to_record(), reason=reason, effective_at=effective_at,
+                                    recorded_at=self.clock(), actor=actor, source=source)
+        return self._append(f"{championship} R{number} decision {ref}: #{terms.car} {terms.describe()}", decision)
+
+    def _check_decision_target(self, championship: str, number: int, terms: DecisionTerms,
+                               effective_at: datetime) -> None:
+        self.definition(championship).round(number)
+        agg = self._get(RaceClassification, championship=championship, round_number=number)
+        first = agg.first_published_at() if agg else None
+        if agg is None or first is None:
+            raise ClassificationMissingError(
+                f"{championship} round {number} has no classification yet: import it before "
+                "recording stewards' decisions on it"
+            )
+        if terms.kind.changes_classification and effective_at < first:
+            raise TimeOrderError(
+                f"{terms.describe()} for #{terms.car} takes effect at {effective_at.isoformat()}, "
+                f"before the classification was first published ({first.isoformat()})"
+            )
+        self._check_car_in_round(championship, number, terms.car)
+
+    def _check_car_in_round(self, championship: str, number: int, car: str) -> None:
+        versions = self.state().classifications.get((championship, number), [])
+        cars = sorted({r["car"] for v in versions for r in v.value.rows}, key=car_sort_key)
+        if car not in cars:
+            raise UnknownCarError(
+                f"car #{car} is not in the classification of {championship} round {number} "
+                f"(cars: {', '.join(cars)})"
+            )
+
+    def _decision(self, championship: str, number: int, reference: str) -> StewardsDecision:
+        agg = self._get(StewardsDecision, championship=championship, round_number=number, reference=reference)
+        if agg is None:
+            raise UnknownDecisionError(f"no decision '{reference}' at {championship} round {number}")
+        return agg
+
+    def amend_penalty(self, championship: str, number: int, reference: str, terms: DecisionTerms, *,
+                      reason: str, effective_at: datetime, actor: str, source: str) -> Outcome:
+        agg = self._decision(championship, number, reference)
+        if not agg.amend(terms, reason, require_aware(effective_at, field="effective_at"),
+                         self.clock(), actor, source):
+            return Outcome(DUPLICATE, f"decision {reference} already has these terms")
+        return self._append(f"decision {reference} amended: {terms.describe()}", agg)
+
+    def rescind_penalty(self, championship: str, number: int, reference: str, *, reason: str,
+                        effective_at: datetime, actor: str, source: str) -> Outcome:
+        agg = self._decision(championship, number, reference)
+        if not agg.rescind(reason, require_aware(effective_at, field="effective_at"),
+                           self.clock(), actor, source):
+            return Outcome(DUPLICATE, f"decision {reference} was already rescinded")
+        return self._append(f"decision {reference} rescinded", agg)
+
+    # -- commands: awards and invitations ---------------------------------------------------------
+
+    def grant_award(self, award: str, *, name: str, series: str, recipient: dict[str, Any],
+                    effective_at: datetime, actor: str, source: str) -> Outcome:
+        require_aware(effective_at, field="effective_at")
+        if not recipient.get("driver") and not recipient.get("team"):
+            raise InvalidInputError(f"award {award}: name a driver or a team as recipient")
+        existing = self._get(Award, award=award)
+        if existing is not None:
+            if existing.recipient == recipient and existing.granted_at == effective_at:
+                return Outcome(DUPLICATE, f"award {award} already recorded")
+            raise ConflictingFactError(f"award {award} is already granted to {existing.recipient}")
+        granted = Award(award=award, name=name, series=series, recipient=recipient,
+                        effective_at=effective_at, recorded_at=self.clock(), actor=actor, source=source)
+        return self._append(f"award {award} granted", granted)
+
+    def transition_invitation(self, event_id: str, route: str, status: str, *,
+                              holder: dict[str, Any] | None, reason: str, effective_at: datetime,
+                              actor: str, source: str) -> Outcome:
+        require_aware(effective_at, field="effective_at")
+        if self._get(TargetEvent, event_id=event_id) is None:
+            raise UnknownTargetEventError(f"unknown target event '{event_id}'")
+        view = invitations_view(self.state(), event_id, effective_at, self.clock())
+        routes = {r["route"]: r for r in view["routes"]}
+        if route not in routes:
+            raise InvalidInputError(f"{event_id} has no invitation route '{route}' "
+                                    f"(routes: {', '.join(routes)})")
+        agg = self._get(Invitation, event_id=event_id, route=route) or Invitation(event_id=event_id, route=route)
+        if agg.is_repeat(status, effective_at):
+            return Outcome(DUPLICATE, f"{event_id}/{route} already {status} at that time")
+        if status == CONFIRMED and holder is None:
+            holder = _confirmable_holder(routes[route])
+        agg.transition(status, holder, reason, effective_at, self.clock(), actor, source)
+        return self._append(f"{event_id}/{route}: {status}", agg)
+
+
+def _confirmable_holder(route: dict[str, Any]) -> dict[str, Any]:
+    if route["status"] != EARNED or not route["holder"]:
+        raise InvalidInputError(
+            f"route {route['route']} has no earned holder to confirm (status {route['status']}"
+            + (f": {'; '.join(route['notes'])}" if route["notes"] else "")
+            + "); name the holder explicitly to confirm anyway"
+        )
+    return dict(route["holder"])
+
+
+def default_reference(terms: DecisionTerms, effective_at: datetime) -> str:
+    """A reference derived from content, so a resent decision is recognised as the same."""
+    stamp = effective_at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{terms.kind.value.replace('_', '-')}-car{terms.car}-{stamp}"
+

@@ -1,0 +1,279 @@
+"""Season definition files (TOML) → validated definition records.
+
+The file format is documented in the README. Validation happens here, at the edge, with
+pydantic; the domain receives plain, normalised records.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from domain.errors import InvalidInputError
+from domain.rules import TIE_BREAKS
+
+Points = Annotated[Decimal, Field(ge=0, decimal_places=2)]
+Ident = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/+-]*$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ClassFile(_Model):
+    id: Ident
+    name: str | None = None
+    aliases: list[str] = []
+    parent: str | None = None
+    scores_in_parent: bool = True
+    match_group: str | None = None
+
+
+class RoundFile(_Model):
+    number: Annotated[int, Field(ge=1)]
+    name: str
+    flag_at: AwareDatetime
+    scale: str | None = None
+    multiplier: Annotated[Decimal, Field(gt=0)] = Decimal(1)
+    half_points: bool = False
+    pole_points: Points | None = None
+
+
+class RulesFile(_Model):
+    scales: dict[str, list[Points]]
+    pole_points: Points = Decimal(0)
+    classification_threshold: Annotated[Decimal, Field(gt=0, le=100)] | None = None
+    tie_break: list[Literal["countback"]] = list(TIE_BREAKS)
+
+    @field_validator("scales")
+    @classmethod
+    def _scales(cls, scales: dict[str, list[Decimal]]) -> dict[str, list[Decimal]]:
+        if not scales:
+            raise ValueError("define at least one points scale")
+        for name, points in scales.items():
+            if not points:
+                raise ValueError(f"scale '{name}' is empty")
+            if any(a < b for a, b in zip(points, points[1:])):
+                raise ValueError(f"scale '{name}' must not award more to a lower place")
+        return scales
+
+
+class StandingsSourceFile(_Model):
+    type: Literal["standings"]
+    championship: Ident
+    class_: str = Field(alias="class")
+    position: Annotated[int, Field(ge=1)] = 1
+
+
+class AwardSourceFile(_Model):
+    type: Literal["award"]
+    award: Ident
+
+
+class RouteFile(_Model):
+    id: Ident
+    target_event: Ident | None = None
+    target_class: str
+    kind: Literal["invitation", "priority"] = "invitation"
+    beneficiary: Literal["team", "driver"] = "team"
+    description: str
+    source: Annotated[Union[StandingsSourceFile, AwardSourceFile], Field(discriminator="type")]
+
+
+class EntryFile(_Model):
+    car: Annotated[str, Field(min_length=1, max_length=6)]
+    team: str
+    class_: str = Field(alias="class")
+    drivers: list[str] = []
+
+
+class ChampionshipFile(_Model):
+    kind: Literal["championship"]
+    id: Ident
+    name: str
+    series: Ident
+    season: str
+    effective_at: AwareDatetime
+    rules: RulesFile
+    classes: Annotated[list[ClassFile], Field(min_length=1)]
+    rounds: Annotated[list[RoundFile], Field(min_length=1)]
+    entries: list[EntryFile] = []
+    invitation_routes: list[RouteFile] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ChampionshipFile:
+        class_ids = _unique("classes", [c.id for c in self.classes])
+        _unique("rounds", [str(r.number) for r in self.rounds])
+        _unique("invitation_routes", [r.id for r in self.invitation_routes])
+        _unique("entries", [e.car for e in self.entries])
+        for i, c in enumerate(self.classes):
+            if c.parent is not None and c.parent not in class_ids:
+                raise ValueError(f"classes[{i}].parent '{c.parent}' is not a class id")
+        for i, r in enumerate(self.rounds):
+            if r.scale is None and len(self.rules.scales) != 1:
+                raise ValueError(f"rounds[{i}].scale: name one of {sorted(self.rules.scales)}")
+            if r.scale is not None and r.scale not in self.rules.scales:
+                raise ValueError(f"rounds[{i}].scale '{r.scale}' is not one of {sorted(self.rules.scales)}")
+        for i, e in enumerate(self.entries):
+            if e.class_ not in class_ids:
+                raise ValueError(f"entries[{i}].class '{e.class_}' is not a class id")
+        for i, route in enumerate(self.invitation_routes):
+            if route.target_event is None:
+                raise ValueError(f"invitation_routes[{i}].target_event is required in a championship file")
+            src = route.source
+            if isinstance(src, StandingsSourceFile) and src.championship == self.id and src.class_ not in class_ids:
+                raise ValueError(f"invitation_routes[{i}].source.class '{src.class_}' is not a class id")
+        return self
+
+    def to_record(self) -> dict[str, Any]:
+        only_scale = next(iter(self.rules.scales))
+        return {
+            "id": self.id,
+            "name": self.name,
+            "series": self.series,
+            "season": self.season,
+            "classes": [
+                {"id": c.id, "name": c.name or c.id, "aliases": c.aliases, "parent": c.parent,
+                 "scores_in_parent": c.scores_in_parent, "match_group": c.match_group}
+                for c in self.classes
+            ],
+            "rounds": [
+                {"number": r.number, "name": r.name, "flag_at": r.flag_at.isoformat(),
+                 "scale": r.scale or only_scale, "multiplier": str(r.multiplier),
+                 "half_points": r.half_points,
+                 "pole_points": None if r.pole_points is None else str(r.pole_points)}
+                for r in sorted(self.rounds, key=lambda r: r.number)
+            ],
+            "rules": {
+                "scales": {k: [str(p) for p in v] for k, v in self.rules.scales.items()},
+                "pole_points": str(self.rules.pole_points),
+                "classification_threshold": None if self.rules.classification_threshold is None
+                else str(self.rules.classification_threshold),
+                "tie_break": list(self.rules.tie_break),
+            },
+            "entries": [
+                {"car": e.car, "team": e.team, "class": e.class_, "drivers": e.drivers}
+                for e in self.entries
+            ],
+            "invitation_routes": [_route_record(r, r.target_event or "") for r in self.invitation_routes],
+        }
+
+
+class TargetClassFile(_Model):
+    id: Ident
+    name: str | None = None
+
+
+class TargetEventFile(_Model):
+    kind: Literal["target-event"]
+    id: Ident
+    name: str
+    effective_at: AwareDatetime
+    starts_at: AwareDatetime | None = None
+    capacity: Annotated[int, Field(ge=1)]
+    classes: list[TargetClassFile] = []
+    invitation_routes: list[RouteFile] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TargetEventFile:
+        class_ids = _unique("classes", [c.id for c in self.classes])
+        _unique("invitation_routes", [r.id for r in self.invitation_routes])
+        for i, route in enumerate(self.invitation_routes):
+            if route.target_event not in (None, self.id):
+                raise ValueError(f"invitation_routes[{i}].target_event must be {self.id} or omitted")
+            if class_ids and route.target_class not in class_ids:
+                raise ValueError(f"invitation_routes[{i}].target_class '{route.target_class}' "
+                                 f"is not one of {sorted(class_ids)}")
+        return self
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "starts_at": None if self.starts_at is None else self.starts_at.isoformat(),
+            "capacity": self.capacity,
+            "classes": [{"id": c.id, "name": c.name or c.id} for c in self.classes],
+            "invitation_routes": [_route_record(r, self.id) for r in self.invitation_routes],
+        }
+
+
+def _route_record(route: RouteFile, target_event: str) -> dict[str, Any]:
+    src = route.source
+    source: dict[str, Any] = (
+        {"type": "standings", "championship": src.championship, "class": src.class_,
+         "position": src.position}
+        if isinstance(src, StandingsSourceFile) else {"type": "award", "award": src.award}
+    )
+    return {
+        "id": route.id,
+        "target_event": target_event,
+        "target_class": route.target_class,
+        "kind": route.kind,
+        "beneficiary": route.beneficiary,
+        "description": route.description,
+        "source": source,
+    }
+
+
+def _unique(what: str, ids: list[str]) -> set[str]:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            raise ValueError(f"{what}: '{i}' is defined twice")
+        seen.add(i)
+    return seen
+
+
+SeasonFile = ChampionshipFile | TargetEventFile
+
+
+def parse_season_text(text: str, *, source: str) -> SeasonFile:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InvalidInputError(f"not valid TOML: {error}", where=source) from None
+    kind = data.get("kind")
+    model: type[ChampionshipFile] | type[TargetEventFile]
+    if kind == "championship":
+        model = ChampionshipFile
+    elif kind == "target-event":
+        model = TargetEventFile
+    else:
+        raise InvalidInputError(
+            f"kind: expected 'championship' or 'target-event', got {kind!r}", where=source
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise InvalidInputError(_describe(error), where=source) from None
+
+
+def load_season_file(path: Path) -> SeasonFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInputError(f"cannot read season file: {error}", where=str(path)) from None
+    return parse_season_text(text, source=str(path))
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for e in error.errors():
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]).lstrip(".")
+        value = e.get("input")
+        shown = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
+        lines.append(f"{loc or 'file'}: {e['msg']}{shown}")
+    return "; ".join(lines)
