@@ -1,0 +1,110 @@
+"""Shared fixtures: stores on real SQLite and real PostgreSQL, a controllable clock.
+
+PostgreSQL tests skip with a reason when no server is reachable, except when
+PADDOCK_REQUIRE_POSTGRES=1 (set by .ci/run), where an unreachable server fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from infra.store import store_settings
+from services.ledger import Ledger
+
+POSTGRES_URL = os.environ.get(
+    "PADDOCK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_POSTGRES = os.environ.get("PADDOCK_REQUIRE_POSTGRES") == "1"
+
+
+class Clock:
+    """A clock the test moves by hand, so `recorded_at` values are known."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+    def set(self, when: datetime) -> None:
+        self.now = when
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(_libpq(POSTGRES_URL), connect_timeout=3):
+            return None
+    except Exception as error:  # any failure to connect means: not reachable
+        return f"{type(error).__name__}: {error}".strip()
+
+
+def _libpq(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    problem = _postgres_reachable()
+    if problem:
+        message = (
+            f"PostgreSQL not reachable at {POSTGRES_URL} ({problem}); start one or set "
+            "PADDOCK_TEST_POSTGRES_URL to run these tests"
+        )
+        if REQUIRE_POSTGRES:
+            pytest.fail(message + " — PADDOCK_REQUIRE_POSTGRES=1 makes them mandatory")
+        pytest.skip(message)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_store(postgres_url: str) -> Iterator[str]:
+    """A PostgreSQL store URL with a fresh schema, dropped after the test."""
+    import psycopg
+
+    schema = f"paddock_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_libpq(postgres_url), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{postgres_url}?schema={schema}"
+    finally:
+        with psycopg.connect(_libpq(postgres_url), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'paddock.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs on a real SQLite file and on real PostgreSQL."""
+    name = "sqlite_store" if request.param == "sqlite" else "postgres_store"
+    return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def ledger(store_url: str, clock: Clock) -> Ledger:
+    return Ledger(env=store_settings(store_url), clock=clock)
+
+
+@pytest.fixture
+def memory_ledger(clock: Clock) -> Ledger:
+    return Ledger(env=store_settings("memory://"), clock=clock)
