@@ -48,6 +48,8 @@ class DecisionTerms:
         }.get(self.kind, ())
         for name in ("seconds", "laps", "points"):
             value = getattr(self, name)
+            if isinstance(value, Decimal) and not value.is_finite():
+                raise InvalidInputError(f"a {self.kind.value} needs a finite {name} (got {value})")
             if name in needs and (value is None or value <= 0):
                 raise InvalidInputError(f"a {self.kind.value} needs a positive {name}")
             if name == "seconds" and self.kind is DecisionKind.LAP_PENALTY:

@@ -33,6 +33,7 @@ def parse_race_time(text: str) -> Decimal:
 
 def format_race_time(seconds: Decimal) -> str:
     """Format exact seconds the way timing sheets do (`3:43'26.017`)."""
+    seconds = seconds.quantize(Decimal("0.001"))  # round once, so 59.9996 carries to 1'00.000
     sign = "-" if seconds < 0 else ""
     seconds = abs(seconds)
     whole_minutes, rest = divmod(seconds, 60)

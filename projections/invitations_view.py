@@ -111,6 +111,8 @@ def _computed(state: LedgerState, route: InvitationRoute, seasons: dict[str, Sea
     src = route.source
     if isinstance(src, AwardSource):
         return _from_award(state, src, as_of, known_at)
+    if src.championship not in state.championships:
+        return lifecycle.PENDING, None, [f"{src.championship} is not in the ledger yet"]
     if src.championship not in seasons:
         try:
             seasons[src.championship] = season_at(state, src.championship, as_of, known_at)

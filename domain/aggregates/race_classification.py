@@ -68,7 +68,9 @@ class RaceClassification(Aggregate):
     def is_official_at(self, at: datetime) -> bool:
         versions = [(e, s) for _, s, e in self.versions if e <= at]
         marks = [e for _, e in self.official_marks if e <= at]
-        latest = max(versions, default=None)
+        # At equal effective times an official version outranks a provisional one (as in the
+        # projection's `_version_key`), not the alphabetical order of the status names.
+        latest = max(versions, key=lambda v: (v[0], v[1] == OFFICIAL), default=None)
         if latest is None:
             return False
         return latest[1] == OFFICIAL or any(m >= latest[0] for m in marks)

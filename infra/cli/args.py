@@ -1,0 +1,58 @@
+"""Parsing command-line values into domain values, with errors that say what to type."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+
+from domain.errors import InvalidInputError
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_when(text: str | None, *, option: str) -> datetime | None:
+    """ISO 8601 with an offset (`2024-02-11T21:00+04:00`, `...Z`), or a bare date (00:00 UTC)."""
+    if text is None:
+        return None
+    value = text.strip()
+    try:
+        if _DATE_ONLY.match(value):
+            return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InvalidInputError(
+            f"{option}: '{text}' is not a date (use ISO 8601, e.g. 2024-02-11T21:00:00+04:00 "
+            "or 2024-02-11)"
+        ) from None
+    if parsed.tzinfo is None:
+        raise InvalidInputError(
+            f"{option}: '{text}' has no timezone; add an offset such as +04:00 or Z"
+        )
+    return parsed
+
+
+def parse_decimal(text: str | None, *, option: str) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise InvalidInputError(f"{option}: '{text}' is not a number") from None
+    if not value.is_finite():
+        raise InvalidInputError(f"{option}: '{text}' is not a finite number")
+    return value
+
+
+def parse_duration(text: str | None, *, option: str) -> Decimal | None:
+    """Seconds as `65`, `65.5`, or timing notation `1'05` / `1'05.000`."""
+    if text is None:
+        return None
+    if "'" in text or ":" in text:
+        from domain.timing import parse_race_time
+
+        try:
+            return parse_race_time(text)
+        except InvalidInputError as error:
+            raise InvalidInputError(f"{option}: {error.message}") from None
+    return parse_decimal(text, option=option)

@@ -1,0 +1,251 @@
+"""One function per command: parse arguments, call the ledger, print for people or machines."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from eventsourcing.persistence import PersistenceError
+
+from domain.decisions import DecisionKind, DecisionTerms
+from domain.errors import InvalidInputError
+from infra.bootstrap import open_ledger
+from infra.cli.args import parse_decimal, parse_duration, parse_when
+from infra.cli.parser import DECISION_KINDS
+from infra.cli.render import as_json
+from infra.cli.views import history_text, invitations_text, standings_text
+from infra.store import store_from_env
+from services import demo as demo_season
+from services.importing import import_alkamel_file, register_season
+from services.ledger import Ledger
+from services.outcome import Outcome
+
+DEFAULT_STORE = "sqlite:///paddock.db"
+
+
+class StoreError(Exception):
+    """The event log could not be opened or written."""
+
+
+def _ledger(args: argparse.Namespace, default: str = DEFAULT_STORE) -> Ledger:
+    url = store_from_env(args.store) or default
+    try:
+        return open_ledger(url)
+    except PersistenceError as error:
+        raise StoreError(f"cannot open the event log at {url}: {error}") from None
+
+
+def _actor(args: argparse.Namespace) -> str:
+    if args.actor:
+        return str(args.actor)
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+def _report(args: argparse.Namespace, outcome: Outcome) -> int:
+    if args.json:
+        print(as_json({"status": outcome.status, "what": outcome.what,
+                       "positions": list(outcome.positions)}))
+    else:
+        where = f" (log position {_span(outcome.positions)})" if outcome.positions else ""
+        print(f"{outcome.status}: {outcome.what}{where}")
+    return 0
+
+
+def _span(positions: tuple[int, ...]) -> str:
+    return str(positions[0]) if len(positions) == 1 else f"{positions[0]}–{positions[-1]}"
+
+
+def _required_when(args: argparse.Namespace, name: str = "effective_at") -> datetime:
+    value = parse_when(getattr(args, name), option=f"--{name.replace('_', '-')}")
+    assert value is not None  # argparse marks these options required
+    return value
+
+
+# -- commands that record facts ---------------------------------------------------------------
+
+
+def season_register(args: argparse.Namespace) -> int:
+    return _report(args, register_season(_ledger(args), Path(args.file), actor=_actor(args)))
+
+
+def import_alkamel(args: argparse.Namespace) -> int:
+    outcome = import_alkamel_file(
+        _ledger(args), Path(args.file), championship=args.championship, round_number=args.round,
+        status=args.status, published_at=parse_when(args.published_at, option="--published-at"),
+        actor=_actor(args),
+    )
+    return _report(args, outcome)
+
+
+def _terms(args: argparse.Namespace) -> DecisionTerms:
+    return DecisionTerms(
+        kind=DecisionKind(DECISION_KINDS[args.kind]),
+        car=args.car,
+        seconds=parse_duration(args.seconds, option="--seconds"),
+        laps=args.laps,
+        points=parse_decimal(args.points, option="--points"),
+    )
+
+
+def penalty_impose(args: argparse.Namespace) -> int:
+    outcome = _ledger(args).impose_penalty(
+        args.championship, args.round, _terms(args), reference=args.ref, reason=args.reason,
+        effective_at=_required_when(args), actor=_actor(args), source="cli",
+    )
+    return _report(args, outcome)
+
+
+def penalty_amend(args: argparse.Namespace) -> int:
+    outcome = _ledger(args).amend_penalty(
+        args.championship, args.round, args.ref, _terms(args), reason=args.reason,
+        effective_at=_required_when(args), actor=_actor(args), source="cli",
+    )
+    return _report(args, outcome)
+
+
+def penalty_rescind(args: argparse.Namespace) -> int:
+    outcome = _ledger(args).rescind_penalty(
+        args.championship, args.round, args.ref, reason=args.reason,
+        effective_at=_required_when(args), actor=_actor(args), source="cli",
+    )
+    return _report(args, outcome)
+
+
+def pole(args: argparse.Namespace) -> int:
+    outcome = _ledger(args).record_pole(
+        args.championship, args.round, args.class_id, args.car,
+        effective_at=parse_when(args.effective_at, option="--effective-at"),
+        actor=_actor(args), source="cli",
+    )
+    return _report(args, outcome)
+
+
+def official(args: argparse.Namespace) -> int:
+    outcome = _ledger(args).declare_official(
+        args.championship, args.round, effective_at=_required_when(args), actor=_actor(args),
+        source="cli",
+    )
+    return _report(args, outcome)
+
+
+def award(args: argparse.Namespace) -> int:
+    recipient = {k: v for k, v in (("driver", args.driver), ("team", args.team), ("car", args.car)) if v}
+    outcome = _ledger(args).grant_award(
+        args.award, name=args.name, series=args.series, recipient=recipient,
+        effective_at=_required_when(args), actor=_actor(args), source="cli",
+    )
+    return _report(args, outcome)
+
+
+def invitation(args: argparse.Namespace) -> int:
+    holder = {k: v for k, v in (("team", args.team), ("car", args.car), ("driver", args.driver)) if v}
+    outcome = _ledger(args).transition_invitation(
+        args.event, args.route, args.status, holder=holder or None, reason=args.reason,
+        effective_at=_required_when(args), actor=_actor(args), source="cli",
+    )
+    return _report(args, outcome)
+
+
+def tie(args: argparse.Namespace) -> int:
+    order = [c.strip() for c in args.order.split(",") if c.strip()]
+    outcome = _ledger(args).resolve_tie(
+        args.championship, args.class_id, order, reference=args.ref, reason=args.reason,
+        effective_at=_required_when(args), actor=_actor(args), source="cli",
+    )
+    return _report(args, outcome)
+
+
+# -- queries ----------------------------------------------------------------------------------
+
+
+def _times(args: argparse.Namespace) -> dict[str, datetime | None]:
+    return {
+        "as_of": parse_when(args.as_of, option="--as-of"),
+        "known_at": parse_when(args.known_at, option="--known-at"),
+    }
+
+
+def standings(args: argparse.Namespace) -> int:
+    view = _ledger(args).standings(args.championship, class_id=args.class_id, **_times(args))
+    print(as_json(view) if args.json else standings_text(view, drivers=args.drivers))
+    return 0
+
+
+def invitations(args: argparse.Namespace) -> int:
+    view = _ledger(args).invitations(args.event, **_times(args))
+    print(as_json(view) if args.json else invitations_text(view))
+    return 0
+
+
+def history(args: argparse.Namespace) -> int:
+    view = _ledger(args).history(args.championship, car=args.car, **_times(args))
+    print(as_json(view) if args.json else history_text(view))
+    return 0
+
+
+# -- the demo ---------------------------------------------------------------------------------
+
+
+def demo(args: argparse.Namespace) -> int:
+    url = store_from_env(args.store)
+    if url is None:
+        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='paddock-demo-')) / 'paddock.db'}"
+    ledger = _ledger(args, url)
+    say: Callable[[str], None] = (lambda _: None) if args.json else (lambda s: print(s, file=sys.stderr))
+    say(f"event log: {url}")
+    outcomes = demo_season.load_demo(ledger, progress=lambda o: say(f"  {o.status:9} {o.what}"))
+    added = sum(1 for o in outcomes if o.accepted)
+    say(f"{added} new facts recorded, {len(outcomes) - added} already there")
+    dates = [(parse_when(at, option="date"), label) for at, label in demo_season.TELLING_DATES]
+    if args.json:
+        print(as_json(_demo_json(ledger, url, outcomes, dates)))
+        return 0
+    for at, label in dates:
+        print(f"\n=== {label} ===\n")
+        print(standings_text(ledger.standings(demo_season.ASLMS, as_of=at)))
+    print("\n=== Le Mans 2024 invitations, as of 5 Feb 2024 and now ===\n")
+    print(invitations_text(ledger.invitations(demo_season.LEMANS, as_of=dates[1][0])))
+    print()
+    print(invitations_text(ledger.invitations(demo_season.LEMANS)))
+    print(f"\nexplore: paddock standings {demo_season.ASLMS} --store {url} --as-of 2024-02-05")
+    return 0
+
+
+def _demo_json(ledger: Ledger, url: str, outcomes: list[Outcome],
+               dates: list[tuple[datetime | None, str]]) -> dict[str, Any]:
+    return {
+        "store": url,
+        "outcomes": [{"status": o.status, "what": o.what, "positions": list(o.positions)} for o in outcomes],
+        "standings": [
+            {"label": label, "view": ledger.standings(demo_season.ASLMS, as_of=at)} for at, label in dates
+        ],
+        "invitations": ledger.invitations(demo_season.LEMANS),
+    }
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "demo": demo,
+    "season_register": season_register,
+    "import_alkamel": import_alkamel,
+    "penalty_impose": penalty_impose,
+    "penalty_amend": penalty_amend,
+    "penalty_rescind": penalty_rescind,
+    "pole": pole,
+    "official": official,
+    "award": award,
+    "invitation": invitation,
+    "tie": tie,
+    "standings": standings,
+    "invitations": invitations,
+    "history": history,
+}
+
+__all__ = ["HANDLERS", "StoreError", "InvalidInputError"]

@@ -1,0 +1,40 @@
+"""Plain-text rendering for people: aligned tables and short headings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+from projections.canonical import decimal_number, iso_utc, to_plain
+from decimal import Decimal
+from datetime import datetime
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence[int] = ()) -> str:
+    """An aligned table; columns whose index is in `right` are right-aligned."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths))]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return str(decimal_number(value))
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    return str(value)
+
+
+def when(value: Any) -> str:
+    return _cell(value)
+
+
+def as_json(view: Any) -> str:
+    return json.dumps(to_plain(view), indent=2, ensure_ascii=False, sort_keys=True)

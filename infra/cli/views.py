@@ -1,0 +1,89 @@
+"""How standings, invitations and history look on a terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.cli.render import table, when
+
+
+def standings_text(view: dict[str, Any], *, drivers: bool = False) -> str:
+    rounds = view["rounds"]
+    head = [
+        f"{view['name']} — standings as of {when(view['as_of'])}, known at {when(view['known_at'])}",
+        f"log position {view['log_position']} · rules version {view['rules_version']} · "
+        + ("season complete" if view["complete"] else "season in progress"),
+        "rounds: " + " · ".join(f"R{r['round']} {r['status']}" for r in rounds),
+    ]
+    blocks = ["\n".join(head)]
+    for cls in view["classes"]:
+        blocks.append(_class_block(cls, [r["round"] for r in rounds], drivers))
+    return "\n\n".join(blocks)
+
+
+def _class_block(cls: dict[str, Any], round_numbers: list[int], drivers: bool) -> str:
+    title = cls["name"] if cls["name"] == cls["class"] else f"{cls['class']} — {cls['name']}"
+    if drivers:
+        rows = [[_pos(r), r["driver"], f"#{r['car']}", r["team"], r["points"]] for r in cls["drivers"]]
+        return f"{title} (drivers)\n" + table(["Pos", "Driver", "Car", "Team", "Pts"], rows, right=(0, 4))
+    rows = []
+    for r in cls["rows"]:
+        by_round = {x["round"]: x for x in r["rounds"]}
+        rows.append([_pos(r), f"#{r['car']}", r["team"],
+                     *(_round_cell(by_round.get(n)) for n in round_numbers), r["points"], _note(r)])
+    headers = ["Pos", "Car", "Team", *(f"R{n}" for n in round_numbers), "Pts", ""]
+    right = (0, *range(3, 4 + len(round_numbers)))
+    ties = [r for r in cls["rows"] if r["tie"] == "unresolved"]
+    footer = "\n= unresolved tie: level on points and countback; needs a decision" if ties else ""
+    return f"{title}\n" + table(headers, rows, right=right) + footer
+
+
+def _pos(row: dict[str, Any]) -> str:
+    return f"{row['position']}=" if row["tie"] == "unresolved" else str(row["position"])
+
+
+def _round_cell(result: dict[str, Any] | None) -> str:
+    if result is None:
+        return ""
+    total = result["points"] + result["pole_points"] - result["deduction"]
+    marks = ("p" if result["pole_points"] else "") + ("-" if result["deduction"] else "")
+    shown = when(total) if result["classified"] or total else ("nc" if result["status"] == "not_classified" else result["status"][:3])
+    return f"{shown}{marks}"
+
+
+def _note(row: dict[str, Any]) -> str:
+    if row["tie"] == "unresolved":
+        return "tie"
+    return row["decided_by"] or ""
+
+
+def invitations_text(view: dict[str, Any]) -> str:
+    head = (f"{view['name']} — invitations as of {when(view['as_of'])}, known at "
+            f"{when(view['known_at'])}\nlog position {view['log_position']} · capacity "
+            f"{view['capacity']} cars · {view['summary']['with_holder']} of "
+            f"{view['summary']['invitation_routes']} invitation routes have a holder")
+    rows = [
+        [r["route"], r["target_class"], r["kind"], r["status"], _holder(r["holder"]),
+         "; ".join(r["notes"])]
+        for r in view["routes"]
+    ]
+    return head + "\n\n" + table(["Route", "Class", "Kind", "Status", "Holder", "Notes"], rows)
+
+
+def _holder(holder: dict[str, Any] | None) -> str:
+    if not holder:
+        return "—"
+    if holder.get("car"):
+        return f"#{holder['car']} {holder.get('team', '')}".strip()
+    parts = [holder.get("driver"), holder.get("team")]
+    return " / ".join(p for p in parts if p)
+
+
+def history_text(view: dict[str, Any]) -> str:
+    subject = f" car #{view['car']}" if view["car"] else ""
+    head = f"{view['championship']}{subject} — {len(view['events'])} facts, log position {view['log_position']}"
+    rows = [
+        [e["position"], when(e["effective_at"]), when(e["recorded_at"]), e["summary"], e["actor"]]
+        for e in view["events"]
+    ]
+    return head + "\n\n" + table(["Pos", "Effective at", "Recorded at", "Fact", "By"], rows, right=(0,))
