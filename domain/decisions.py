@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any
 
 from domain.classification import Adjustment, ResultStatus
 from domain.errors import InvalidInputError
@@ -85,7 +86,7 @@ class DecisionTerms:
             return f"{self.laps} lap(s){extra} penalty"
         if self.kind is DecisionKind.POINTS_DEDUCTION:
             return f"{self.points} point(s) deducted"
-        return self.kind.value.replace("_", " ")
+        return str(self.kind.value).replace("_", " ")
 
     def to_record(self) -> dict[str, Any]:
         return {

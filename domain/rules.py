@@ -6,10 +6,11 @@ These are the normalised records stored in events; files from users are validate
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from domain.errors import UnknownClassError, UnknownRoundError
 

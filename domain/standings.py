@@ -8,10 +8,10 @@ unresolved tie rows are listed by car number (natural order), which carries no m
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import groupby
-from typing import Iterable, Mapping, Sequence
 
 from domain.classification import ClassificationRow, ResultStatus
 from domain.rules import ChampionshipDefinition, RoundDef
@@ -200,7 +200,6 @@ def class_standings(
 def _car_competitor(
     defn: ChampionshipDefinition, car: str, results: list[RoundResult], depth: int
 ) -> Competitor:
-    declared = defn.declared_entry(car)
     latest = max(results, key=lambda r: r.round)
     drivers: dict[str, None] = {}
     for r in sorted(results, key=lambda r: r.round):
@@ -208,12 +207,18 @@ def _car_competitor(
     return Competitor(
         key=car,
         car=car,
-        team=declared.team if declared else latest.team,
+        team=_team(defn, latest),
         drivers=tuple(drivers),
         points=sum((r.total for r in results), Decimal(0)),
         countback=countback(results, depth),
         results=tuple(sorted(results, key=lambda r: r.round)),
     )
+
+
+def _team(defn: ChampionshipDefinition, result: RoundResult) -> str:
+    """The declared entry's team name wins over the spelling in a timing file."""
+    declared = defn.declared_entry(result.car)
+    return declared.team if declared else result.team
 
 
 def driver_standings(
@@ -233,7 +238,7 @@ def driver_standings(
         Competitor(
             key=driver,
             car=max(results, key=lambda r: r.round).car,
-            team=max(results, key=lambda r: r.round).team,
+            team=_team(defn, max(results, key=lambda r: r.round)),
             drivers=(driver,),
             points=sum((r.total for r in results), Decimal(0)),
             countback=countback(results, depth),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.ledger import Clock, Ledger, utc_now
 from infra.store import store_settings
+from services.ledger import Clock, Ledger, utc_now
 
 
 def open_ledger(store_url: str, clock: Clock = utc_now) -> Ledger:

@@ -8,9 +8,10 @@ facts were recorded in, only on their `effective_at` and their content (see `win
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Generic, Iterable, Sequence, TypeVar
+from typing import Any, Generic, TypeVar
 
 from domain.aggregates.award import Award
 from domain.aggregates.championship import Championship

@@ -8,10 +8,10 @@ a decision rescinded or amended after being folded into a file is reversed on it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Sequence
 
 from domain.classification import Adjustment, ClassificationRow, apply_adjustments
 from domain.decisions import DecisionKind, DecisionTerms

@@ -7,11 +7,11 @@ Every step is idempotent: loading twice changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
 
 from domain.decisions import DecisionKind, DecisionTerms
 from services.importing import import_alkamel_file, register_season

@@ -9,8 +9,10 @@ from zero, which must give the same views.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
@@ -52,7 +54,7 @@ PAGE = 1000
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def rows_digest(rows: Sequence[ClassificationRow]) -> str:
@@ -61,7 +63,7 @@ def rows_digest(rows: Sequence[ClassificationRow]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class Ledger(Application):
+class Ledger(Application[UUID]):
     name = "Paddock"
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
@@ -74,7 +76,7 @@ class Ledger(Application):
 
     def _get(self, cls: type[A], **key: Any) -> A | None:
         try:
-            aggregate = self.repository.get(cls.create_id(**key))
+            aggregate: Aggregate = self.repository.get(cls.create_id(**key))
         except AggregateNotFoundError:
             return None
         assert isinstance(aggregate, cls)
@@ -378,6 +380,6 @@ def _confirmable_holder(route: dict[str, Any]) -> dict[str, Any]:
 
 def default_reference(terms: DecisionTerms, effective_at: datetime) -> str:
     """A reference derived from content, so a resent decision is recognised as the same."""
-    stamp = effective_at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = effective_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{terms.kind.value.replace('_', '-')}-car{terms.car}-{stamp}"
 

@@ -7,10 +7,10 @@ pydantic; the domain receives plain, normalised records.
 from __future__ import annotations
 
 import tomllib
-from datetime import datetime
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -23,7 +23,6 @@ from pydantic import (
 )
 
 from domain.errors import InvalidInputError
-from domain.rules import TIE_BREAKS
 
 Points = Annotated[Decimal, Field(ge=0, decimal_places=2)]
 Ident = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/+-]*$")]
@@ -56,7 +55,7 @@ class RulesFile(_Model):
     scales: dict[str, list[Points]]
     pole_points: Points = Decimal(0)
     classification_threshold: Annotated[Decimal, Field(gt=0, le=100)] | None = None
-    tie_break: list[Literal["countback"]] = list(TIE_BREAKS)
+    tie_break: list[Literal["countback"]] = ["countback"]
 
     @field_validator("scales")
     @classmethod
@@ -66,7 +65,7 @@ class RulesFile(_Model):
         for name, points in scales.items():
             if not points:
                 raise ValueError(f"scale '{name}' is empty")
-            if any(a < b for a, b in zip(points, points[1:])):
+            if any(a < b for a, b in pairwise(points)):
                 raise ValueError(f"scale '{name}' must not award more to a lower place")
         return scales
 
@@ -90,7 +89,7 @@ class RouteFile(_Model):
     kind: Literal["invitation", "priority"] = "invitation"
     beneficiary: Literal["team", "driver"] = "team"
     description: str
-    source: Annotated[Union[StandingsSourceFile, AwardSourceFile], Field(discriminator="type")]
+    source: Annotated[StandingsSourceFile | AwardSourceFile, Field(discriminator="type")]
 
 
 class EntryFile(_Model):
@@ -246,7 +245,7 @@ def parse_season_text(text: str, *, source: str) -> SeasonFile:
     except tomllib.TOMLDecodeError as error:
         raise InvalidInputError(f"not valid TOML: {error}", where=source) from None
     kind = data.get("kind")
-    model: type[ChampionshipFile] | type[TargetEventFile]
+    model: type[ChampionshipFile | TargetEventFile]
     if kind == "championship":
         model = ChampionshipFile
     elif kind == "target-event":

@@ -14,7 +14,6 @@ from domain.ids import natural_id, round_path
 from domain.race_status import OFFICIAL
 
 
-
 class RaceClassification(Aggregate):
     class Opened(Aggregate.Created):
         championship: str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from domain.errors import InvalidInputError
@@ -18,7 +18,7 @@ def parse_when(text: str | None, *, option: str) -> datetime | None:
     value = text.strip()
     try:
         if _DATE_ONLY.match(value):
-            return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise InvalidInputError(

@@ -6,9 +6,10 @@ import argparse
 import getpass
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from eventsourcing.persistence import PersistenceError
 
@@ -248,4 +249,4 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "history": history,
 }
 
-__all__ = ["HANDLERS", "StoreError", "InvalidInputError"]
+__all__ = ["HANDLERS", "InvalidInputError", "StoreError"]
