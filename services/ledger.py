@@ -192,12 +192,32 @@ class Ledger(Application[UUID]):
                         self.clock(), actor, source)
         return self._append(f"{championship} {class_id} tie resolved ({reference})", agg)
 
+    def declare_entry(self, championship: str, entry: dict[str, Any], *, effective_at: datetime,
+                      actor: str, source: str) -> Outcome:
+        """Declare (or re-declare) an entry: its team name and class override timing files."""
+        defn = self.definition(championship)
+        defn.class_def(entry["class"])
+        if not str(entry.get("car", "")).strip() or not str(entry.get("team", "")).strip():
+            raise InvalidInputError("an entry needs a car number and a team")
+        agg = self._get(Championship, championship=championship)
+        assert agg is not None
+        if agg.entries.get(entry["car"]) == entry:
+            return Outcome(DUPLICATE, f"entry #{entry['car']} already declared as given")
+        agg.declare_entry(entry, require_aware(effective_at, field="effective_at"), self.clock(),
+                          actor, source)
+        return self._append(f"{championship} entry #{entry['car']} {entry['team']} declared", agg)
+
     # -- commands: classifications and poles -------------------------------------------------------
 
-    def _round(self, championship: str, number: int) -> RaceClassification:
+    def _round(self, championship: str, number: int, *, effective_at: datetime, actor: str,
+               source: str) -> RaceClassification:
+        """The round's aggregate; opened by the first fact recorded on it."""
         self.definition(championship).round(number)
         agg = self._get(RaceClassification, championship=championship, round_number=number)
-        return agg or RaceClassification(championship=championship, round_number=number)
+        return agg or RaceClassification(
+            championship=championship, round_number=number, effective_at=effective_at,
+            recorded_at=self.clock(), actor=actor, source=source,
+        )
 
     def import_classification(self, championship: str, number: int,
                               rows: Sequence[ClassificationRow], *, status: str,
@@ -212,8 +232,8 @@ class Ledger(Application[UUID]):
             except UnknownClassError as error:
                 raise type(error)(f"car #{row.car} (position {row.position}): {error.message}",
                                   where=source) from None
-        agg = self._round(championship, number)
-        effective_at = self._publication_time(agg, rnd.flag_at, status, published_at)
+        effective_at = self._publication_time(championship, number, rnd.flag_at, status, published_at)
+        agg = self._round(championship, number, effective_at=effective_at, actor=actor, source=source)
         digest = rows_digest(rows)
         if agg.has_version(digest, status):
             return Outcome(DUPLICATE, f"{championship} R{number}: this {status} classification is already recorded")
@@ -221,27 +241,26 @@ class Ledger(Application[UUID]):
                     actor, source)
         return self._append(f"{championship} R{number} {status} classification recorded ({len(rows)} cars)", agg)
 
-    def _publication_time(self, agg: RaceClassification, flag_at: datetime, status: str,
+    def _publication_time(self, championship: str, number: int, flag_at: datetime, status: str,
                           published_at: datetime | None) -> datetime:
         if published_at is not None:
             return require_aware(published_at, field="published_at")
-        if status == OFFICIAL and self._decisions_after(agg, flag_at):
+        if status == OFFICIAL and self._decisions_after(championship, number, flag_at):
             raise InvalidInputError(
-                f"{agg.where} has stewards' decisions after the flag: give --published-at so "
+                f"{championship} round {number} has stewards' decisions after the flag: give --published-at so "
                 "Paddock knows which of them this official classification already includes"
             )
         return flag_at
 
-    def _decisions_after(self, agg: RaceClassification, at: datetime) -> bool:
-        state = self.state()
-        changes = state.decisions.get((agg.championship, agg.round_number), {})
+    def _decisions_after(self, championship: str, number: int, at: datetime) -> bool:
+        changes = self.state().decisions.get((championship, number), {})
         return any(c.effective_at > at for cs in changes.values() for c in cs)
 
     def declare_official(self, championship: str, number: int, *, effective_at: datetime,
                          actor: str, source: str) -> Outcome:
-        agg = self._round(championship, number)
-        if not agg.declare_official(require_aware(effective_at, field="effective_at"),
-                                    self.clock(), actor, source):
+        require_aware(effective_at, field="effective_at")
+        agg = self._round(championship, number, effective_at=effective_at, actor=actor, source=source)
+        if not agg.declare_official(effective_at, self.clock(), actor, source):
             return Outcome(DUPLICATE, f"{championship} R{number} was already official at that time")
         return self._append(f"{championship} R{number} declared official", agg)
 
@@ -251,7 +270,7 @@ class Ledger(Application[UUID]):
         defn.class_def(class_id)
         at = require_aware(effective_at, field="effective_at") if effective_at else defn.round(number).flag_at
         self._check_car_known(championship, car)
-        agg = self._round(championship, number)
+        agg = self._round(championship, number, effective_at=at, actor=actor, source=source)
         if not agg.record_pole(class_id, car, at, self.clock(), actor, source):
             return Outcome(DUPLICATE, f"{championship} R{number} {class_id} pole #{car} already recorded")
         return self._append(f"{championship} R{number} {class_id} pole: #{car}", agg)
@@ -359,7 +378,10 @@ class Ledger(Application[UUID]):
         if route not in routes:
             raise InvalidInputError(f"{event_id} has no invitation route '{route}' "
                                     f"(routes: {', '.join(routes)})")
-        agg = self._get(Invitation, event_id=event_id, route=route) or Invitation(event_id=event_id, route=route)
+        agg = self._get(Invitation, event_id=event_id, route=route) or Invitation(
+            event_id=event_id, route=route, effective_at=effective_at, recorded_at=self.clock(),
+            actor=actor, source=source,
+        )
         if agg.is_repeat(status, effective_at):
             return Outcome(DUPLICATE, f"{event_id}/{route} already {status} at that time")
         if status == CONFIRMED and holder is None:

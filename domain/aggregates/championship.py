@@ -47,6 +47,7 @@ class Championship(Aggregate):
         self.championship = championship
         self.definitions: list[dict[str, Any]] = [definition]
         self.tie_references: set[str] = set()
+        self.entries: dict[str, dict[str, Any]] = {}
 
     @property
     def rules_version(self) -> int:
@@ -71,7 +72,7 @@ class Championship(Aggregate):
     @event(EntryDeclared)
     def _entry_declared(self, entry: dict[str, Any], effective_at: datetime,
                         recorded_at: datetime, actor: str, source: str) -> None:
-        pass
+        self.entries[entry["car"]] = entry
 
     def resolve_tie(self, class_id: str, order: list[str], reference: str, reason: str,
                     effective_at: datetime, recorded_at: datetime, actor: str, source: str) -> None:

@@ -15,7 +15,7 @@ from domain.invitations import check_transition, needs_new_holder
 
 
 class Invitation(Aggregate):
-    class Opened(Aggregate.Created):
+    class Opened(Aggregate.Created, Fact):
         event_id: str
         route: str
 
@@ -29,7 +29,8 @@ class Invitation(Aggregate):
         return natural_id(invitation_path(event_id, route))
 
     @event(Opened)
-    def __init__(self, event_id: str, route: str) -> None:
+    def __init__(self, event_id: str, route: str, effective_at: datetime, recorded_at: datetime,
+                 actor: str, source: str) -> None:
         self.event_id = event_id
         self.route = route
         self.status: str | None = None

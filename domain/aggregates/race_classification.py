@@ -15,7 +15,7 @@ from domain.race_status import OFFICIAL
 
 
 class RaceClassification(Aggregate):
-    class Opened(Aggregate.Created):
+    class Opened(Aggregate.Created, Fact):
         championship: str
         round_number: int
 
@@ -37,7 +37,8 @@ class RaceClassification(Aggregate):
         return natural_id(round_path(championship, round_number))
 
     @event(Opened)
-    def __init__(self, championship: str, round_number: int) -> None:
+    def __init__(self, championship: str, round_number: int, effective_at: datetime,
+                 recorded_at: datetime, actor: str, source: str) -> None:
         self.championship = championship
         self.round_number = round_number
         self.versions: list[tuple[str, str, datetime]] = []  # (digest, status, effective_at)

@@ -155,6 +155,14 @@ def invitation(args: argparse.Namespace) -> int:
     return _report(args, outcome)
 
 
+def entry(args: argparse.Namespace) -> int:
+    record = {"car": args.car, "team": args.team, "class": args.class_id, "drivers": args.driver}
+    outcome = _ledger(args).declare_entry(
+        args.championship, record, effective_at=_required_when(args), actor=_actor(args), source="cli",
+    )
+    return _report(args, outcome)
+
+
 def tie(args: argparse.Namespace) -> int:
     order = [c.strip() for c in args.order.split(",") if c.strip()]
     outcome = _ledger(args).resolve_tie(
@@ -243,6 +251,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "official": official,
     "award": award,
     "invitation": invitation,
+    "entry": entry,
     "tie": tie,
     "standings": standings,
     "invitations": invitations,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Sequence
 
 import structlog
@@ -17,14 +18,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
     args = build_parser().parse_args(argv)
     log = structlog.get_logger("paddock.cli").bind(command=args.handler)
+    started = time.perf_counter()
     try:
-        return HANDLERS[args.handler](args)
+        code = HANDLERS[args.handler](args)
+        log.info("command.done", exit_code=code, seconds=round(time.perf_counter() - started, 3))
+        return code
     except PaddockError as error:
         print(f"error: {error}", file=sys.stderr)
-        log.info("command.rejected", error=type(error).__name__)
+        log.info("command.rejected", error=type(error).__name__, reason=str(error))
         return 1
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
+        log.info("command.failed", error=str(error))
         return 3
     except KeyboardInterrupt:
         return 130

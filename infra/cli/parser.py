@@ -82,6 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--effective-at", required=True)
     inv.set_defaults(handler="invitation")
 
+    entry = sub.add_parser("entry", parents=[common], help="declare an entry (car, team, class, drivers)")
+    entry.add_argument("--championship", required=True)
+    entry.add_argument("--car", required=True)
+    entry.add_argument("--team", required=True)
+    entry.add_argument("--class", dest="class_id", required=True)
+    entry.add_argument("--driver", action="append", default=[], help="repeat for each driver")
+    entry.add_argument("--effective-at", required=True)
+    entry.set_defaults(handler="entry")
+
     tie = sub.add_parser("tie", parents=[common], help="resolve a tie the tie-breaks cannot separate")
     tie.add_argument("--championship", required=True)
     tie.add_argument("--class", dest="class_id", required=True)
