@@ -24,7 +24,7 @@ from domain.aggregates.race_classification import RaceClassification
 from domain.aggregates.stewards_decision import StewardsDecision
 from domain.aggregates.target_event import TargetEvent
 from domain.classification import ClassificationRow
-from domain.decisions import DecisionTerms
+from domain.decisions import DecisionKind, DecisionTerms
 from domain.errors import (
     ClassificationMissingError,
     ConflictingFactError,
@@ -269,21 +269,33 @@ class Ledger(Application[UUID]):
         defn = self.definition(championship)
         defn.class_def(class_id)
         at = require_aware(effective_at, field="effective_at") if effective_at else defn.round(number).flag_at
-        self._check_car_known(championship, car)
+        self._check_car_class(championship, car, class_id)
         agg = self._round(championship, number, effective_at=at, actor=actor, source=source)
         if not agg.record_pole(class_id, car, at, self.clock(), actor, source):
             return Outcome(DUPLICATE, f"{championship} R{number} {class_id} pole #{car} already recorded")
         return self._append(f"{championship} R{number} {class_id} pole: #{car}", agg)
 
-    def _check_car_known(self, championship: str, car: str) -> None:
-        state = self.state()
-        cars = {e.car for e in self.definition(championship).entries}
-        for (cid, _), versions in state.classifications.items():
+    def _car_classes(self, championship: str, car: str) -> set[str]:
+        """The classes a car has been entered in: declared, or seen in imported classifications."""
+        defn = self.definition(championship)
+        declared = defn.declared_entry(car)
+        classes = {declared.class_id} if declared else set()
+        for (cid, _), versions in self.state().classifications.items():
             if cid == championship:
-                cars.update(r["car"] for v in versions for r in v.value.rows)
-        if car not in cars:
+                classes.update(defn.resolve_class(r["class"], r.get("group", ""))
+                               for v in versions for r in v.value.rows if r["car"] == car)
+        return classes
+
+    def _check_car_class(self, championship: str, car: str, class_id: str) -> None:
+        classes = self._car_classes(championship, car)
+        if not classes:
             raise UnknownCarError(f"car #{car} is not an entry of {championship} "
                                   "(not declared and in no imported classification)")
+        defn = self.definition(championship)
+        if not any(class_id == c or class_id == defn.class_def(c).parent for c in classes):
+            raise InvalidInputError(
+                f"car #{car} races in {', '.join(sorted(classes))}, not in {class_id}"
+            )
 
     # -- commands: stewards' decisions --------------------------------------------------------------
 
@@ -319,6 +331,17 @@ class Ledger(Application[UUID]):
                 f"before the classification was first published ({first.isoformat()})"
             )
         self._check_car_in_round(championship, number, terms.car)
+        if terms.kind is DecisionKind.POLE_STRIPPED:
+            self._check_pole_holder(championship, number, terms.car, effective_at)
+
+    def _check_pole_holder(self, championship: str, number: int, car: str, at: datetime) -> None:
+        poles = self.state().poles.get((championship, number), [])
+        held = [p for p in poles if p.value[1] == car and p.effective_at <= at]
+        if not held:
+            raise InvalidInputError(
+                f"car #{car} held no pole at {championship} round {number} at {at.isoformat()}: "
+                "nothing to strip"
+            )
 
     def _check_car_in_round(self, championship: str, number: int, car: str) -> None:
         versions = self.state().classifications.get((championship, number), [])
@@ -384,7 +407,9 @@ class Ledger(Application[UUID]):
         )
         if agg.is_repeat(status, effective_at):
             return Outcome(DUPLICATE, f"{event_id}/{route} already {status} at that time")
-        if status == CONFIRMED and holder is None:
+        if status == CONFIRMED and holder is None and agg.status is None:
+            # only a first confirmation takes the computed holder; otherwise the lifecycle
+            # check in `agg.transition` names the real problem (e.g. already confirmed)
             holder = _confirmable_holder(routes[route])
         agg.transition(status, holder, reason, effective_at, self.clock(), actor, source)
         return self._append(f"{event_id}/{route}: {status}", agg)

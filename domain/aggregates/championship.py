@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.aggregates.fact import Fact
+from domain.errors import TimeOrderError
 from domain.ids import championship_path, natural_id
 
 
@@ -46,6 +47,7 @@ class Championship(Aggregate):
     ) -> None:
         self.championship = championship
         self.definitions: list[dict[str, Any]] = [definition]
+        self.effective_times: list[datetime] = [effective_at]
         self.tie_references: set[str] = set()
         self.entries: dict[str, dict[str, Any]] = {}
 
@@ -58,12 +60,19 @@ class Championship(Aggregate):
 
     def revise(self, definition: dict[str, Any], effective_at: datetime, recorded_at: datetime,
                actor: str, source: str) -> None:
+        if effective_at in self.effective_times:
+            raise TimeOrderError(
+                f"this revision takes effect at {effective_at.isoformat()}, like version "
+                f"{self.effective_times.index(effective_at) + 1}: give it its own effective_at "
+                "so it is clear which version is in force when"
+            )
         self._revised(self.rules_version + 1, definition, effective_at, recorded_at, actor, source)
 
     @event(Revised)
     def _revised(self, rules_version: int, definition: dict[str, Any], effective_at: datetime,
                  recorded_at: datetime, actor: str, source: str) -> None:
         self.definitions.append(definition)
+        self.effective_times.append(effective_at)
 
     def declare_entry(self, entry: dict[str, Any], effective_at: datetime, recorded_at: datetime,
                       actor: str, source: str) -> None:

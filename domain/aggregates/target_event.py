@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.aggregates.fact import Fact
+from domain.errors import TimeOrderError
 from domain.ids import natural_id, target_event_path
 
 
@@ -30,12 +31,19 @@ class TargetEvent(Aggregate):
                  recorded_at: datetime, actor: str, source: str) -> None:
         self.event_id = event_id
         self.definitions: list[dict[str, Any]] = [definition]
+        self.effective_times: list[datetime] = [effective_at]
 
     def knows_definition(self, definition: dict[str, Any]) -> bool:
         return definition in self.definitions
 
     def revise(self, definition: dict[str, Any], effective_at: datetime, recorded_at: datetime,
                actor: str, source: str) -> None:
+        if effective_at in self.effective_times:
+            raise TimeOrderError(
+                f"this revision takes effect at {effective_at.isoformat()}, like version "
+                f"{self.effective_times.index(effective_at) + 1}: give it its own effective_at "
+                "so it is clear which version is in force when"
+            )
         self._revised(len(self.definitions) + 1, definition, effective_at, recorded_at, actor,
                       source)
 
@@ -43,3 +51,4 @@ class TargetEvent(Aggregate):
     def _revised(self, definition_version: int, definition: dict[str, Any],
                  effective_at: datetime, recorded_at: datetime, actor: str, source: str) -> None:
         self.definitions.append(definition)
+        self.effective_times.append(effective_at)

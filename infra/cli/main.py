@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 
 import structlog
+from eventsourcing.persistence import PersistenceError
 
 from domain.errors import PaddockError
 from infra.cli.handlers import HANDLERS, StoreError
@@ -27,6 +28,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         log.info("command.rejected", error=type(error).__name__, reason=str(error))
         return 1
+    except PersistenceError as error:
+        print(f"error: the event log refused the operation ({type(error).__name__}: {error}); "
+              "nothing was half-written: check the store, then run the command again "
+              "(recording commands are idempotent)", file=sys.stderr)
+        log.info("command.failed", error=type(error).__name__)
+        return 3
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
         log.info("command.failed", error=str(error))
