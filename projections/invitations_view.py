@@ -13,6 +13,7 @@ from typing import Any
 from domain import invitations as lifecycle
 from domain.errors import PaddockError, UnknownTargetEventError
 from domain.rules import AwardSource, InvitationRoute, StandingsSource
+from domain.standings import Placed
 from projections.ledger import LedgerState, Recorded, Transition, winner
 from projections.standings_view import SeasonAt, season_at
 
@@ -35,6 +36,11 @@ def invitations_view(state: LedgerState, event_id: str, as_of: datetime,
     versions = [v for v in state.target_events.get(event_id, []) if v.visible(as_of, known_at)]
     current = winner(versions)
     if current is None:
+        if event_id in state.target_events:
+            raise UnknownTargetEventError(
+                f"target event '{event_id}' was not yet registered at "
+                f"as_of={as_of.isoformat()} / known_at={known_at.isoformat()}"
+            )
         known = ", ".join(sorted(state.target_events)) or "none registered"
         raise UnknownTargetEventError(f"unknown target event '{event_id}' (known: {known})")
     defn = current.value
@@ -127,7 +133,7 @@ def _computed(state: LedgerState, route: InvitationRoute, seasons: dict[str, Sea
 def _from_standings(season: SeasonAt, src: StandingsSource) -> tuple[str, dict[str, Any] | None, list[str]]:
     if not season.rounds:
         return lifecycle.PENDING, None, [f"no round of {src.championship} published yet"]
-    rows = [p for p in season.standings(src.class_id) if p.position == src.position]
+    rows = _at_position(season.standings(src.class_id), src.position)
     if not rows:
         return lifecycle.PENDING, None, [f"nobody at position {src.position} in {src.class_id}"]
     done = sorted(season.rounds)
@@ -148,6 +154,15 @@ def _from_standings(season: SeasonAt, src: StandingsSource) -> tuple[str, dict[s
         "points": c.points,
     }
     return status, holder, notes
+
+
+def _at_position(placed: list[Placed], position: int) -> list[Placed]:
+    """Who holds `position`: a tie group sharing position p covers places p..p+size-1."""
+    for p in placed:
+        size = sum(1 for q in placed if q.position == p.position)
+        if p.position <= position < p.position + size:
+            return [q for q in placed if q.position == p.position]
+    return []
 
 
 def _from_award(state: LedgerState, src: AwardSource, as_of: datetime,

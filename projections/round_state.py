@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from domain.classification import Adjustment, ClassificationRow, apply_adjustments
+from domain.classification import Adjustment, ClassificationRow, ResultStatus, apply_adjustments
 from domain.decisions import DecisionKind, DecisionTerms
 from domain.race_status import OFFICIAL
 from domain.rules import ChampionshipDefinition
@@ -126,18 +126,73 @@ def _decisions_in_force(state: LedgerState, key: RoundKey, as_of: datetime, know
 
 def _adjustments(state: LedgerState, key: RoundKey, published_at: datetime, as_of: datetime,
                  known_at: datetime) -> dict[str, Adjustment]:
-    adjustments: dict[str, Adjustment] = {}
+    """Per car: time and laps are the sum of (in force now − folded into the file); the status is
+    that of the latest status decision in force, else, if one folded into the file was undone,
+    the car's status before it, else the file's."""
+    per_car: dict[str, list[_DecisionSpan]] = {}
     for changes in _visible_changes(state, key, as_of, known_at).values():
-        folded = _classification_terms(_terms_at(changes, published_at))
-        now = _classification_terms(_terms_at(changes, as_of))
-        if folded == now:
+        if not changes:
             continue
-        for terms, forward in ((folded, False), (now, True)):
-            if terms is None:
-                continue
-            change = terms.adjustment() if forward else terms.reversal()
-            adjustments[terms.car] = adjustments.get(terms.car, Adjustment()) + change
+        span = _DecisionSpan(
+            folded=_classification_terms(_terms_at(changes, published_at)),
+            now=_classification_terms(_terms_at(changes, as_of)),
+            now_since=max((c.effective_at for c in changes if c.effective_at <= as_of), default=None),
+            imposed_at=min(c.effective_at for c in changes),
+        )
+        if span.car is not None:
+            per_car.setdefault(span.car, []).append(span)
+    adjustments = {}
+    for car, spans in sorted(per_car.items()):
+        adjustment = _car_adjustment(state, key, car, spans, as_of, known_at)
+        if adjustment != Adjustment():
+            adjustments[car] = adjustment
     return adjustments
+
+
+@dataclass(frozen=True)
+class _DecisionSpan:
+    folded: DecisionTerms | None
+    now: DecisionTerms | None
+    now_since: datetime | None
+    imposed_at: datetime
+
+    @property
+    def car(self) -> str | None:
+        terms = self.now or self.folded
+        return terms.car if terms else None
+
+
+def _car_adjustment(state: LedgerState, key: RoundKey, car: str, spans: list[_DecisionSpan],
+                    as_of: datetime, known_at: datetime) -> Adjustment:
+    def delta(span: _DecisionSpan) -> Adjustment:
+        now = span.now.adjustment() if span.now else Adjustment()
+        folded = span.folded.adjustment() if span.folded else Adjustment()
+        return Adjustment(now.seconds - folded.seconds, now.laps - folded.laps)
+
+    seconds = sum((delta(s).seconds for s in spans), Decimal(0))
+    laps = sum(delta(s).laps for s in spans)
+    in_force = [s for s in spans if s.now and s.now.adjustment().status is not None]
+    undone = [s for s in spans if s.folded and s.folded.adjustment().status is not None
+              and not (s.now and s.now.adjustment().status is not None)]
+    status: ResultStatus | None = None
+    if in_force:
+        latest = max(in_force, key=lambda s: (s.now_since, s.now.kind.value if s.now else ""))
+        status = latest.now.adjustment().status if latest.now else None
+    elif undone:
+        first = min(undone, key=lambda s: s.imposed_at)
+        status = _status_before(state, key, car, first.imposed_at, as_of, known_at) or ResultStatus.CLASSIFIED
+    return Adjustment(seconds=seconds, laps=laps, status=status)
+
+
+def _status_before(state: LedgerState, key: RoundKey, car: str, at: datetime, as_of: datetime,
+                   known_at: datetime) -> ResultStatus | None:
+    """The car's status in the classification in force just before a decision took effect, so
+    undoing a disqualification restores e.g. `not_classified`, not always `classified`."""
+    earlier = [v for v in state.classifications.get(key, [])
+               if v.visible(as_of, known_at) and v.effective_at < at]
+    current = winner(earlier, key=_version_key)
+    row = next((r for r in current.value.rows if r["car"] == car), None) if current else None
+    return ResultStatus(row["status"]) if row else None
 
 
 def _classification_terms(change: DecisionChange | None) -> DecisionTerms | None:

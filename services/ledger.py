@@ -187,7 +187,13 @@ class Ledger(Application[UUID]):
         agg = self._get(Championship, championship=championship)
         assert agg is not None
         if reference in agg.tie_references:
-            return Outcome(DUPLICATE, f"tie decision {reference} already recorded")
+            same = [t for t in self.state().ties.get(championship, [])
+                    if t.value.reference == reference]
+            if any(t.value.class_id == class_id and list(t.value.order) == order for t in same):
+                return Outcome(DUPLICATE, f"tie decision {reference} already recorded")
+            raise ConflictingFactError(
+                f"tie decision {reference} is already recorded with another class or order"
+            )
         agg.resolve_tie(class_id, order, reference, reason, require_aware(effective_at, field="effective_at"),
                         self.clock(), actor, source)
         return self._append(f"{championship} {class_id} tie resolved ({reference})", agg)
@@ -237,6 +243,12 @@ class Ledger(Application[UUID]):
         digest = rows_digest(rows)
         if agg.has_version(digest, status):
             return Outcome(DUPLICATE, f"{championship} R{number}: this {status} classification is already recorded")
+        if any(s == status and e == effective_at for _, s, e in agg.versions):
+            raise ConflictingFactError(
+                f"{championship} round {number} already has a different {status} classification "
+                f"published at {effective_at.isoformat()}: give --published-at (when this version "
+                "was published) so Paddock knows which one is in force"
+            )
         agg.publish(status, digest, [r.to_record() for r in rows], effective_at, self.clock(),
                     actor, source)
         return self._append(f"{championship} R{number} {status} classification recorded ({len(rows)} cars)", agg)
@@ -271,6 +283,12 @@ class Ledger(Application[UUID]):
         at = require_aware(effective_at, field="effective_at") if effective_at else defn.round(number).flag_at
         self._check_car_class(championship, car, class_id)
         agg = self._round(championship, number, effective_at=at, actor=actor, source=source)
+        other = [c for c, e in agg.poles.get(class_id, []) if e == at and c != car]
+        if other:
+            raise ConflictingFactError(
+                f"{championship} R{number} {class_id} pole is already #{other[0]} at "
+                f"{at.isoformat()}: to correct it, give the correction its own (later) effective_at"
+            )
         if not agg.record_pole(class_id, car, at, self.clock(), actor, source):
             return Outcome(DUPLICATE, f"{championship} R{number} {class_id} pole #{car} already recorded")
         return self._append(f"{championship} R{number} {class_id} pole: #{car}", agg)

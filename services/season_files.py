@@ -274,5 +274,6 @@ def _describe(error: ValidationError) -> str:
         loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]).lstrip(".")
         value = e.get("input")
         shown = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
-        lines.append(f"{loc or 'file'}: {e['msg']}{shown}")
+        message = e["msg"].removeprefix("Value error, ")
+        lines.append(f"{loc}: {message}{shown}" if loc else message)
     return "; ".join(lines)

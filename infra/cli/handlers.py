@@ -217,9 +217,10 @@ def demo(args: argparse.Namespace) -> int:
     if args.json:
         print(as_json(_demo_json(ledger, url, outcomes, dates)))
         return 0
-    for at, label in dates:
-        print(f"\n=== {label} ===\n")
-        print(standings_text(ledger.standings(demo_season.ASLMS, as_of=at)))
+    for index, (at, label) in enumerate(dates):
+        final = index == len(dates) - 1
+        print(f"\n=== {label}{'' if final else ' (top 5 per class)'} ===\n")
+        print(standings_text(ledger.standings(demo_season.ASLMS, as_of=at), top=None if final else 5))
     print("\n=== Le Mans 2024 invitations, as of 5 Feb 2024 and now ===\n")
     print(invitations_text(ledger.invitations(demo_season.LEMANS, as_of=dates[1][0])))
     print()

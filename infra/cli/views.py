@@ -7,7 +7,8 @@ from typing import Any
 from infra.cli.render import table, when
 
 
-def standings_text(view: dict[str, Any], *, drivers: bool = False) -> str:
+def standings_text(view: dict[str, Any], *, drivers: bool = False, top: int | None = None) -> str:
+    """`top` keeps the first rows of each class (ties at the cut are kept whole)."""
     rounds = view["rounds"]
     head = [
         f"{view['name']} — standings as of {when(view['as_of'])}, known at {when(view['known_at'])}",
@@ -17,8 +18,15 @@ def standings_text(view: dict[str, Any], *, drivers: bool = False) -> str:
     ]
     blocks = ["\n".join(head)]
     for cls in view["classes"]:
-        blocks.append(_class_block(cls, [r["round"] for r in rounds], drivers))
+        blocks.append(_class_block(_top(cls, top), [r["round"] for r in rounds], drivers))
     return "\n\n".join(blocks)
+
+
+def _top(cls: dict[str, Any], top: int | None) -> dict[str, Any]:
+    if top is None:
+        return cls
+    return {**cls, "rows": [r for r in cls["rows"] if r["position"] <= top],
+            "drivers": [r for r in cls["drivers"] if r["position"] <= top]}
 
 
 def _class_block(cls: dict[str, Any], round_numbers: list[int], drivers: bool) -> str:
