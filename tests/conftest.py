@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ class Clock:
     """A clock the test moves by hand, so `recorded_at` values are known."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 1, 1, tzinfo=timezone.utc)
+        self.now = start or datetime(2026, 1, 1, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -43,10 +43,12 @@ class Clock:
 def _postgres_reachable() -> str | None:
     try:
         import psycopg
-
+    except ImportError as error:
+        return f"psycopg is not installed ({error})"
+    try:
         with psycopg.connect(_libpq(POSTGRES_URL), connect_timeout=3):
             return None
-    except Exception as error:  # any failure to connect means: not reachable
+    except psycopg.Error as error:
         return f"{type(error).__name__}: {error}".strip()
 
 

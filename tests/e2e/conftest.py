@@ -6,9 +6,10 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -40,7 +41,7 @@ def paddock(tmp_path: Path) -> CliRunner:
         argv = [PADDOCK, *args]
         if store_url is not None and args and args[0] not in ("--help",):
             argv += ["--store", store_url]
-        done = subprocess.run(argv, capture_output=True, text=True, env=full_env, cwd=tmp_path,
+        done = subprocess.run(argv, check=False, capture_output=True, text=True, env=full_env, cwd=tmp_path,
                               timeout=120)
         return Run(done.returncode, done.stdout, done.stderr)
 

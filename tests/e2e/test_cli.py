@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.e2e.conftest import SEASONS, CliRunner
@@ -23,8 +23,8 @@ def test_demo_loads_the_season_prints_tables_and_is_idempotent(paddock: CliRunne
     assert first.code == 0, first.err
     assert "19 new facts recorded" in first.err
     assert "R5 at the flag" in first.out
-    assert re.search(r"^\s*1\s+#4\s+CrowdStrike Racing by APR\s.*\s83\s*$", first.out, re.M)
-    assert re.search(r"^\s*1=\s+#17\s+COOL Racing\s.*\s101\s+tie$", first.out, re.M)
+    assert re.search(r"^\s*1\s+#4\s+CrowdStrike Racing by APR\s.*\s83\s*$", first.out, re.MULTILINE)
+    assert re.search(r"^\s*1=\s+#17\s+COOL Racing\s.*\s101\s+tie$", first.out, re.MULTILINE)
     second = paddock("demo")
     assert second.code == 0
     assert "0 new facts recorded, 19 already there" in second.err
@@ -81,7 +81,7 @@ def test_known_at_shows_what_was_known_before_a_later_import(paddock: CliRunner)
     assert paddock("import", "alkamel", str(FILES / "R1_sepang_2023-12-02_race1_hour4.csv"),
                    "--championship", ASLMS, "--round", "1").code == 0
     time.sleep(0.05)
-    between = datetime.now(timezone.utc).isoformat()
+    between = datetime.now(UTC).isoformat()
     time.sleep(0.05)
     assert paddock("import", "alkamel", str(FILES / "R2_sepang_2023-12-03_race2_hour4.csv"),
                    "--championship", ASLMS, "--round", "2").code == 0
