@@ -8,8 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.aggregates.fact import Fact
-from domain.errors import TimeOrderError
+from domain.aggregates.fact import Fact, check_revision_time
 from domain.ids import championship_path, natural_id
 
 
@@ -60,12 +59,7 @@ class Championship(Aggregate):
 
     def revise(self, definition: dict[str, Any], effective_at: datetime, recorded_at: datetime,
                actor: str, source: str) -> None:
-        if effective_at in self.effective_times:
-            raise TimeOrderError(
-                f"this revision takes effect at {effective_at.isoformat()}, like version "
-                f"{self.effective_times.index(effective_at) + 1}: give it its own effective_at "
-                "so it is clear which version is in force when"
-            )
+        check_revision_time(self.effective_times, effective_at)
         self._revised(self.rules_version + 1, definition, effective_at, recorded_at, actor, source)
 
     @event(Revised)
