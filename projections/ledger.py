@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 from domain.aggregates.award import Award
 from domain.aggregates.championship import Championship
 from domain.aggregates.fact import Fact
+from domain.aggregates.ingest_receipt import IngestReceipt
 from domain.aggregates.invitation import Invitation
 from domain.aggregates.race_classification import RaceClassification
 from domain.aggregates.stewards_decision import StewardsDecision
@@ -119,6 +120,7 @@ class LedgerState:
     invitations: dict[tuple[str, str], list[Recorded[Transition]]] = field(default_factory=dict)
     history: dict[str, list[HistoryItem]] = field(default_factory=dict)
     head: list[tuple[datetime, int]] = field(default_factory=list)
+    receipts: dict[str, int] = field(default_factory=dict)
 
     def position_known_at(self, known_at: datetime) -> int:
         """The last log position recorded at or before `known_at` (0 for an empty log)."""
@@ -151,6 +153,7 @@ class LedgerFold:
             TargetEvent.Revised: self._target_event_defined,
             Invitation.Opened: self._invitation_opened,
             Invitation.Transitioned: self._invitation_transitioned,
+            IngestReceipt.Received: self._receipt,
         }
 
     def apply_all(self, items: Iterable[tuple[int, Any]]) -> LedgerState:
@@ -273,6 +276,9 @@ class LedgerFold:
         self.state.target_events.setdefault(eid, []).append(
             self._recorded(position, event, event.definition)
         )
+
+    def _receipt(self, position: int, event: Any) -> None:
+        self.state.receipts[event.message_id] = position
 
     def _invitation_opened(self, position: int, event: Any) -> None:
         self._invitation_keys[event.originator_id] = (event.event_id, event.route)

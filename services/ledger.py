@@ -9,7 +9,9 @@ from zero, which must give the same views.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -69,12 +71,13 @@ class Ledger(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
         super().__init__(env)
         self.clock = clock
+        self._also_saving: ContextVar[tuple[Aggregate, ...]] = ContextVar("also_saving", default=())
         self._fold = LedgerFold()
         self._folded_to = 0
 
     # -- reading -------------------------------------------------------------------------------
 
-    def _get(self, cls: type[A], **key: Any) -> A | None:
+    def find(self, cls: type[A], **key: Any) -> A | None:
         try:
             aggregate: Aggregate = self.repository.get(cls.create_id(**key))
         except AggregateNotFoundError:
@@ -133,8 +136,18 @@ class Ledger(Application[UUID]):
 
     # -- commands: championships and target events -----------------------------------------------
 
+    @contextmanager
+    def also_saving(self, *aggregates: Aggregate) -> Iterator[None]:
+        """Commands inside this block save `aggregates` in the same transaction as their facts
+        (an ingest receipt, so a message and its effects are recorded together or not at all)."""
+        token = self._also_saving.set(aggregates)
+        try:
+            yield
+        finally:
+            self._also_saving.reset(token)
+
     def _append(self, what: str, *aggregates: Aggregate) -> Outcome:
-        recordings = self.save(*aggregates)
+        recordings = self.save(*aggregates, *self._also_saving.get())
         return Outcome(ACCEPTED, what, tuple(r.notification.id for r in recordings))
 
     def register_championship(self, definition: dict[str, Any], *, effective_at: datetime,
@@ -142,7 +155,7 @@ class Ledger(Application[UUID]):
         require_aware(effective_at, field="effective_at")
         ChampionshipDefinition.from_record(definition)  # shape check of trusted records
         cid = definition["id"]
-        existing = self._get(Championship, championship=cid)
+        existing = self.find(Championship, championship=cid)
         if existing is None:
             created = Championship(championship=cid, definition=definition,
                                    effective_at=effective_at, recorded_at=self.clock(),
@@ -157,7 +170,7 @@ class Ledger(Application[UUID]):
                               actor: str, source: str) -> Outcome:
         require_aware(effective_at, field="effective_at")
         eid = definition["id"]
-        existing = self._get(TargetEvent, event_id=eid)
+        existing = self.find(TargetEvent, event_id=eid)
         if existing is None:
             created = TargetEvent(event_id=eid, definition=definition, effective_at=effective_at,
                                   recorded_at=self.clock(), actor=actor, source=source)
@@ -169,7 +182,7 @@ class Ledger(Application[UUID]):
 
     def definition(self, championship: str) -> ChampionshipDefinition:
         """The latest recorded definition, against which commands are validated."""
-        agg = self._get(Championship, championship=championship)
+        agg = self.find(Championship, championship=championship)
         if agg is None:
             known = ", ".join(sorted(self.state().championships)) or "none registered"
             raise UnknownChampionshipError(
@@ -184,7 +197,7 @@ class Ledger(Application[UUID]):
         defn.class_def(class_id)
         if len(order) < 2 or len(set(order)) != len(order):
             raise InvalidInputError(f"a tie decision orders two or more different cars (got {order})")
-        agg = self._get(Championship, championship=championship)
+        agg = self.find(Championship, championship=championship)
         assert agg is not None
         if reference in agg.tie_references:
             same = [t for t in self.state().ties.get(championship, [])
@@ -205,7 +218,7 @@ class Ledger(Application[UUID]):
         defn.class_def(entry["class"])
         if not str(entry.get("car", "")).strip() or not str(entry.get("team", "")).strip():
             raise InvalidInputError("an entry needs a car number and a team")
-        agg = self._get(Championship, championship=championship)
+        agg = self.find(Championship, championship=championship)
         assert agg is not None
         if agg.entries.get(entry["car"]) == entry:
             return Outcome(DUPLICATE, f"entry #{entry['car']} already declared as given")
@@ -219,7 +232,7 @@ class Ledger(Application[UUID]):
                source: str) -> RaceClassification:
         """The round's aggregate; opened by the first fact recorded on it."""
         self.definition(championship).round(number)
-        agg = self._get(RaceClassification, championship=championship, round_number=number)
+        agg = self.find(RaceClassification, championship=championship, round_number=number)
         return agg or RaceClassification(
             championship=championship, round_number=number, effective_at=effective_at,
             recorded_at=self.clock(), actor=actor, source=source,
@@ -323,7 +336,7 @@ class Ledger(Application[UUID]):
         require_aware(effective_at, field="effective_at")
         self._check_decision_target(championship, number, terms, effective_at)
         ref = reference or default_reference(terms, effective_at)
-        existing = self._get(StewardsDecision, championship=championship, round_number=number, reference=ref)
+        existing = self.find(StewardsDecision, championship=championship, round_number=number, reference=ref)
         if existing is not None:
             if existing.is_same(terms.to_record(), effective_at):
                 return Outcome(DUPLICATE, f"decision {ref} already recorded")
@@ -336,7 +349,7 @@ class Ledger(Application[UUID]):
     def _check_decision_target(self, championship: str, number: int, terms: DecisionTerms,
                                effective_at: datetime) -> None:
         self.definition(championship).round(number)
-        agg = self._get(RaceClassification, championship=championship, round_number=number)
+        agg = self.find(RaceClassification, championship=championship, round_number=number)
         first = agg.first_published_at() if agg else None
         if agg is None or first is None:
             raise ClassificationMissingError(
@@ -371,7 +384,7 @@ class Ledger(Application[UUID]):
             )
 
     def _decision(self, championship: str, number: int, reference: str) -> StewardsDecision:
-        agg = self._get(StewardsDecision, championship=championship, round_number=number, reference=reference)
+        agg = self.find(StewardsDecision, championship=championship, round_number=number, reference=reference)
         if agg is None:
             raise UnknownDecisionError(f"no decision '{reference}' at {championship} round {number}")
         return agg
@@ -399,7 +412,7 @@ class Ledger(Application[UUID]):
         require_aware(effective_at, field="effective_at")
         if not recipient.get("driver") and not recipient.get("team"):
             raise InvalidInputError(f"award {award}: name a driver or a team as recipient")
-        existing = self._get(Award, award=award)
+        existing = self.find(Award, award=award)
         if existing is not None:
             if existing.recipient == recipient and existing.granted_at == effective_at:
                 return Outcome(DUPLICATE, f"award {award} already recorded")
@@ -412,14 +425,14 @@ class Ledger(Application[UUID]):
                               holder: dict[str, Any] | None, reason: str, effective_at: datetime,
                               actor: str, source: str) -> Outcome:
         require_aware(effective_at, field="effective_at")
-        if self._get(TargetEvent, event_id=event_id) is None:
+        if self.find(TargetEvent, event_id=event_id) is None:
             raise UnknownTargetEventError(f"unknown target event '{event_id}'")
         view = invitations_view(self.state(), event_id, effective_at, self.clock())
         routes = {r["route"]: r for r in view["routes"]}
         if route not in routes:
             raise InvalidInputError(f"{event_id} has no invitation route '{route}' "
                                     f"(routes: {', '.join(routes)})")
-        agg = self._get(Invitation, event_id=event_id, route=route) or Invitation(
+        agg = self.find(Invitation, event_id=event_id, route=route) or Invitation(
             event_id=event_id, route=route, effective_at=effective_at, recorded_at=self.clock(),
             actor=actor, source=source,
         )

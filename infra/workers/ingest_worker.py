@@ -1,0 +1,132 @@
+"""The ingest worker: fetch from the durable consumer, append through the Ledger (in a thread),
+answer the producer, dead-letter what is rejected, and only then acknowledge.
+
+Several workers may share the durable consumer. A message is acknowledged only after its facts
+(and its receipt) are durably appended; a redelivery finds the receipt and is a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+
+import structlog
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+
+from infra.nats_ingest import IngestTopology
+from services.ingest import REJECTED, Delivery, IngestResult, IngestService
+
+REPLY_HEADER = "Paddock-Reply-To"
+log = structlog.get_logger("paddock.ingest")
+
+
+class IngestWorker:
+    def __init__(self, nc: Client, service: IngestService, topology: IngestTopology, *,
+                 batch: int = 64, poison_after: int = 5,
+                 on_appended: Callable[[], None] = lambda: None) -> None:
+        self.nc = nc
+        self.js = nc.jetstream()
+        self.service = service
+        self.topology = topology
+        self.batch = batch
+        self.poison_after = min(poison_after, topology.max_deliver)
+        self.on_appended = on_appended
+        self.handled = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set; the batch in flight is finished before returning."""
+        psub = await self._subscribe()
+        while not stop.is_set():
+            await self._fetch_and_handle(psub, timeout=0.5)
+
+    async def run_until_idle(self, idle: float = 0.5) -> int:
+        """Burst mode: handle messages until none arrives for `idle` seconds."""
+        psub = await self._subscribe()
+        before = self.handled
+        while await self._fetch_and_handle(psub, timeout=idle):
+            pass
+        return self.handled - before
+
+    async def _subscribe(self) -> JetStreamContext.PullSubscription:
+        await self.topology.ensure(self.js)
+        return await self.js.pull_subscribe_bind(self.topology.durable, self.topology.stream)
+
+    async def _fetch_and_handle(self, psub: JetStreamContext.PullSubscription, timeout: float) -> int:
+        try:
+            msgs: list[Msg] = await psub.fetch(self.batch, timeout=timeout)
+        except NatsTimeout:
+            return 0
+        deliveries = [Delivery(m.subject, m.data, dict(m.headers or {})) for m in msgs]
+        started = time.perf_counter()
+        try:
+            results = await asyncio.to_thread(self._process_all, deliveries)
+        except Exception:  # noqa: BLE001 - the store failed: retry later, never lose the batch
+            await self._retry_later(msgs)
+            return len(msgs)
+        for msg, result in zip(msgs, results, strict=True):
+            await self._settle(msg, result, time.perf_counter() - started)
+        if any(r.status != REJECTED for r in results):
+            self.on_appended()
+        return len(msgs)
+
+    def _process_all(self, deliveries: list[Delivery]) -> list[IngestResult]:
+        return [self.service.process(d) for d in deliveries]
+
+    async def _settle(self, msg: Msg, result: IngestResult, seconds: float) -> None:
+        structlog.contextvars.bind_contextvars(
+            message_id=result.message_id, subject=msg.subject,
+            stream_seq=msg.metadata.sequence.stream,
+            log_position=result.positions[-1] if result.positions else None,
+        )
+        try:
+            if result.status == REJECTED:
+                await self._dead_letter(msg, result)
+            await self._reply(msg, result)
+            await (msg.term() if result.status == REJECTED else msg.ack())
+            self.handled += 1
+            log.info("ingest.message", status=result.status, reason=result.reason,
+                     positions=list(result.positions), seconds=round(seconds, 4))
+        finally:
+            structlog.contextvars.clear_contextvars()
+
+    async def _reply(self, msg: Msg, result: IngestResult) -> None:
+        reply_to = (msg.headers or {}).get(REPLY_HEADER)
+        if reply_to:
+            await self.nc.publish(reply_to, json.dumps(result.reply()).encode())
+
+    async def _dead_letter(self, msg: Msg, result: IngestResult, reason: str | None = None) -> None:
+        headers = {f"Paddock-Original-{k}": v for k, v in (msg.headers or {}).items()}
+        headers.update({
+            "Paddock-Original-Subject": msg.subject,
+            "Paddock-Reason": reason or result.reason or "rejected",
+            "Paddock-Detail": _one_line(result.detail or ""),
+            "Paddock-Message-Id": result.message_id,
+            "Nats-Msg-Id": f"dlq-{result.message_id}",
+        })
+        await self.js.publish(self.topology.dlq_subject(headers["Paddock-Reason"]), msg.data,
+                              headers=headers)
+
+    async def _retry_later(self, msgs: list[Msg]) -> None:
+        for msg in msgs:
+            delivered = msg.metadata.num_delivered
+            if delivered >= self.poison_after:
+                result = IngestResult(REJECTED, (msg.headers or {}).get("Nats-Msg-Id", ""),
+                                      reason="poison",
+                                      detail=f"failed {delivered} times; see the service logs")
+                await self._dead_letter(msg, result, "poison")
+                await self._reply(msg, result)
+                await msg.term()
+                log.error("ingest.poison", subject=msg.subject, delivered=delivered)
+            else:
+                await msg.nak(delay=min(30.0, 0.5 * 2 ** delivered))
+                log.warning("ingest.retry", subject=msg.subject, delivered=delivered,
+                            exc_info=True)
+
+
+def _one_line(text: str, limit: int = 1000) -> str:
+    return " ".join(text.split())[:limit]

@@ -1,0 +1,176 @@
+"""Versioned message contracts for producers (timing systems, stewards, officials, organisers).
+
+Each message is JSON on `paddock.ingest.<kind>`; the body names its `kind` and `version`, so a
+producer can validate before sending with the JSON Schemas from `paddock schema`. Version 1 of
+every contract is defined here; a new version is a new model, never an edit of an old one.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+Ident = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/+-]*$")]
+Car = Annotated[str, Field(min_length=1, max_length=6, pattern=r"^[A-Za-z0-9]+$")]
+Text = Annotated[str, Field(max_length=500)]
+RaceTime = Annotated[str, Field(pattern=r"^(\d+:)?(\d{1,2}')?\d{1,2}(\.\d{1,6})?$",
+                                description="h:mm'ss.mmm, m'ss.mmm or ss.mmm")]
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    version: Literal[1] = 1
+
+
+class ClassificationRowV1(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    position: Annotated[int, Field(ge=1, le=500)]
+    car: Car
+    team: Annotated[str, Field(max_length=120)]
+    class_: Annotated[str, Field(alias="class", min_length=1, max_length=40)]
+    drivers: Annotated[list[Annotated[str, Field(max_length=120)]], Field(max_length=8)] = []
+    vehicle: Annotated[str, Field(max_length=120)] = ""
+    status: Literal["classified", "not_classified", "retired", "did_not_start", "disqualified",
+                    "excluded"]
+    laps: Annotated[int, Field(ge=0, le=10000)]
+    total_time: RaceTime | None = None
+    group: Annotated[str, Field(max_length=40)] = ""
+
+
+class ClassificationPublishedV1(Contract):
+    """A timing system publishes a round's classification (provisional at the flag, or official)."""
+
+    kind: Literal["classification.published"] = "classification.published"
+    championship: Ident
+    round: Annotated[int, Field(ge=1, le=100)]
+    status: Literal["provisional", "official"]
+    published_at: AwareDatetime | None = None
+    rows: Annotated[list[ClassificationRowV1], Field(min_length=1, max_length=300)]
+
+
+class ClassificationCorrectedV1(ClassificationPublishedV1):
+    """A corrected version of a classification already published; says why."""
+
+    kind: Literal["classification.corrected"] = "classification.corrected"  # type: ignore[assignment]
+    reason: Text
+
+
+class ClassificationOfficialV1(Contract):
+    kind: Literal["classification.official"] = "classification.official"
+    championship: Ident
+    round: Annotated[int, Field(ge=1, le=100)]
+    effective_at: AwareDatetime
+
+
+class PolePositionV1(Contract):
+    kind: Literal["pole.recorded"] = "pole.recorded"
+    championship: Ident
+    round: Annotated[int, Field(ge=1, le=100)]
+    class_: Annotated[str, Field(alias="class", min_length=1, max_length=40)]
+    car: Car
+    effective_at: AwareDatetime | None = None
+
+
+DecisionKindName = Literal["time_penalty", "lap_penalty", "disqualification", "exclusion",
+                           "points_deduction", "pole_stripped"]
+
+
+class PenaltyImposedV1(Contract):
+    kind: Literal["penalty.imposed"] = "penalty.imposed"
+    championship: Ident
+    round: Annotated[int, Field(ge=1, le=100)]
+    car: Car
+    decision: DecisionKindName
+    seconds: Decimal | None = None
+    laps: Annotated[int, Field(ge=1)] | None = None
+    points: Decimal | None = None
+    reference: Ident | None = None
+    reason: Text = ""
+    effective_at: AwareDatetime
+
+
+class PenaltyAmendedV1(PenaltyImposedV1):
+    kind: Literal["penalty.amended"] = "penalty.amended"  # type: ignore[assignment]
+    reference: Ident
+
+
+class PenaltyRescindedV1(Contract):
+    kind: Literal["penalty.rescinded"] = "penalty.rescinded"
+    championship: Ident
+    round: Annotated[int, Field(ge=1, le=100)]
+    reference: Ident
+    reason: Text = ""
+    effective_at: AwareDatetime
+
+
+class RecipientV1(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    driver: Annotated[str, Field(max_length=120)] | None = None
+    team: Annotated[str, Field(max_length=120)] | None = None
+    car: Car | None = None
+
+
+class AwardDecidedV1(Contract):
+    kind: Literal["award.decided"] = "award.decided"
+    award: Ident
+    name: Annotated[str, Field(max_length=200)]
+    series: Ident
+    recipient: RecipientV1
+    effective_at: AwareDatetime
+
+
+class InvitationTransitionV1(Contract):
+    kind: Literal["invitation.transition"] = "invitation.transition"
+    event: Ident
+    route: Ident
+    status: Literal["confirmed", "accepted", "declined", "withdrawn", "reallocated", "redeemed"]
+    holder: RecipientV1 | None = None
+    reason: Text = ""
+    effective_at: AwareDatetime
+
+
+class SeasonRegisteredV1(Contract):
+    """A season definition, as the TOML text documented in the README."""
+
+    kind: Literal["season.registered"] = "season.registered"
+    format: Literal["toml"] = "toml"
+    text: Annotated[str, Field(min_length=1, max_length=200_000)]
+
+
+class TieResolvedV1(Contract):
+    kind: Literal["tie.resolved"] = "tie.resolved"
+    championship: Ident
+    class_: Annotated[str, Field(alias="class", min_length=1, max_length=40)]
+    order: Annotated[list[Car], Field(min_length=2, max_length=50)]
+    reference: Ident
+    reason: Text = ""
+    effective_at: AwareDatetime
+
+
+Message = Annotated[
+    ClassificationPublishedV1 | ClassificationCorrectedV1 | ClassificationOfficialV1 | PolePositionV1 | PenaltyImposedV1 | PenaltyAmendedV1 | PenaltyRescindedV1 | AwardDecidedV1 | InvitationTransitionV1 | SeasonRegisteredV1 | TieResolvedV1,
+    Field(discriminator="kind"),
+]
+MESSAGE = TypeAdapter(Message)
+CONTRACTS: tuple[type[Contract], ...] = (
+    ClassificationPublishedV1, ClassificationCorrectedV1, ClassificationOfficialV1,
+    PolePositionV1, PenaltyImposedV1, PenaltyAmendedV1, PenaltyRescindedV1, AwardDecidedV1,
+    InvitationTransitionV1, SeasonRegisteredV1, TieResolvedV1,
+)
+
+
+def kind_of(model: type[Contract]) -> str:
+    default = model.model_fields["kind"].default
+    assert isinstance(default, str)
+    return default
+
+
+def subject_for(kind: str, prefix: str = "paddock") -> str:
+    return f"{prefix}.ingest.{kind}"
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """One JSON Schema per contract, keyed by kind."""
+    return {kind_of(m): m.model_json_schema(by_alias=True) for m in CONTRACTS}

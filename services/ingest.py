@@ -1,0 +1,242 @@
+"""From a producer's message to facts in the log, synchronously: validate against the contracts,
+recognise resends by a permanent receipt, run the command, classify every rejection.
+
+The asyncio worker (infra/workers/ingest_worker.py) calls `IngestService.process` in a thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError
+from pydantic import ValidationError
+
+from domain.aggregates.ingest_receipt import IngestReceipt
+from domain.classification import ClassificationRow, ResultStatus, check_rows
+from domain.decisions import DecisionKind, DecisionTerms
+from domain.errors import (
+    PaddockError,
+    UnknownCarError,
+    UnknownChampionshipError,
+    UnknownClassError,
+    UnknownDecisionError,
+    UnknownRoundError,
+    UnknownTargetEventError,
+)
+from domain.timing import parse_race_time
+from services import contracts as c
+from services.importing import register_season_file
+from services.ledger import Ledger
+from services.outcome import ACCEPTED, DUPLICATE, Outcome
+from services.season_files import parse_season_text
+
+REJECTED = "rejected"
+MAX_MESSAGE_BYTES = 256 * 1024
+
+REASONS: dict[type[PaddockError], str] = {
+    UnknownChampionshipError: "unknown_championship",
+    UnknownRoundError: "unknown_round",
+    UnknownCarError: "unknown_car",
+    UnknownClassError: "unknown_class",
+    UnknownTargetEventError: "unknown_target_event",
+    UnknownDecisionError: "unknown_decision",
+}
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    status: str
+    message_id: str
+    what: str = ""
+    positions: tuple[int, ...] = ()
+    reason: str | None = None
+    detail: str | None = None
+
+    def reply(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"status": self.status, "message_id": self.message_id}
+        if self.status == REJECTED:
+            body.update(reason=self.reason, detail=self.detail)
+        else:
+            body.update(what=self.what, positions=list(self.positions))
+        return body
+
+
+@dataclass
+class Delivery:
+    subject: str
+    payload: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def message_id(self) -> str:
+        given = self.headers.get("Nats-Msg-Id")
+        if given:
+            return given
+        return hashlib.sha256(self.subject.encode() + b"\0" + self.payload).hexdigest()
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.payload).hexdigest()
+
+
+class IngestService:
+    def __init__(self, ledger: Ledger, *, prefix: str = "paddock",
+                 max_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        self.ledger = ledger
+        self.prefix = prefix
+        self.max_bytes = max_bytes
+
+    def process(self, delivery: Delivery) -> IngestResult:
+        """Never raises for bad input: every problem becomes a rejected result."""
+        mid = delivery.message_id
+        try:
+            message = self._validate(delivery)
+            return self._record(delivery, message)
+        except _Rejection as rejection:
+            return IngestResult(REJECTED, mid, reason=rejection.reason, detail=rejection.detail)
+        except PaddockError as error:
+            reason = next((r for t, r in REASONS.items() if isinstance(error, t)), "business_rule")
+            return IngestResult(REJECTED, mid, reason=reason, detail=str(error))
+
+    def _validate(self, delivery: Delivery) -> c.Contract:
+        if len(delivery.payload) > self.max_bytes:
+            raise _Rejection("oversized", f"{len(delivery.payload)} bytes; the limit is {self.max_bytes}")
+        try:
+            data = json.loads(delivery.payload)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise _Rejection("invalid_json", str(error)) from None
+        try:
+            message: c.Contract = c.MESSAGE.validate_python(data)
+        except ValidationError as error:
+            raise _Rejection("schema_violation", _describe(error)) from None
+        expected = c.subject_for(c.kind_of(type(message)), self.prefix)
+        if delivery.subject != expected:
+            raise _Rejection("schema_violation",
+                             f"a {c.kind_of(type(message))} message belongs on {expected}, "
+                             f"not {delivery.subject}")
+        return message
+
+    def _record(self, delivery: Delivery, message: c.Contract) -> IngestResult:
+        mid = delivery.message_id
+        for attempt in range(2):
+            earlier = self._receipt(mid)
+            if earlier is not None:
+                return self._duplicate_of(earlier, delivery)
+            receipt = self._new_receipt(delivery)
+            try:
+                with self.ledger.also_saving(receipt):
+                    outcome = self._dispatch(message, delivery)
+                if outcome.status == DUPLICATE:
+                    self.ledger.save(receipt)
+                return IngestResult(outcome.status, mid, outcome.what, outcome.positions)
+            except IntegrityError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _receipt(self, message_id: str) -> IngestReceipt | None:
+        return self.ledger.find(IngestReceipt, message_id=message_id)
+
+    def _duplicate_of(self, earlier: IngestReceipt, delivery: Delivery) -> IngestResult:
+        if earlier.digest != delivery.digest:
+            raise _Rejection("message_id_reused",
+                             f"message id {delivery.message_id} was used on "
+                             f"{earlier.recorded_at.isoformat()} for different content")
+        position = self.ledger.state().receipts.get(delivery.message_id)
+        return IngestResult(DUPLICATE, delivery.message_id,
+                            f"already received: {earlier.what}", (position,) if position else ())
+
+    def _new_receipt(self, delivery: Delivery) -> IngestReceipt:
+        now = self.ledger.clock()
+        return IngestReceipt(
+            message_id=delivery.message_id, subject=delivery.subject, digest=delivery.digest,
+            outcome=ACCEPTED, what=delivery.subject, effective_at=now, recorded_at=now,
+            actor=self._actor(delivery), source=f"nats:{delivery.subject}",
+        )
+
+    def _actor(self, delivery: Delivery) -> str:
+        return delivery.headers.get("Paddock-Actor") or f"nats:{delivery.subject}"
+
+    def _dispatch(self, message: c.Contract, delivery: Delivery) -> Outcome:
+        handler = _HANDLERS[type(message)]
+        return handler(self.ledger, message, self._actor(delivery), f"nats:{delivery.message_id}")
+
+
+class _Rejection(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for e in error.errors()[:10]:
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]).lstrip(".")
+        parts.append(f"{loc or 'message'}: {e['msg']}")
+    return "; ".join(parts)
+
+
+def _rows(message: c.ClassificationPublishedV1) -> list[ClassificationRow]:
+    return [
+        ClassificationRow(
+            position=r.position, car=r.car, team=r.team, class_name=r.class_,
+            drivers=tuple(r.drivers), vehicle=r.vehicle, status=ResultStatus(r.status),
+            laps=r.laps, total_time=None if r.total_time is None else parse_race_time(r.total_time),
+            group=r.group,
+        )
+        for r in message.rows
+    ]
+
+
+def _classification(ledger: Ledger, m: Any, actor: str, source: str) -> Outcome:
+    rows = _rows(m)
+    check_rows(rows, where=f"{m.championship} round {m.round}")
+    return ledger.import_classification(m.championship, m.round, rows, status=m.status,
+                                        published_at=m.published_at, actor=actor, source=source)
+
+
+def _terms(m: Any) -> DecisionTerms:
+    return DecisionTerms(DecisionKind(m.decision), m.car, seconds=m.seconds, laps=m.laps,
+                         points=m.points)
+
+
+def _recipient(r: c.RecipientV1 | None) -> dict[str, Any] | None:
+    return None if r is None else r.model_dump(exclude_none=True)
+
+
+_Handler = Callable[[Ledger, Any, str, str], Outcome]
+_HANDLERS: dict[type[c.Contract], _Handler] = {
+    c.ClassificationPublishedV1: _classification,
+    c.ClassificationCorrectedV1: _classification,
+    c.ClassificationOfficialV1: lambda L, m, a, s: L.declare_official(
+        m.championship, m.round, effective_at=m.effective_at, actor=a, source=s),
+    c.PolePositionV1: lambda L, m, a, s: L.record_pole(
+        m.championship, m.round, m.class_, m.car, effective_at=m.effective_at, actor=a, source=s),
+    c.PenaltyImposedV1: lambda L, m, a, s: L.impose_penalty(
+        m.championship, m.round, _terms(m), reference=m.reference, reason=m.reason,
+        effective_at=m.effective_at, actor=a, source=s),
+    c.PenaltyAmendedV1: lambda L, m, a, s: L.amend_penalty(
+        m.championship, m.round, m.reference, _terms(m), reason=m.reason,
+        effective_at=m.effective_at, actor=a, source=s),
+    c.PenaltyRescindedV1: lambda L, m, a, s: L.rescind_penalty(
+        m.championship, m.round, m.reference, reason=m.reason, effective_at=m.effective_at,
+        actor=a, source=s),
+    c.AwardDecidedV1: lambda L, m, a, s: L.grant_award(
+        m.award, name=m.name, series=m.series, recipient=_recipient(m.recipient) or {},
+        effective_at=m.effective_at, actor=a, source=s),
+    c.InvitationTransitionV1: lambda L, m, a, s: L.transition_invitation(
+        m.event, m.route, m.status, holder=_recipient(m.holder), reason=m.reason,
+        effective_at=m.effective_at, actor=a, source=s),
+    c.SeasonRegisteredV1: lambda L, m, a, s: register_season_file(
+        L, parse_season_text(m.text, source="message"), actor=a, source=s),
+    c.TieResolvedV1: lambda L, m, a, s: L.resolve_tie(
+        m.championship, m.class_, list(m.order), reference=m.reference, reason=m.reason,
+        effective_at=m.effective_at, actor=a, source=s),
+}
+
+__all__ = ["REJECTED", "Delivery", "IngestResult", "IngestService"]
