@@ -16,6 +16,7 @@ from eventsourcing.persistence import PersistenceError
 from domain.decisions import DecisionKind, DecisionTerms
 from domain.errors import InvalidInputError
 from infra.bootstrap import open_ledger
+from infra.cli import service
 from infra.cli.args import parse_decimal, parse_duration, parse_when
 from infra.cli.parser import DECISION_KINDS
 from infra.cli.render import as_json
@@ -257,6 +258,9 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "standings": standings,
     "invitations": invitations,
     "history": history,
+    "serve": service.serve_command,
+    "produce": service.produce_command,
+    "schema": service.schema_command,
 }
 
 __all__ = ["HANDLERS", "InvalidInputError", "StoreError"]

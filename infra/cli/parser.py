@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from infra.cli import service
+
 DECISION_KINDS = {
     "time": "time_penalty",
     "laps": "lap_penalty",
@@ -111,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     iv.add_argument("event")
     _time_args(iv)
     iv.set_defaults(handler="invitations")
+
+    service.add_parsers(sub, common)
 
     hi = sub.add_parser("history", parents=[common], help="the facts of a championship, with both times")
     hi.add_argument("championship")

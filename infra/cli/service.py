@@ -1,0 +1,117 @@
+"""Service commands: `paddock serve`, `paddock produce`, `paddock schema`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+from pathlib import Path
+
+from infra.cli.render import table
+from infra.config import ROLES, serve_config
+from infra.producer import produce as publish_messages
+from infra.runtime import connect, serve
+from infra.store import store_from_env
+from services import contracts
+from services.asyncapi import asyncapi
+from services.timing_messages import OutgoingMessage, classification_message, demo_messages
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                common: argparse.ArgumentParser) -> None:
+    nats_opts = argparse.ArgumentParser(add_help=False)
+    nats_opts.add_argument("--nats-url", help="default: $NATS_URL, else nats://127.0.0.1:4222")
+    nats_opts.add_argument("--prefix", help="subject prefix (default: $PADDOCK_PREFIX, else paddock)")
+
+    srv = sub.add_parser("serve", parents=[common, nats_opts], help="run the service")
+    srv.add_argument("--roles", help=f"comma-separated, of {', '.join(ROLES)} (default: all)")
+    srv.add_argument("--ingest-workers", type=int, help="ingest workers in this process (default 1)")
+    srv.add_argument("--grace", type=float, help="seconds to finish in-flight work on SIGTERM (10)")
+    srv.set_defaults(handler="serve")
+
+    prod = sub.add_parser("produce", parents=[common, nats_opts],
+                          help="send timing messages as a timing system would (demo season or a file)")
+    prod.add_argument("file", nargs="?", help="an Al Kamel CSV; without it, the demo season")
+    prod.add_argument("--championship")
+    prod.add_argument("--round", type=int)
+    prod.add_argument("--provisional", action="store_true")
+    prod.add_argument("--published-at")
+    prod.add_argument("--resend", type=int, default=0, help="send every message N extra times")
+    prod.add_argument("--shuffle", type=int, metavar="SEED", help="send in a shuffled order")
+    prod.add_argument("--timeout", type=float, default=30.0)
+    prod.set_defaults(handler="produce")
+
+    sch = sub.add_parser("schema", help="JSON Schemas of the message contracts and the AsyncAPI document")
+    sch.add_argument("--out", help="write <kind>.schema.json files and asyncapi.json into this directory")
+    sch.add_argument("--prefix", default="paddock")
+    sch.set_defaults(handler="schema", json=True)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    from infra.logging import configure_logging
+
+    config = serve_config(store_url=store_from_env(args.store) or "sqlite:///paddock.db",
+                          nats_url=args.nats_url, roles=args.roles, prefix=args.prefix,
+                          ingest_workers=args.ingest_workers, grace=args.grace)
+    configure_logging(level="INFO")
+    asyncio.run(serve(config))
+    return 0
+
+
+def produce_command(args: argparse.Namespace) -> int:
+    from infra.cli.args import parse_when
+
+    prefix = args.prefix or "paddock"
+    if args.file:
+        if not args.championship or not args.round:
+            print("error: a file needs --championship and --round", file=sys.stderr)
+            return 1
+        messages = [classification_message(
+            Path(args.file), args.championship, args.round,
+            "provisional" if args.provisional else "official",
+            parse_when(args.published_at, option="--published-at"), prefix)]
+    else:
+        messages = demo_messages(prefix)
+    batch = _arrange(messages, args.resend, args.shuffle)
+    config = serve_config(store_url="memory://", nats_url=args.nats_url, roles=None, prefix=prefix,
+                          ingest_workers=None, grace=None)
+
+    async def run() -> list[dict[str, object]]:
+        nc = await connect(config)
+        try:
+            replies = await publish_messages(nc, batch, timeout=args.timeout, actor=args.actor)
+        finally:
+            await nc.drain()
+        return [{"subject": r.subject, **r.body} for r in replies]
+
+    results = asyncio.run(run())
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        rows = [[r["subject"], r.get("status"), r.get("reason") or r.get("what", ""),
+                 ",".join(map(str, r.get("positions", []) or []))] for r in results]  # type: ignore[call-overload]
+        print(table(["Subject", "Status", "Detail", "Positions"], rows))
+    return 0 if all(r.get("status") in ("accepted", "duplicate") for r in results) else 1
+
+
+def _arrange(messages: list[OutgoingMessage], resend: int, seed: int | None) -> list[OutgoingMessage]:
+    batch = messages * (1 + max(0, resend))
+    if seed is not None:
+        random.Random(seed).shuffle(batch)
+    return batch
+
+
+def schema_command(args: argparse.Namespace) -> int:
+    doc = asyncapi(args.prefix)
+    if not args.out:
+        print(json.dumps(doc, indent=2, sort_keys=True))
+        return 0
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for kind, schema in contracts.json_schemas().items():
+        (out / f"{kind}.schema.json").write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+    (out / "asyncapi.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {len(contracts.CONTRACTS)} JSON Schemas and asyncapi.json to {out}")
+    return 0

@@ -1,0 +1,92 @@
+"""The AsyncAPI document for every subject, generated from the message contracts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services import contracts as c
+
+_REPLY = {
+    "type": "object",
+    "required": ["status", "message_id"],
+    "properties": {
+        "status": {"enum": ["accepted", "duplicate", "rejected"]},
+        "message_id": {"type": "string"},
+        "what": {"type": "string"},
+        "positions": {"type": "array", "items": {"type": "integer"},
+                      "description": "log positions of the appended facts"},
+        "reason": {"enum": ["invalid_json", "schema_violation", "oversized", "unknown_championship",
+                            "unknown_round", "unknown_car", "unknown_class", "unknown_target_event",
+                            "unknown_decision", "business_rule", "message_id_reused", "poison"]},
+        "detail": {"type": "string"},
+    },
+}
+_STATE_HEADERS = {
+    "type": "object",
+    "properties": {
+        "Paddock-Log-Position": {"type": "string", "description": "log position the state reflects"},
+        "Paddock-As-Of": {"type": "string", "format": "date-time"},
+        "Paddock-Known-At": {"type": "string", "format": "date-time"},
+        "Nats-Msg-Id": {"type": "string", "description": "<view>@<position>[/<class>]"},
+    },
+}
+_INGEST_HEADERS = {
+    "type": "object",
+    "properties": {
+        "Nats-Msg-Id": {"type": "string", "description": "idempotency key; resends are duplicates forever"},
+        "Paddock-Reply-To": {"type": "string", "description": "subject for the service's reply"},
+        "Paddock-Actor": {"type": "string", "description": "who acts (recorded with the facts)"},
+    },
+}
+
+
+def asyncapi(prefix: str = "paddock", version: str = "0.1.0") -> dict[str, Any]:
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    for model in c.CONTRACTS:
+        kind = c.kind_of(model)
+        key = kind.replace(".", "_")
+        messages[key] = {"name": kind, "title": model.__name__, "summary": (model.__doc__ or "").strip(),
+                         "contentType": "application/json", "headers": _INGEST_HEADERS,
+                         "payload": model.model_json_schema(by_alias=True)}
+        channels[key] = {"address": c.subject_for(kind, prefix),
+                         "messages": {key: {"$ref": f"#/components/messages/{key}"}}}
+        operations[f"send_{key}"] = {
+            "action": "send", "channel": {"$ref": f"#/channels/{key}"},
+            "reply": {"address": {"location": "$message.header#/Paddock-Reply-To"},
+                      "messages": [{"$ref": "#/components/messages/ingest_reply"}]},
+        }
+    messages["ingest_reply"] = {"name": "ingest.reply", "contentType": "application/json", "payload": _REPLY}
+    _state_channels(prefix, channels, operations, messages)
+    return {
+        "asyncapi": "3.0.0",
+        "info": {"title": "Paddock", "version": version,
+                 "description": "Results, standings and Le Mans invitations over NATS JetStream."},
+        "defaultContentType": "application/json",
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages},
+    }
+
+
+def _state_channels(prefix: str, channels: dict[str, Any], operations: dict[str, Any],
+                    messages: dict[str, Any]) -> None:
+    state = {
+        "standings": (f"{prefix}.standings.{{championship}}.{{class}}",
+                      "A class's standings, on every change, in log order"),
+        "invitations": (f"{prefix}.invitations.{{event}}",
+                        "A target event's invitation state, on every change"),
+        "dead_letters": (f"{prefix}.dlq.{{reason}}",
+                         "Rejected messages: original payload and headers, Paddock-Reason, Paddock-Detail"),
+    }
+    for key, (address, summary) in state.items():
+        messages[key] = {"name": key, "summary": summary, "contentType": "application/json",
+                         "headers": _STATE_HEADERS, "payload": {"type": "object"}}
+        channels[key] = {"address": address, "messages": {key: {"$ref": f"#/components/messages/{key}"}}}
+        operations[f"receive_{key}"] = {"action": "receive", "channel": {"$ref": f"#/channels/{key}"}}
+    for query in ("standings", "invitations", "history"):
+        key = f"query_{query}"
+        channels[key] = {"address": f"{prefix}.query.{query}", "messages": {}}
+        operations[key] = {"action": "receive", "channel": {"$ref": f"#/channels/{key}"},
+                           "summary": f"request/reply: {query} with as_of/known_at, as the CLI answers"}
