@@ -58,7 +58,7 @@ async def serve(config: ServeConfig, stop: asyncio.Event | None = None,
         await _until_stopped(stop, tasks)
     finally:
         await _drain(tasks, closers, config.grace_seconds)
-        await nc.drain()
+        await _close(nc, config.grace_seconds)
         log.info("serve.stopped")
 
 
@@ -84,6 +84,15 @@ async def _drain(tasks: list[asyncio.Task[None]], closers: list[Callable[[], Awa
         await asyncio.gather(*late, return_exceptions=True)
     for close in closers:
         await close()
+
+
+async def _close(nc: Client, grace: float) -> None:
+    """Flush what was published (replies, dead letters), within the grace period."""
+    try:
+        await asyncio.wait_for(nc.drain(), timeout=grace)
+    except (TimeoutError, asyncio.CancelledError):
+        log.warning("serve.drain_timeout", grace=grace)
+        await nc.close()
 
 
 async def _ingest_worker(config: ServeConfig, nc: Client, wake: Callable[[], None]) -> IngestWorker:

@@ -41,15 +41,21 @@ class IngestWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set; the batch in flight is finished before returning."""
         psub = await self._subscribe()
-        while not stop.is_set():
-            await self._fetch_and_handle(psub, timeout=0.5)
+        try:
+            while not stop.is_set():
+                await self._fetch_and_handle(psub, timeout=0.5)
+        finally:
+            await psub.unsubscribe()
 
     async def run_until_idle(self, idle: float = 0.5) -> int:
         """Burst mode: handle messages until none arrives for `idle` seconds."""
         psub = await self._subscribe()
         before = self.handled
-        while await self._fetch_and_handle(psub, timeout=idle):
-            pass
+        try:
+            while await self._fetch_and_handle(psub, timeout=idle):
+                pass
+        finally:
+            await psub.unsubscribe()
         return self.handled - before
 
     async def _subscribe(self) -> JetStreamContext.PullSubscription:

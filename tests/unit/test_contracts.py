@@ -1,0 +1,58 @@
+"""Message contracts: shipped schemas are current, and validation names what is wrong."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from services import contracts as c
+from services.asyncapi import asyncapi
+
+SHIPPED = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+
+
+def test_shipped_json_schemas_match_the_models() -> None:
+    for kind, schema in c.json_schemas().items():
+        shipped = json.loads((SHIPPED / f"{kind}.schema.json").read_text())
+        assert shipped == schema, f"docs/schemas/{kind}.schema.json is stale: run `paddock schema --out docs/schemas`"
+
+
+def test_shipped_asyncapi_matches_and_describes_every_contract() -> None:
+    doc = asyncapi()
+    assert json.loads((SHIPPED / "asyncapi.json").read_text()) == doc
+    addresses = {ch["address"] for ch in doc["channels"].values()}
+    for model in c.CONTRACTS:
+        assert c.subject_for(c.kind_of(model)) in addresses
+    assert "paddock.standings.{championship}.{class}" in addresses
+    assert "paddock.dlq.{reason}" in addresses
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "pole.recorded", "championship": "x", "round": 0, "class": "GT", "car": "1"}, "round"),
+        ({"kind": "pole.recorded", "championship": "x", "round": 1, "class": "GT", "car": "1 2"}, "car"),
+        ({"kind": "pole.recorded", "championship": "x", "round": 1, "class": "GT", "car": "1",
+          "extra": 1}, "extra"),
+        ({"kind": "penalty.imposed", "championship": "x", "round": 1, "car": "1",
+          "decision": "time_penalty", "effective_at": "2024-01-01T00:00:00"}, "effective_at"),
+        ({"kind": "nope"}, "kind"),
+    ],
+)
+def test_invalid_messages_name_the_field(body: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        c.MESSAGE.validate_python(body)
+    assert any(field in ".".join(map(str, e["loc"])) or field in e["msg"] for e in error.value.errors())
+
+
+def test_a_valid_classification_message_round_trips() -> None:
+    body = {"kind": "classification.published", "championship": "aslms-2023-24", "round": 1,
+            "status": "official", "rows": [{"position": 1, "car": "4", "team": "T", "class": "LMP2",
+                                            "status": "classified", "laps": 100,
+                                            "total_time": "3:43'26.017"}]}
+    message = c.MESSAGE.validate_python(body)
+    assert isinstance(message, c.ClassificationPublishedV1)
+    assert message.rows[0].class_ == "LMP2"
