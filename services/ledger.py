@@ -85,17 +85,21 @@ class Ledger(Application[UUID]):
         assert isinstance(aggregate, cls)
         return aggregate
 
-    def read_events(self, after: int = 0) -> list[tuple[int, Any]]:
-        """Domain events after log position `after`, read in large pages."""
+    def read_events(self, after: int = 0, *, limit: int | None = None,
+                    until: int | None = None) -> list[tuple[int, Any]]:
+        """Domain events after log position `after` (at most `limit` of them, none after
+        position `until`), read in large pages."""
         events: list[tuple[int, Any]] = []
-        while True:
+        while limit is None or len(events) < limit:
+            size = PAGE if limit is None else min(PAGE, limit - len(events))
             page = self.recorder.select_notifications(
-                start=after, limit=PAGE, inclusive_of_start=False
+                start=after, limit=size, stop=until, inclusive_of_start=False
             )
             events.extend((n.id, self.mapper.to_domain_event(n)) for n in page)
-            if len(page) < PAGE:
+            if len(page) < size:
                 return events
             after = page[-1].id
+        return events
 
     def state(self) -> LedgerState:
         """The fold of the whole log, brought up to date incrementally."""

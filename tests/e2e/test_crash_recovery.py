@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nats
-import pytest
 
 from domain.aggregates.stewards_decision import StewardsDecision
 from infra.bootstrap import open_ledger

@@ -1,0 +1,143 @@
+"""The asyncio projection worker: follows the event log from its tracked position and keeps the
+persisted live views (docs/SERVICE.md).
+
+Every blocking call (reading the log, folding, writing a batch) runs in a thread, so the event
+loop never waits on I/O. The log is followed by polling every `poll_interval` seconds, and at
+once when another component calls `wake()` after appending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any, TypedDict
+
+import structlog
+
+from infra.views import TrackingConflictError, ViewStore
+from infra.workers.projector import Progress, Projector, ViewStoreAheadError
+from services.ledger import Ledger
+
+MAX_BACKOFF = 30.0
+log = structlog.get_logger("paddock.projections")
+
+
+class Lag(TypedDict):
+    events_behind: int
+    seconds_behind: float
+
+
+class ProjectionWorker:
+    def __init__(self, ledger: Ledger, view_store: ViewStore, name: str = "projections",
+                 batch: int = 500, poll_interval: float = 0.2,
+                 on_written: Callable[[], None] | None = None) -> None:
+        """`on_written` is called (in the event loop) after each batch is written, e.g. to
+        wake a publisher."""
+        self.ledger = ledger
+        self.on_written = on_written
+        self.view_store = view_store
+        self.name = name
+        self.poll_interval = poll_interval
+        self._projector = Projector(ledger, view_store, name, batch)
+        self._wakeup: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- running -------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Follow the log until `stop` is set; the batch in flight is finished first. A failed
+        batch writes nothing; it is retried (after reloading the fold) with a growing pause."""
+        self._bind_loop()
+        failures = 0
+        stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                try:
+                    busy = await self._work()
+                    failures = 0
+                except ViewStoreAheadError:
+                    raise
+                except TrackingConflictError:
+                    log.warning("projection.reload", worker=self.name, reason="tracking conflict")
+                    continue
+                except Exception:
+                    failures += 1
+                    log.exception("projection.failed", worker=self.name, failures=failures)
+                    await self._idle(stopping, self._backoff(failures))
+                    continue
+                if not busy:
+                    await self._idle(stopping, self.poll_interval)
+        finally:
+            stopping.cancel()
+
+    async def _work(self) -> bool:
+        """Load one page of the fold, or project one batch; False when there was nothing new."""
+        if not self._projector.loaded:
+            if await asyncio.to_thread(self._projector.load_page):
+                log.info("projection.loaded", worker=self.name, position=self._projector.position)
+            return True
+        batch = await asyncio.to_thread(self._projector.step)
+        if batch is None:
+            return False
+        if self.on_written is not None:
+            self.on_written()
+        return True
+
+    async def run_until_caught_up(self, until: int | None = None) -> Progress:
+        """Burst mode: project everything there is (up to position `until`), then return."""
+        progress = await asyncio.to_thread(self._projector.catch_up, until)
+        if progress.batches and self.on_written is not None:
+            self.on_written()
+        return progress
+
+    def wake(self) -> None:
+        """Ask the worker to look at the log now (safe from any thread)."""
+        loop, wakeup = self._loop, self._wakeup
+        if loop is None or wakeup is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            wakeup.set()
+        else:
+            loop.call_soon_threadsafe(wakeup.set)
+
+    def lag(self) -> Lag:
+        """How far the views are behind the log: log positions not projected yet, and how long
+        the oldest of them has waited (by the ledger's clock). Queries the log: from async code,
+        call it with `asyncio.to_thread`."""
+        position, head = self._projector.position, self.ledger.head()
+        if head <= position:
+            return Lag(events_behind=0, seconds_behind=0.0)
+        oldest = self.ledger.read_events(position, limit=1)
+        waited = (self.ledger.clock() - oldest[0][1].recorded_at).total_seconds() if oldest else 0.0
+        return Lag(events_behind=head - position, seconds_behind=max(0.0, waited))
+
+    @property
+    def position(self) -> int:
+        """The log position the views reflect (reads the store until the worker has loaded)."""
+        return self._projector.position
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _bind_loop(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+
+    async def _idle(self, stopping: asyncio.Future[Any], seconds: float) -> None:
+        assert self._wakeup is not None
+        woken: asyncio.Future[Any] = asyncio.ensure_future(self._wakeup.wait())
+        try:
+            await asyncio.wait([woken, stopping], timeout=seconds,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await woken
+        self._wakeup.clear()
+
+    def _backoff(self, failures: int) -> float:
+        return float(min(MAX_BACKOFF, max(self.poll_interval, 0.1) * 2 ** min(failures, 10)))

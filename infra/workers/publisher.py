@@ -1,0 +1,248 @@
+"""The publisher: live views newer than its published position → NATS subjects and the KV bucket.
+
+For each view the projection worker wrote after the publisher's position, in log-position order:
+- `standings/<championship>` becomes one message per class on
+  `<prefix>.standings.<championship>.<class>`. Its body is the standings view narrowed to that
+  class (every top-level field, `classes` holding the one class): byte-identical to the canonical
+  JSON of `standings_view(state, championship, T, T, class_id)`.
+- `invitations/<event>` goes whole to `<prefix>.invitations.<event>`.
+Each body is also put in the KV bucket (`standings.<championship>.<class>`, `invitations.<event>`)
+so a late joiner reads the current state at once. Headers: `Paddock-Log-Position` (the log
+position the state reflects: the body's `log_position`), `Paddock-As-Of`, `Paddock-Known-At`,
+`Paddock-View`, and `Nats-Msg-Id` = `<view name>@<log position>[/<class>]`. A live view's body
+is a function of the log prefix up to its `log_position`, so one id always names one content,
+whatever batch (tracking position) the projection worker wrote it in.
+
+Exactly-once on the stream, by two lines of defence:
+1. a message whose body equals the key's current KV value is not sent again (bodies are
+   canonical JSON, so equal state means equal bytes);
+2. the stream publish comes before the KV put, with a msg id the stream deduplicates within its
+   duplicate window: a crash between the two republishes under the same id and is dropped.
+The published position is stored after everything of a position is out, so a crash anywhere
+republishes at most that position, and those messages are caught by (1) or (2).
+
+View store calls block (SQLite, PostgreSQL): they run in worker threads (`asyncio.to_thread`),
+which the view stores allow (one connection behind a lock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from nats.aio.client import Client
+from nats.errors import Error as NatsError
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
+from nats.js.kv import KeyValue
+
+from infra.nats_subjects import (
+    DEFAULT_PREFIX,
+    bucket_name,
+    invitations_key,
+    invitations_subject,
+    standings_key,
+    standings_subject,
+    state_stream_name,
+    state_subjects,
+)
+from infra.views import StoredView, ViewStore
+from projections.canonical import canonical_json
+
+log = structlog.get_logger("paddock.publisher")
+
+DUPLICATE_WINDOW = 15 * 60.0  # seconds: a restart within this republishes without duplicates
+TRANSIENT = (NatsError, OSError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class StateMessage:
+    """One state publication: where it goes, its bytes, and its headers."""
+
+    subject: str
+    key: str
+    body: bytes
+    headers: dict[str, str]
+
+    @property
+    def msg_id(self) -> str:
+        return self.headers["Nats-Msg-Id"]
+
+
+def reflected_position(view: StoredView, data: dict[str, Any]) -> int:
+    """The log position a view's state reflects: its body's, else where it was stored."""
+    return int(data.get("log_position", view.position))
+
+
+def _headers(view: StoredView, data: dict[str, Any], suffix: str = "") -> dict[str, str]:
+    position = reflected_position(view, data)
+    return {
+        "Nats-Msg-Id": f"{view.name}@{position}{suffix}",
+        "Paddock-View": view.name,
+        "Paddock-Log-Position": str(position),
+        "Paddock-As-Of": str(data["as_of"]),
+        "Paddock-Known-At": str(data["known_at"]),
+    }
+
+
+def standings_messages(view: StoredView, championship: str, prefix: str) -> list[StateMessage]:
+    data = json.loads(view.body)
+    common = {k: v for k, v in data.items() if k != "classes"}
+    messages = []
+    for block in data["classes"]:
+        class_id = str(block["class"])
+        messages.append(StateMessage(
+            subject=standings_subject(championship, class_id, prefix=prefix),
+            key=standings_key(championship, class_id),
+            body=canonical_json({**common, "classes": [block]}).encode(),
+            headers=_headers(view, data, f"/{class_id}"),
+        ))
+    return messages
+
+
+def invitations_message(view: StoredView, event: str, prefix: str) -> StateMessage:
+    return StateMessage(
+        subject=invitations_subject(event, prefix=prefix),
+        key=invitations_key(event),
+        body=view.body.encode(),
+        headers=_headers(view, json.loads(view.body)),
+    )
+
+
+def messages_for(view: StoredView, prefix: str = DEFAULT_PREFIX) -> list[StateMessage]:
+    """The messages a stored view becomes; none for a kind of view the publisher does not know."""
+    kind, _, ident = view.name.partition("/")
+    if kind == "standings" and ident:
+        return standings_messages(view, ident, prefix)
+    if kind == "invitations" and ident:
+        return [invitations_message(view, ident, prefix)]
+    log.warning("view not published: unknown kind", view=view.name)
+    return []
+
+
+def by_position(views: list[StoredView]) -> Iterator[tuple[int, list[StoredView]]]:
+    ordered = sorted(views, key=lambda v: (v.position, v.name))
+    for position, group in itertools.groupby(ordered, key=lambda v: v.position):
+        yield position, list(group)
+
+
+class Publisher:
+    """Publishes changed views; `run` polls, `wake` (from the event loop) cuts the wait short."""
+
+    def __init__(self, nc: Client, view_store: ViewStore, name: str = "publisher",
+                 prefix: str = DEFAULT_PREFIX, *, poll_interval: float = 1.0,
+                 duplicate_window: float = DUPLICATE_WINDOW) -> None:
+        self.js = nc.jetstream()
+        self.view_store = view_store
+        self.name = name
+        self.prefix = prefix
+        self.bucket = bucket_name(prefix=prefix)
+        self.stream = state_stream_name(prefix=prefix)
+        self.poll_interval = poll_interval
+        self.duplicate_window = duplicate_window
+        self._kv: KeyValue | None = None
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """New views were written: publish now rather than at the next poll."""
+        self._wake.set()
+
+    async def ensure(self) -> KeyValue:
+        """Create the state stream and the KV bucket if they do not exist yet."""
+        if self._kv is None:
+            await self._ensure_stream()
+            self._kv = await self._ensure_bucket()
+        return self._kv
+
+    async def _ensure_stream(self) -> None:
+        try:
+            await self.js.stream_info(self.stream)
+        except NotFoundError:
+            await self.js.add_stream(StreamConfig(
+                name=self.stream, subjects=state_subjects(prefix=self.prefix),
+                duplicate_window=self.duplicate_window, storage=StorageType.FILE,
+                description="Paddock standings and invitation states, as published",
+            ))
+
+    async def _ensure_bucket(self) -> KeyValue:
+        try:
+            return await self.js.key_value(self.bucket)
+        except BucketNotFoundError:
+            return await self.js.create_key_value(
+                bucket=self.bucket, history=1,
+                description="Paddock latest standings and invitation states",
+            )
+
+    async def publish_pending(self, stop: asyncio.Event | None = None) -> int:
+        """Publish everything written after the published position (a burst); returns how many
+        messages the stream took as new. Stops between positions once `stop` is set."""
+        kv = await self.ensure()
+        started, sent = time.perf_counter(), 0
+        start = done = await asyncio.to_thread(self.view_store.published_position, self.name)
+        while not _is_set(stop) and (pending := await self._changed_since(done)):
+            for position, views in by_position(pending):
+                sent += await self._publish_position(kv, views)
+                await asyncio.to_thread(self.view_store.set_published, self.name, position)
+                done = position
+                if _is_set(stop):
+                    break
+        if done != start:
+            log.info("published", publisher=self.name, from_position=start, to_position=done,
+                     messages=sent, duration_ms=round((time.perf_counter() - started) * 1000, 2))
+        return sent
+
+    async def _changed_since(self, position: int) -> list[StoredView]:
+        return await asyncio.to_thread(self.view_store.changed_since, position)
+
+    async def _publish_position(self, kv: KeyValue, views: list[StoredView]) -> int:
+        sent = 0
+        for view in views:
+            for message in messages_for(view, self.prefix):
+                sent += await self._publish(kv, message)
+        return sent
+
+    async def _publish(self, kv: KeyValue, message: StateMessage) -> int:
+        if await _current(kv, message.key) == message.body:
+            return 0
+        ack = await self.js.publish(message.subject, message.body, headers=dict(message.headers))
+        await kv.put(message.key, message.body)
+        return 0 if ack.duplicate else 1
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish, then wait for a wake-up or the poll interval, until `stop` is set."""
+        log.info("publisher started", publisher=self.name, prefix=self.prefix)
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                await self.publish_pending(stop)
+            except TRANSIENT as error:
+                log.warning("publish failed; retrying", publisher=self.name, error=repr(error))
+            await self._idle(stop)
+        log.info("publisher stopped", publisher=self.name)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=self.poll_interval,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+
+async def _current(kv: KeyValue, key: str) -> bytes | None:
+    try:
+        entry = await kv.get(key)
+    except KeyNotFoundError:
+        return None
+    return entry.value
+
+
+def _is_set(event: asyncio.Event | None) -> bool:
+    return event is not None and event.is_set()

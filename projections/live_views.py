@@ -1,0 +1,242 @@
+"""Live views: the standings and invitation views at the head of a log prefix (pure, no I/O).
+
+The live view of log position P has `as_of = known_at = T(P)`, the largest `recorded_at` among
+events 1..P (docs/SERVICE.md). Names: `standings/<championship>`, `invitations/<event>`; the
+body is canonical JSON. A view that cannot be computed yet (e.g. the invitations of an event
+whose definition is not in effect at T) is simply absent.
+
+A persisted view need not be rewritten at every position: between two events that may change
+it, only its header (`as_of`, `known_at`, `log_position`) would move. `LiveFold` therefore
+computes each view at the last position of a batch that may have changed it, so a stored body
+is the live view at its own `log_position`, and the same log prefix gives the same bodies
+whatever the batch sizes, restarts or rebuilds.
+
+An event may change a view's content when it is about the view's championship or event, or
+when it moves T past the `effective_at` of a fact already folded (a fact recorded before it
+takes effect becomes visible only then).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain.aggregates.award import Award
+from domain.aggregates.championship import Championship
+from domain.aggregates.fact import Fact
+from domain.aggregates.invitation import Invitation
+from domain.aggregates.race_classification import RaceClassification
+from domain.aggregates.stewards_decision import StewardsDecision
+from domain.aggregates.target_event import TargetEvent
+from domain.errors import PaddockError
+from projections.canonical import canonical_json
+from projections.invitations_view import invitations_view
+from projections.ledger import LedgerFold, LedgerState
+from projections.standings_view import standings_view
+
+STANDINGS = "standings/"
+INVITATIONS = "invitations/"
+EVERY_INVITATION = "invitations/*"
+"""In an `affected_views` answer: the invitations view of every target event."""
+
+Owners = Mapping[UUID, str]
+"""Aggregate id → the view its events are about (`standings/<c>` or `invitations/<e>`)."""
+
+
+def standings_name(championship: str) -> str:
+    return f"{STANDINGS}{championship}"
+
+
+def invitations_name(event_id: str) -> str:
+    return f"{INVITATIONS}{event_id}"
+
+
+# -- computing views ----------------------------------------------------------------------------
+
+
+def live_time(state: LedgerState) -> datetime | None:
+    """T: the largest `recorded_at` folded (None for an empty log)."""
+    return max((at for at, _ in state.head), default=None)
+
+
+def view_names(state: LedgerState) -> list[str]:
+    """Every view the state may have: one per championship and one per target event."""
+    return sorted([standings_name(c) for c in state.championships]
+                  + [invitations_name(e) for e in state.target_events])
+
+
+def live_views(state: LedgerState, names: Iterable[str] | None = None,
+               at: datetime | None = None) -> dict[str, str]:
+    """name → canonical JSON of the live views (all, or those named) at T (or `at`)."""
+    when = at or live_time(state)
+    if when is None:
+        return {}
+    wanted = view_names(state) if names is None else _expand(names, state)
+    views = {}
+    for name in sorted(wanted):
+        body = _view(state, name, when)
+        if body is not None:
+            views[name] = body
+    return views
+
+
+def _expand(names: Iterable[str], state: LedgerState) -> set[str]:
+    wanted = set(names)
+    if EVERY_INVITATION in wanted:
+        wanted.discard(EVERY_INVITATION)
+        wanted.update(invitations_name(e) for e in state.target_events)
+    return wanted
+
+
+def _view(state: LedgerState, name: str, at: datetime) -> str | None:
+    try:
+        if name.startswith(STANDINGS):
+            return canonical_json(standings_view(state, name.removeprefix(STANDINGS), at, at))
+        if name.startswith(INVITATIONS):
+            return canonical_json(invitations_view(state, name.removeprefix(INVITATIONS), at, at))
+    except PaddockError:
+        return None
+    return None
+
+
+# -- which views a batch of events may change ---------------------------------------------------
+
+_CHAMPIONSHIP_EVENTS = (Championship.Registered, Championship.Revised)
+_ROUND_OPENERS = (RaceClassification.Opened, StewardsDecision.PenaltyImposed)
+_TARGET_EVENTS = (TargetEvent.Registered, TargetEvent.Revised)
+
+
+def owner_of(event: Any) -> str | None:
+    """The view an event names itself (creation and definition events carry their keys)."""
+    if isinstance(event, _CHAMPIONSHIP_EVENTS):
+        return standings_name(event.definition["id"])
+    if isinstance(event, _ROUND_OPENERS):
+        return standings_name(event.championship)
+    if isinstance(event, _TARGET_EVENTS):
+        return invitations_name(event.definition["id"])
+    if isinstance(event, Invitation.Opened):
+        return invitations_name(event.event_id)
+    return None
+
+
+def learn_owners(events: Iterable[Any], owners: dict[UUID, str]) -> None:
+    for event in events:
+        owner = owner_of(event)
+        if owner is not None:
+            owners[event.originator_id] = owner
+
+
+def affected_views(events: Sequence[Any], owners: Owners | None = None) -> set[str] | None:
+    """The views a batch of events may change; None means every view.
+
+    A championship's events (definition, entries, ties, classifications, poles, decisions)
+    change its standings and every target event's invitations (`EVERY_INVITATION`); awards
+    change every invitations view; a target event's or invitation's events change that event's
+    invitations. `owners` (aggregate id → view) names the aggregates created before the batch;
+    an event of an aggregate not seen being created makes the answer None.
+    """
+    known = dict(owners or {})
+    learn_owners(events, known)
+    affected: set[str] = set()
+    for event in events:
+        names = _affected_by(event, known)
+        if names is None:
+            return None
+        affected |= names
+    return affected
+
+
+def _affected_by(event: Any, owners: Owners) -> set[str] | None:
+    if isinstance(event, Award.Granted):
+        return {EVERY_INVITATION}
+    owner = owners.get(event.originator_id)
+    if owner is None:
+        return None
+    return {owner, EVERY_INVITATION} if owner.startswith(STANDINGS) else {owner}
+
+
+class ViewRouter:
+    """Follows the log event by event and answers which views each event may change, as
+    concrete names (wildcards and "every view" expanded to the views seen so far)."""
+
+    def __init__(self) -> None:
+        self.owners: dict[UUID, str] = {}
+        self.time: datetime | None = None
+        self._deferred: list[tuple[datetime, Any]] = []
+
+    def route(self, event: Any) -> set[str]:
+        learn_owners([event], self.owners)
+        touched = [event]
+        if self._advance_time(event):
+            # facts not in effect yet: their views depend on T until they take effect
+            touched += [e for _, e in self._deferred]
+            self._deferred = [(at, e) for at, e in self._deferred if self._after_time(at)]
+        if isinstance(event, Fact) and self._after_time(event.effective_at):
+            self._deferred.append((event.effective_at, event))
+        return self._expand(affected_views(touched, self.owners))
+
+    def _advance_time(self, event: Any) -> bool:
+        if isinstance(event, Fact) and (self.time is None or event.recorded_at > self.time):
+            self.time = event.recorded_at
+            return True
+        return False
+
+    def _after_time(self, at: datetime) -> bool:
+        return self.time is None or at > self.time
+
+    def _expand(self, names: set[str] | None) -> set[str]:
+        known = set(self.owners.values())
+        if names is None:
+            return known
+        if EVERY_INVITATION in names:
+            names = (names - {EVERY_INVITATION}) | {n for n in known if n.startswith(INVITATIONS)}
+        return names
+
+
+class LiveFold:
+    """The ledger fold of a log prefix, and the live views each new batch changes."""
+
+    def __init__(self) -> None:
+        self._fold = LedgerFold()
+        self._router = ViewRouter()
+        self.position = 0
+        self.time: datetime | None = None
+
+    @property
+    def state(self) -> LedgerState:
+        return self._fold.state
+
+    def skip(self, items: Iterable[tuple[int, Any]]) -> None:
+        """Fold events whose views are already stored (loading up to a tracked position)."""
+        for position, event in items:
+            self._router.route(event)
+            self._apply(position, event)
+
+    def advance(self, items: Sequence[tuple[int, Any]]) -> dict[str, str]:
+        """Fold a batch; return the views it may have changed (name → canonical JSON), each
+        computed at the last position of the batch that may have changed it."""
+        due = self._plan(items)
+        views: dict[str, str] = {}
+        for position, event in items:
+            self._apply(position, event)
+            if position in due:
+                views.update(live_views(self.state, due[position], self.time))
+        return views
+
+    def _plan(self, items: Sequence[tuple[int, Any]]) -> dict[int, set[str]]:
+        last: dict[str, int] = {}
+        for position, event in items:
+            for name in self._router.route(event):
+                last[name] = position
+        due: dict[int, set[str]] = {}
+        for name, position in last.items():
+            due.setdefault(position, set()).add(name)
+        return due
+
+    def _apply(self, position: int, event: Any) -> None:
+        self._fold.apply(position, event)
+        self.position = position
+        if isinstance(event, Fact) and (self.time is None or event.recorded_at > self.time):
+            self.time = event.recorded_at

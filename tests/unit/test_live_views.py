@@ -1,0 +1,191 @@
+"""Live views and which views a batch of events may change (pure functions, no I/O).
+
+The logs are the demo season and the demo season with corrections (tests/unit/
+test_fold_properties.py), recorded with a clock that moves one minute per append.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from domain.aggregates.award import Award
+from domain.aggregates.championship import Championship
+from domain.aggregates.invitation import Invitation
+from domain.aggregates.race_classification import RaceClassification
+from domain.aggregates.target_event import TargetEvent
+from projections.canonical import canonical_json
+from projections.invitations_view import invitations_view
+from projections.ledger import LedgerFold
+from projections.live_views import (
+    EVERY_INVITATION,
+    LiveFold,
+    affected_views,
+    learn_owners,
+    live_time,
+    live_views,
+)
+from projections.standings_view import standings_view
+from services.demo import ASLMS, LEMANS, load_demo
+from services.ledger import Ledger
+from tests.unit.test_fold_properties import events_of
+from tests.views_invariants import Event, check_views, content, fold_to, log_position
+
+STANDINGS = f"standings/{ASLMS}"
+INVITATIONS = f"invitations/{LEMANS}"
+
+
+def of_type(events: tuple[Event, ...], kind: type) -> list[Any]:
+    return [e for _, e in events if isinstance(e, kind)]
+
+
+# -- affected_views ---------------------------------------------------------------------------
+
+
+def test_a_championship_event_affects_its_standings_and_every_invitations_view() -> None:
+    events = events_of("demo")
+    registered = of_type(events, Championship.Registered)
+    assert affected_views(registered) == {STANDINGS, EVERY_INVITATION}
+
+
+def test_awards_affect_invitations_and_a_target_event_its_own() -> None:
+    events = events_of("demo")
+    assert affected_views(of_type(events, Award.Granted)) == {EVERY_INVITATION}
+    assert affected_views(of_type(events, TargetEvent.Registered)) == {INVITATIONS}
+
+
+def test_an_event_of_an_aggregate_not_seen_created_affects_every_view() -> None:
+    events = events_of("demo")
+    published = of_type(events, RaceClassification.Published)[:1]
+    assert affected_views(published) is None
+    owners: dict[Any, str] = {}
+    learn_owners((e for _, e in events), owners)
+    assert affected_views(published, owners) == {STANDINGS, EVERY_INVITATION}
+
+
+def test_a_batch_names_its_own_aggregates() -> None:
+    events = [e for _, e in events_of("demo")]
+    assert affected_views(events) == {STANDINGS, INVITATIONS, EVERY_INVITATION}
+    assert affected_views([]) == set()
+
+
+def test_organiser_decisions_affect_only_their_event() -> None:
+    events = events_of("corrected")
+    owners: dict[Any, str] = {}
+    learn_owners((e for _, e in events), owners)
+    decisions = of_type(events, Invitation.Transitioned)
+    assert decisions
+    assert affected_views(decisions, owners) == {INVITATIONS}
+
+
+# -- live_views -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("log", ["demo", "corrected"])
+def test_live_views_are_the_views_at_the_latest_recorded_time(log: str) -> None:
+    state = LedgerFold().apply_all(events_of(log))
+    t = live_time(state)
+    assert t == max(e.recorded_at for _, e in events_of(log))
+    assert live_views(state) == {
+        STANDINGS: canonical_json(standings_view(state, ASLMS, t, t)),
+        INVITATIONS: canonical_json(invitations_view(state, LEMANS, t, t)),
+    }
+
+
+@pytest.mark.parametrize("log", ["demo", "corrected"])
+def test_live_views_are_deterministic(log: str) -> None:
+    events = events_of(log)
+    first = live_views(LedgerFold().apply_all(events))
+    again = live_views(LedgerFold().apply_all(events))
+    halves = LedgerFold()
+    halves.apply_all(events[: len(events) // 2])
+    live_views(halves.state)  # reading in between changes nothing
+    halves.apply_all(events[len(events) // 2:])
+    assert first == again == live_views(halves.state)
+    assert live_views(LedgerFold().apply_all(events), [EVERY_INVITATION]) == {
+        INVITATIONS: first[INVITATIONS]
+    }
+
+
+def test_views_that_cannot_be_computed_yet_are_absent() -> None:
+    events = events_of("demo")
+    assert live_views(fold_to(events, 0)) == {}
+    assert list(live_views(fold_to(events, 1))) == [STANDINGS]  # no target event yet
+    assert live_views(fold_to(events, 1), [INVITATIONS, "standings/nope", "other/x"]) == {}
+    assert list(live_views(fold_to(events, 2))) == [INVITATIONS, STANDINGS]
+
+
+# -- LiveFold: the views each batch changes ---------------------------------------------------
+
+
+def stored_after(events: tuple[Event, ...], size: int, check: bool = False) -> dict[str, str]:
+    """What a store holds after following the log in batches of `size`."""
+    live, stored = LiveFold(), {}
+    for start in range(0, len(events), size):
+        batch = events[start:start + size]
+        stored.update(live.advance(batch))
+        if check:
+            check_views(events, stored, batch[-1][0])
+    return stored
+
+
+@pytest.mark.parametrize("log", ["demo", "corrected"])
+def test_stored_bodies_do_not_depend_on_batch_sizes(log: str) -> None:
+    events = events_of(log)
+    whole = stored_after(events, len(events))
+    for size in (1, 2, 5, 11):
+        assert stored_after(events, size) == whole, size
+    check_views(events, whole, events[-1][0])
+
+
+def test_the_invariant_holds_after_every_batch() -> None:
+    stored_after(events_of("corrected"), 4, check=True)
+
+
+def test_loading_then_following_equals_following_from_zero() -> None:
+    events = events_of("corrected")
+    resumed = LiveFold()
+    resumed.skip(events[:20])
+    expected = stored_after(events, 3)
+    from_twenty = resumed.advance(events[20:])
+    assert all(expected[name] == body for name, body in from_twenty.items())
+    assert resumed.position == events[-1][0]
+
+
+class _JumpingClock:
+    """Minutes apart on the evening of R5, before the stewards' decisions take effect."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2024, 2, 11, 14, 30, tzinfo=UTC)  # 18:30 in Abu Dhabi
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(minutes=1)
+        return self.now
+
+
+def test_a_fact_recorded_before_it_takes_effect_changes_the_views_when_time_reaches_it() -> None:
+    clock = _JumpingClock()
+    ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    load_demo(ledger)  # decisions at 21:00 and the official mark at 22:00 are not in effect yet
+    clock.now = datetime(2024, 2, 12, tzinfo=UTC)
+    ledger.grant_award("imsa-2023/hypercar-invitation", name="IMSA Hypercar invitation",
+                       series="imsa", recipient={"team": "Wayne Taylor Racing"},
+                       effective_at=datetime(2024, 1, 20, tzinfo=UTC), actor="t", source="t")
+    events = tuple(ledger.read_events())
+    live = LiveFold()
+    before = live.advance(events[:-1])
+    assert _lmp2_leader(before[STANDINGS]) == ("4", 81)
+    after = live.advance(events[-1:])  # an award: about invitations only, but T moved past 22:00
+    assert set(after) == {STANDINGS, INVITATIONS}
+    assert _lmp2_leader(after[STANDINGS]) == ("4", 83)
+    assert log_position(after[STANDINGS]) == events[-1][0]
+    check_views(events, {**before, **after}, events[-1][0])
+    assert content(stored_after(events, 1)[STANDINGS]) == content(after[STANDINGS])
+
+
+def _lmp2_leader(body: str) -> tuple[str, int]:
+    lmp2 = next(c for c in json.loads(body)["classes"] if c["class"] == "LMP2")
+    return lmp2["rows"][0]["car"], lmp2["rows"][0]["points"]
