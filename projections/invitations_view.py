@@ -32,7 +32,9 @@ def _routes(state: LedgerState, event_id: str, own: list[dict[str, Any]],
 
 
 def invitations_view(state: LedgerState, event_id: str, as_of: datetime,
-                     known_at: datetime) -> dict[str, Any]:
+                     known_at: datetime, *, seasons: dict[str, SeasonAt | str] | None = None
+                     ) -> dict[str, Any]:
+    """`seasons` may carry championships already computed at the same (as_of, known_at)."""
     versions = [v for v in state.target_events.get(event_id, []) if v.visible(as_of, known_at)]
     current = winner(versions)
     if current is None:
@@ -44,7 +46,7 @@ def invitations_view(state: LedgerState, event_id: str, as_of: datetime,
         known = ", ".join(sorted(state.target_events)) or "none registered"
         raise UnknownTargetEventError(f"unknown target event '{event_id}' (known: {known})")
     defn = current.value
-    seasons: dict[str, SeasonAt | str] = {}
+    seasons = {} if seasons is None else seasons
     routes = [
         _route_view(state, event_id, route, seasons, as_of, known_at)
         for route in _routes(state, event_id, defn.get("invitation_routes", []), as_of, known_at)

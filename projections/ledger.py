@@ -55,6 +55,11 @@ class DecisionChange:
     reference: str
     terms: dict[str, Any] | None
     reason: str
+    parsed: DecisionTerms | None = None  # `terms` as a value, parsed once when folded
+
+    def __post_init__(self) -> None:
+        if self.parsed is None and self.terms is not None:
+            object.__setattr__(self, "parsed", DecisionTerms.from_record(self.terms))
 
 
 @dataclass(frozen=True)
@@ -255,12 +260,13 @@ class LedgerFold:
     def _add_decision(self, position: int, event: Any, key: RoundKey, change: str,
                       reference: str, terms: dict[str, Any] | None) -> None:
         value = DecisionChange(change, reference, terms, event.reason)
+        parsed = value.parsed
         by_ref = self.state.decisions.setdefault(key, {})
         by_ref.setdefault(reference, []).append(self._recorded(position, event, value))
         cars = (terms["car"],) if terms else tuple(
             c.value.terms["car"] for c in by_ref[reference] if c.value.terms
         )[:1]
-        what = _describe_terms(terms) if terms else "rescinded"
+        what = parsed.describe() if parsed else "rescinded"
         self._history(key[0], position, event, f"decision_{change}", key[1], cars,
                       f"R{key[1]} decision {reference}: #{cars[0] if cars else '?'} {what}"
                       + (f" ({event.reason})" if event.reason else ""))
@@ -287,7 +293,3 @@ class LedgerFold:
         key = self._invitation_keys[event.originator_id]
         value = Transition(event.status, event.holder, event.reason)
         self.state.invitations.setdefault(key, []).append(self._recorded(position, event, value))
-
-
-def _describe_terms(terms: dict[str, Any]) -> str:
-    return DecisionTerms.from_record(terms).describe()

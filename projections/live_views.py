@@ -34,7 +34,7 @@ from domain.errors import PaddockError
 from projections.canonical import canonical_json
 from projections.invitations_view import invitations_view
 from projections.ledger import LedgerFold, LedgerState
-from projections.standings_view import standings_view
+from projections.standings_view import SeasonAt, season_at, standings_view
 
 STANDINGS = "standings/"
 INVITATIONS = "invitations/"
@@ -75,11 +75,12 @@ def live_views(state: LedgerState, names: Iterable[str] | None = None,
         return {}
     wanted = view_names(state) if names is None else _expand(names, state)
     views = {}
-    for name in sorted(wanted):
-        body = _view(state, name, when)
+    seasons: dict[str, SeasonAt | str] = {}  # standings and invitations share each season
+    for name in sorted(wanted, key=lambda n: (not n.startswith(STANDINGS), n)):
+        body = _view(state, name, when, seasons)
         if body is not None:
             views[name] = body
-    return views
+    return dict(sorted(views.items()))
 
 
 def _expand(names: Iterable[str], state: LedgerState) -> set[str]:
@@ -90,12 +91,17 @@ def _expand(names: Iterable[str], state: LedgerState) -> set[str]:
     return wanted
 
 
-def _view(state: LedgerState, name: str, at: datetime) -> str | None:
+def _view(state: LedgerState, name: str, at: datetime,
+          seasons: dict[str, SeasonAt | str]) -> str | None:
     try:
         if name.startswith(STANDINGS):
-            return canonical_json(standings_view(state, name.removeprefix(STANDINGS), at, at))
+            championship = name.removeprefix(STANDINGS)
+            season = season_at(state, championship, at, at)
+            seasons[championship] = season
+            return canonical_json(standings_view(state, championship, at, at, season=season))
         if name.startswith(INVITATIONS):
-            return canonical_json(invitations_view(state, name.removeprefix(INVITATIONS), at, at))
+            return canonical_json(invitations_view(state, name.removeprefix(INVITATIONS), at, at,
+                                                   seasons=seasons))
     except PaddockError:
         return None
     return None

@@ -60,8 +60,9 @@ def round_state(state: LedgerState, defn: ChampionshipDefinition, number: int,
     current = winner(versions, key=_version_key)
     if current is None:
         return None
-    decisions = _decisions_in_force(state, key, as_of, known_at)
-    adjustments = _adjustments(state, key, current.effective_at, as_of, known_at)
+    changes = _visible_changes(state, key, as_of, known_at)
+    decisions = _decisions_in_force(changes, as_of)
+    adjustments = _adjustments(state, key, changes, current.effective_at, as_of, known_at)
     rows = apply_adjustments(
         [ClassificationRow.from_record(r) for r in current.value.rows], adjustments
     )
@@ -96,41 +97,46 @@ def _status(state: LedgerState, key: RoundKey, current: Recorded[ClassificationV
 
 
 def _terms_at(changes: Sequence[Recorded[DecisionChange]], at: datetime) -> DecisionChange | None:
-    """The decision as it stood at `at`: None before it was imposed or after it was rescinded."""
+    """The decision as it stood at `at`: None before it was imposed or after it was rescinded.
+    The latest change wins; at equal times rescinded > amended > imposed, then content."""
     in_force = [c for c in changes if c.effective_at <= at]
-    latest = max(in_force, key=lambda c: (c.effective_at, CHANGE_RANK[c.value.change],
-                                          content_key(c.value.terms)), default=None)
-    if latest is None or latest.value.terms is None:
+    if not in_force:
         return None
-    return latest.value
+    top = max((c.effective_at, CHANGE_RANK[c.value.change]) for c in in_force)
+    tied = [c for c in in_force if (c.effective_at, CHANGE_RANK[c.value.change]) == top]
+    latest = tied[0] if len(tied) == 1 else max(tied, key=lambda c: content_key(c.value.terms))
+    return latest.value if latest.value.terms is not None else None
 
 
 def _visible_changes(state: LedgerState, key: RoundKey, as_of: datetime, known_at: datetime
                      ) -> dict[str, list[Recorded[DecisionChange]]]:
-    return {
-        ref: [c for c in changes if c.visible(as_of, known_at)]
-        for ref, changes in sorted(state.decisions.get(key, {}).items())
-    }
+    visible = {}
+    for ref, changes in sorted(state.decisions.get(key, {}).items()):
+        seen = [c for c in changes if c.visible(as_of, known_at)]
+        if seen:
+            visible[ref] = seen
+    return visible
 
 
-def _decisions_in_force(state: LedgerState, key: RoundKey, as_of: datetime, known_at: datetime
+def _decisions_in_force(visible: dict[str, list[Recorded[DecisionChange]]], as_of: datetime
                         ) -> list[AppliedDecision]:
     result = []
-    for ref, changes in _visible_changes(state, key, as_of, known_at).items():
+    for ref, changes in visible.items():
         now = _terms_at(changes, as_of)
-        if now is not None and now.terms is not None:
+        if now is not None and now.parsed is not None:
             position = max(c.position for c in changes)
-            result.append(AppliedDecision(ref, DecisionTerms.from_record(now.terms), position, now.reason))
+            result.append(AppliedDecision(ref, now.parsed, position, now.reason))
     return result
 
 
-def _adjustments(state: LedgerState, key: RoundKey, published_at: datetime, as_of: datetime,
-                 known_at: datetime) -> dict[str, Adjustment]:
+def _adjustments(state: LedgerState, key: RoundKey,
+                 visible: dict[str, list[Recorded[DecisionChange]]], published_at: datetime,
+                 as_of: datetime, known_at: datetime) -> dict[str, Adjustment]:
     """Per car: time and laps are the sum of (in force now − folded into the file); the status is
     that of the latest status decision in force, else, if one folded into the file was undone,
     the car's status before it, else the file's."""
     per_car: dict[str, list[_DecisionSpan]] = {}
-    for changes in _visible_changes(state, key, as_of, known_at).values():
+    for changes in visible.values():
         if not changes:
             continue
         span = _DecisionSpan(
@@ -196,10 +202,9 @@ def _status_before(state: LedgerState, key: RoundKey, car: str, at: datetime, as
 
 
 def _classification_terms(change: DecisionChange | None) -> DecisionTerms | None:
-    if change is None or change.terms is None:
+    if change is None or change.parsed is None:
         return None
-    terms = DecisionTerms.from_record(change.terms)
-    return terms if terms.kind.changes_classification else None
+    return change.parsed if change.parsed.kind.changes_classification else None
 
 
 def _poles(state: LedgerState, key: RoundKey, decisions: Sequence[AppliedDecision],

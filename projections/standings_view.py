@@ -92,8 +92,9 @@ def _with_declared_entries(defn: ChampionshipDefinition,
 
 
 def standings_view(state: LedgerState, championship: str, as_of: datetime, known_at: datetime,
-                   class_id: str | None = None) -> dict[str, Any]:
-    season = season_at(state, championship, as_of, known_at)
+                   class_id: str | None = None, *, season: SeasonAt | None = None) -> dict[str, Any]:
+    """`season`, when given, must be `season_at(state, championship, as_of, known_at)`."""
+    season = season or season_at(state, championship, as_of, known_at)
     defn = season.definition
     classes = [c for c in defn.classes if class_id is None or c.id == class_id]
     if class_id is not None and not classes:

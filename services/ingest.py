@@ -128,7 +128,7 @@ class IngestService:
                 return self._duplicate_of(earlier, delivery)
             receipt = self._new_receipt(delivery)
             try:
-                with self.ledger.also_saving(receipt):
+                with self.ledger.one_read(), self.ledger.also_saving(receipt):
                     outcome = self._dispatch(message, delivery)
                 if outcome.status == DUPLICATE:
                     self.ledger.save(receipt)
@@ -139,6 +139,8 @@ class IngestService:
         raise AssertionError("unreachable")
 
     def _receipt(self, message_id: str) -> IngestReceipt | None:
+        if message_id not in self.ledger.state().receipts:
+            return None  # a concurrent writer's receipt makes the save fail, then we look again
         return self.ledger.find(IngestReceipt, message_id=message_id)
 
     def _duplicate_of(self, earlier: IngestReceipt, delivery: Delivery) -> IngestResult:

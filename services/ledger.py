@@ -71,6 +71,8 @@ class Ledger(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
         super().__init__(env)
         self.clock = clock
+        self._definitions: dict[tuple[str, int], ChampionshipDefinition] = {}
+        self._pinned: ContextVar[bool] = ContextVar("pinned", default=False)
         self._also_saving: ContextVar[tuple[Aggregate, ...]] = ContextVar("also_saving", default=())
         self._fold = LedgerFold()
         self._folded_to = 0
@@ -102,7 +104,9 @@ class Ledger(Application[UUID]):
         return events
 
     def state(self) -> LedgerState:
-        """The fold of the whole log, brought up to date incrementally."""
+        """The fold of the whole log, brought up to date incrementally (once per command)."""
+        if self._pinned.get():
+            return self._fold.state
         for position, event in self.read_events(self._folded_to):
             self._fold.apply(position, event)
             self._folded_to = position
@@ -139,6 +143,16 @@ class Ledger(Application[UUID]):
         return history_view(self.state(), championship, a, k, car)
 
     # -- commands: championships and target events -----------------------------------------------
+
+    @contextmanager
+    def one_read(self) -> Iterator[LedgerState]:
+        """Inside this block the fold is brought up to date once, not on every validation."""
+        state = self.state()
+        token = self._pinned.set(True)
+        try:
+            yield state
+        finally:
+            self._pinned.reset(token)
 
     @contextmanager
     def also_saving(self, *aggregates: Aggregate) -> Iterator[None]:
@@ -185,15 +199,21 @@ class Ledger(Application[UUID]):
         return self._append(f"target event {eid} revised", existing)
 
     def definition(self, championship: str) -> ChampionshipDefinition:
-        """The latest recorded definition, against which commands are validated."""
-        agg = self.find(Championship, championship=championship)
-        if agg is None:
-            known = ", ".join(sorted(self.state().championships)) or "none registered"
+        """The latest recorded definition, against which commands are validated. Read from the
+        fold (parsed once per version), not by rebuilding the aggregate on every command."""
+        state = self.state()
+        versions = state.championships.get(championship)
+        if not versions:
+            known = ", ".join(sorted(state.championships)) or "none registered"
             raise UnknownChampionshipError(
                 f"unknown championship '{championship}' (known: {known}); "
                 "register it first with `paddock season register FILE`"
             )
-        return ChampionshipDefinition.from_record(agg.definitions[-1])
+        latest = max(versions, key=lambda v: v.position)
+        key = (championship, latest.position)
+        if key not in self._definitions:
+            self._definitions[key] = ChampionshipDefinition.from_record(latest.value)
+        return self._definitions[key]
 
     def resolve_tie(self, championship: str, class_id: str, order: list[str], *, reference: str,
                     reason: str, effective_at: datetime, actor: str, source: str) -> Outcome:
@@ -340,8 +360,10 @@ class Ledger(Application[UUID]):
         require_aware(effective_at, field="effective_at")
         self._check_decision_target(championship, number, terms, effective_at)
         ref = reference or default_reference(terms, effective_at)
-        existing = self.find(StewardsDecision, championship=championship, round_number=number, reference=ref)
-        if existing is not None:
+        known = ref in self.state().decisions.get((championship, number), {})
+        existing = known and self.find(StewardsDecision, championship=championship,
+                                       round_number=number, reference=ref)
+        if existing:
             if existing.is_same(terms.to_record(), effective_at):
                 return Outcome(DUPLICATE, f"decision {ref} already recorded")
             raise existing.conflict()
@@ -353,9 +375,9 @@ class Ledger(Application[UUID]):
     def _check_decision_target(self, championship: str, number: int, terms: DecisionTerms,
                                effective_at: datetime) -> None:
         self.definition(championship).round(number)
-        agg = self.find(RaceClassification, championship=championship, round_number=number)
-        first = agg.first_published_at() if agg else None
-        if agg is None or first is None:
+        versions = self.state().classifications.get((championship, number), [])
+        first = min((v.effective_at for v in versions), default=None)
+        if first is None:
             raise ClassificationMissingError(
                 f"{championship} round {number} has no classification yet: import it before "
                 "recording stewards' decisions on it"

@@ -17,9 +17,11 @@ import nats
 from domain.aggregates.stewards_decision import StewardsDecision
 from infra.bootstrap import open_ledger
 from infra.nats_ingest import IngestTopology
+from infra.views.factory import open_view_store
 from services import contracts as c
 from services.demo import load_demo
 from services.timing_messages import OutgoingMessage, message
+from tests.views_invariants import check_views
 
 PADDOCK = str(Path(sys.executable).with_name("paddock"))
 MESSAGES = 10_000
@@ -85,16 +87,22 @@ async def test_sigkill_during_ingest_loses_and_duplicates_nothing(tmp_path: Path
 
     log = tmp_path / "serve.log"
     done_at_kill = []
-    for run_for in (1.5, 2.5, 1.0):
-        proc = start_service(store, nats_url, nats_prefix, log, "ingest")
+    # The first and third runs carry projections too, so the projection worker is killed as well.
+    for run_for, roles in ((1.5, "ingest,projections"), (2.5, "ingest"), (1.0, "ingest,projections")):
+        proc = start_service(store, nats_url, nats_prefix, log, roles)
         await asyncio.sleep(run_for)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         done_at_kill.append(len(open_ledger(store).state().receipts))
     assert 0 < done_at_kill[0] < MESSAGES, "the first kill lands in the middle of the ingest"
-    proc = start_service(store, nats_url, nats_prefix, log, "ingest")
+    proc = start_service(store, nats_url, nats_prefix, log, "ingest,projections")
     deadline = time.monotonic() + 180
-    while await pending(nats_url, topology) and time.monotonic() < deadline:
+    head = -1
+    while time.monotonic() < deadline:
+        if not await pending(nats_url, topology):
+            head = open_ledger(store).head()
+            if open_view_store(store).position("projections") == head:
+                break
         await asyncio.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=15) == 0, log.read_text()[-2000:]
@@ -108,3 +116,7 @@ async def test_sigkill_during_ingest_loses_and_duplicates_nothing(tmp_path: Path
     assert len({d.reference for d in decisions}) == len(decisions) == MESSAGES
     assert len(events) == 2 * MESSAGES, "one decision and one receipt per message, nothing else"
     assert done_at_kill == sorted(done_at_kill)
+    views = open_view_store(store)
+    assert views.position("projections") == head == after.head()
+    stored = {name: view.body for name in views.names() if (view := views.read(name))}
+    check_views(after.read_events(0), stored, head)
