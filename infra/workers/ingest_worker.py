@@ -15,6 +15,7 @@ from collections.abc import Callable
 import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 
@@ -41,9 +42,16 @@ class IngestWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set; the batch in flight is finished before returning."""
         psub = await self._subscribe()
+        failures = 0
         try:
             while not stop.is_set():
-                await self._fetch_and_handle(psub, timeout=0.5)
+                try:
+                    await self._fetch_and_handle(psub, timeout=0.5)
+                    failures = 0
+                except (NatsError, OSError) as error:  # broker trouble: back off, keep going
+                    failures += 1
+                    log.warning("ingest.broker_error", error=repr(error), failures=failures)
+                    await _sleep_unless(stop, min(10.0, 0.2 * 2 ** failures))
         finally:
             await psub.unsubscribe()
 
@@ -65,7 +73,7 @@ class IngestWorker:
     async def _fetch_and_handle(self, psub: JetStreamContext.PullSubscription, timeout: float) -> int:
         try:
             msgs: list[Msg] = await psub.fetch(self.batch, timeout=timeout)
-        except NatsTimeout:
+        except (NatsTimeout, TimeoutError):
             return 0
         deliveries = [Delivery(m.subject, m.data, dict(m.headers or {})) for m in msgs]
         started = time.perf_counter()
@@ -132,6 +140,13 @@ class IngestWorker:
                 await msg.nak(delay=min(30.0, 0.5 * 2 ** delivered))
                 log.warning("ingest.retry", subject=msg.subject, delivered=delivered,
                             error=repr(error))
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass
 
 
 def _one_line(text: str, limit: int = 1000) -> str:
