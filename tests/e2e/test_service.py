@@ -16,6 +16,7 @@ from pathlib import Path
 import nats
 import pytest
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 
 from infra.nats_subjects import bucket_name, query_subject, standings_subject
 from tests.e2e.conftest import CliRunner
@@ -53,10 +54,10 @@ async def wait_for_kv(nats_url: str, prefix: str, key: str, until: object) -> di
             try:
                 kv = await nc.jetstream().key_value(bucket_name(prefix=prefix))
                 body = json.loads((await kv.get(key)).value or b"{}")
-                if until(body):  # type: ignore[operator]
-                    return dict(body)
-            except Exception:  # noqa: BLE001 - bucket or key not there yet
-                pass
+            except NatsError:  # bucket or key not there yet
+                body = {}
+            if body and until(body):  # type: ignore[operator]
+                return dict(body)
             await asyncio.sleep(0.2)
         raise AssertionError(f"{key} never reached the expected state")
     finally:
