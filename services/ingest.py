@@ -102,6 +102,66 @@ class IngestService:
             reason = next((r for t, r in REASONS.items() if isinstance(error, t)), "business_rule")
             return IngestResult(REJECTED, mid, reason=reason, detail=str(error))
 
+    def process_batch(self, deliveries: list[Delivery]) -> list[IngestResult]:
+        """Validate a fetched batch, then append it in as few transactions as correctness
+        allows: consecutive messages that touch nothing another one of the run writes share one
+        transaction; a message that depends on one before it starts a new run."""
+        results: list[IngestResult | None] = [None] * len(deliveries)
+        run: list[_Planned] = []
+        for index, delivery in enumerate(deliveries):
+            try:
+                message = self._validate(delivery)
+            except _Rejection as rejection:
+                results[index] = IngestResult(REJECTED, delivery.message_id, reason=rejection.reason,
+                                              detail=rejection.detail)
+                continue
+            planned = _Planned(index, delivery, message, _footprint(message, delivery.message_id))
+            if any(planned.footprint.conflicts(p.footprint) for p in run):
+                self._commit_run(run, results)
+                run = []
+            run.append(planned)
+        self._commit_run(run, results)
+        return [r for r in results if r is not None]
+
+    def _commit_run(self, run: list[_Planned], results: list[IngestResult | None]) -> None:
+        if not run:
+            return
+        staged: list[tuple[_Planned, _Staged]] = []
+        try:
+            with self.ledger.one_read(), self.ledger.deferred() as pending:
+                staged = [(p, self._stage(p, pending)) for p in run]
+            recordings = self.ledger.save(*pending) if pending else []
+        except IntegrityError:  # a concurrent writer got there first: one by one, re-checked
+            for p in run:
+                results[p.index] = self.process(p.delivery)
+            return
+        where = {(r.domain_event.originator_id, r.domain_event.originator_version): r.notification.id
+                 for r in recordings}
+        for p, result in staged:
+            positions = tuple(where[k] for k in result.pending_events if k in where)
+            results[p.index] = IngestResult(result.status, result.message_id, result.what,
+                                            positions or result.positions, result.reason,
+                                            result.detail)
+
+    def _stage(self, planned: _Planned, pending: list[Any]) -> _Staged:
+        delivery = planned.delivery
+        try:
+            earlier = self._receipt(delivery.message_id)
+            if earlier is not None:
+                return _Staged.of(self._duplicate_of(earlier, delivery))
+            receipt = self._new_receipt(delivery)
+            with self.ledger.also_saving(receipt):
+                outcome = self._dispatch(planned.message, delivery)
+            if outcome.status == DUPLICATE:
+                pending.append(receipt)
+            return _Staged(outcome.status, delivery.message_id, outcome.what, (), None, None,
+                           outcome.pending)
+        except _Rejection as rejection:
+            return _Staged(REJECTED, delivery.message_id, "", (), rejection.reason, rejection.detail)
+        except PaddockError as error:
+            reason = next((r for t, r in REASONS.items() if isinstance(error, t)), "business_rule")
+            return _Staged(REJECTED, delivery.message_id, "", (), reason, str(error))
+
     def _validate(self, delivery: Delivery) -> c.Contract:
         if len(delivery.payload) > self.max_bytes:
             raise _Rejection("oversized", f"{len(delivery.payload)} bytes; the limit is {self.max_bytes}")
@@ -166,6 +226,66 @@ class IngestService:
     def _dispatch(self, message: c.Contract, delivery: Delivery) -> Outcome:
         handler = _HANDLERS[type(message)]
         return handler(self.ledger, message, self._actor(delivery), f"nats:{delivery.message_id}")
+
+
+@dataclass(frozen=True)
+class _Staged(IngestResult):
+    pending_events: tuple[tuple[object, int], ...] = ()
+
+    @classmethod
+    def of(cls, result: IngestResult) -> _Staged:
+        return cls(result.status, result.message_id, result.what, result.positions, result.reason,
+                   result.detail)
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What a message reads and writes, as keys; `*` at the end of a key is a wildcard."""
+
+    reads: frozenset[str]
+    writes: frozenset[str]
+
+    def conflicts(self, earlier: Footprint) -> bool:
+        """True if this message reads or writes something the earlier one writes."""
+        return any(_overlap(k, w) for k in self.reads | self.writes for w in earlier.writes)
+
+
+def _overlap(a: str, b: str) -> bool:
+    if a == "*" or b == "*" or a == b:
+        return True
+    if a.endswith("*") and b.startswith(a[:-1]):
+        return True
+    return b.endswith("*") and a.startswith(b[:-1])
+
+
+def _footprint(m: c.Contract, message_id: str) -> Footprint:
+    receipt = f"receipt:{message_id}"
+    reads: set[str] = {receipt}
+    writes: set[str] = {receipt}
+    if isinstance(m, (c.ClassificationPublishedV1, c.ClassificationOfficialV1, c.PenaltyImposedV1,
+                      c.PenaltyRescindedV1)):
+        reads |= {f"def:{m.championship}", f"round:{m.championship}:{m.round}"}
+        writes.add(f"round:{m.championship}:{m.round}")
+    elif isinstance(m, c.PolePositionV1):
+        reads |= {f"def:{m.championship}", f"round:{m.championship}:*"}
+        writes.add(f"round:{m.championship}:{m.round}")
+    elif isinstance(m, c.AwardDecidedV1):
+        writes.add(f"award:{m.award}")
+    elif isinstance(m, c.TieResolvedV1):
+        reads.add(f"def:{m.championship}")
+        writes.add(f"tie:{m.championship}")
+    else:  # seasons and invitation decisions read or change everything: run alone
+        reads.add("*")
+        writes.add("*")
+    return Footprint(frozenset(reads), frozenset(writes))
+
+
+@dataclass(frozen=True)
+class _Planned:
+    index: int
+    delivery: Delivery
+    message: c.Contract
+    footprint: Footprint
 
 
 class _Rejection(Exception):

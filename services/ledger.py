@@ -73,6 +73,7 @@ class Ledger(Application[UUID]):
         self.clock = clock
         self._definitions: dict[tuple[str, int], ChampionshipDefinition] = {}
         self._pinned: ContextVar[bool] = ContextVar("pinned", default=False)
+        self._deferred: ContextVar[list[Aggregate] | None] = ContextVar("deferred", default=None)
         self._also_saving: ContextVar[tuple[Aggregate, ...]] = ContextVar("also_saving", default=())
         self._fold = LedgerFold()
         self._folded_to = 0
@@ -164,8 +165,25 @@ class Ledger(Application[UUID]):
         finally:
             self._also_saving.reset(token)
 
+    @contextmanager
+    def deferred(self) -> Iterator[list[Aggregate]]:
+        """Commands inside this block do not save: their aggregates are collected, for the
+        caller to save together in one transaction (ingest batches of independent messages)."""
+        pending: list[Aggregate] = []
+        token = self._deferred.set(pending)
+        try:
+            yield pending
+        finally:
+            self._deferred.reset(token)
+
     def _append(self, what: str, *aggregates: Aggregate) -> Outcome:
-        recordings = self.save(*aggregates, *self._also_saving.get())
+        everything = (*aggregates, *self._also_saving.get())
+        pending = self._deferred.get()
+        if pending is not None:
+            pending.extend(everything)
+            events = tuple((a.id, e.originator_version) for a in everything for e in a.pending_events)
+            return Outcome(ACCEPTED, what, (), events)
+        recordings = self.save(*everything)
         return Outcome(ACCEPTED, what, tuple(r.notification.id for r in recordings))
 
     def register_championship(self, definition: dict[str, Any], *, effective_at: datetime,

@@ -13,6 +13,7 @@ class Outcome:
     status: str
     what: str
     positions: tuple[int, ...] = ()
+    pending: tuple[tuple[object, int], ...] = ()  # (aggregate id, version) of deferred events
 
     @property
     def accepted(self) -> bool:

@@ -89,7 +89,7 @@ class IngestWorker:
         return len(msgs)
 
     def _process_all(self, deliveries: list[Delivery]) -> list[IngestResult]:
-        return [self.service.process(d) for d in deliveries]
+        return self.service.process_batch(deliveries)
 
     async def _settle(self, msg: Msg, result: IngestResult, seconds: float) -> None:
         structlog.contextvars.bind_contextvars(
