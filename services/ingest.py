@@ -108,6 +108,7 @@ class IngestService:
         transaction; a message that depends on one before it starts a new run."""
         results: list[IngestResult | None] = [None] * len(deliveries)
         run: list[_Planned] = []
+        written = _Writes()
         for index, delivery in enumerate(deliveries):
             try:
                 message = self._validate(delivery)
@@ -116,10 +117,11 @@ class IngestService:
                                               detail=rejection.detail)
                 continue
             planned = _Planned(index, delivery, message, _footprint(message, delivery.message_id))
-            if any(planned.footprint.conflicts(p.footprint) for p in run):
+            if written.touched_by(planned.footprint):
                 self._commit_run(run, results)
-                run = []
+                run, written = [], _Writes()
             run.append(planned)
+            written.add(planned.footprint)
         self._commit_run(run, results)
         return [r for r in results if r is not None]
 
@@ -245,17 +247,35 @@ class Footprint:
     reads: frozenset[str]
     writes: frozenset[str]
 
-    def conflicts(self, earlier: Footprint) -> bool:
-        """True if this message reads or writes something the earlier one writes."""
-        return any(_overlap(k, w) for k in self.reads | self.writes for w in earlier.writes)
 
 
-def _overlap(a: str, b: str) -> bool:
-    if a == "*" or b == "*" or a == b:
-        return True
-    if a.endswith("*") and b.startswith(a[:-1]):
-        return True
-    return b.endswith("*") and a.startswith(b[:-1])
+class _Writes:
+    """The keys a run writes, for a quick "does this message depend on the run?"."""
+
+    def __init__(self) -> None:
+        self.exact: set[str] = set()
+        self.scopes: set[str] = set()  # "round:c:" for "round:c:5": what a wildcard read matches
+        self.everything = False
+
+    def add(self, footprint: Footprint) -> None:
+        for key in footprint.writes:
+            if key == "*":
+                self.everything = True
+            self.exact.add(key)
+            self.scopes.add(key.rsplit(":", 1)[0] + ":")
+
+    def touched_by(self, footprint: Footprint) -> bool:
+        """True if the message reads or writes something the run writes."""
+        if self.everything and self.exact:
+            return True
+        for key in footprint.reads | footprint.writes:
+            if key == "*":
+                return bool(self.exact)
+            if key.endswith(":*") and key[:-1] in self.scopes:
+                return True
+            if key in self.exact:
+                return True
+        return False
 
 
 def _footprint(m: c.Contract, message_id: str) -> Footprint:

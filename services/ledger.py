@@ -9,6 +9,7 @@ from zero, which must give the same views.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -43,7 +44,6 @@ from domain.race_status import OFFICIAL, STATUSES
 from domain.rules import ChampionshipDefinition
 from domain.standings import car_sort_key
 from domain.timing import require_aware
-from projections.canonical import canonical_json
 from projections.history_view import history_view
 from projections.invitations_view import invitations_view
 from projections.ledger import LedgerFold, LedgerState
@@ -60,8 +60,10 @@ def utc_now() -> datetime:
 
 
 def rows_digest(rows: Sequence[ClassificationRow]) -> str:
-    """Identity of a classification's content, whatever file dialect carried it."""
-    text = canonical_json([r.to_record() for r in rows])
+    """Identity of a classification's content, whatever file dialect carried it. Row records
+    hold only strings, integers, lists and None, so plain sorted JSON is already canonical."""
+    text = json.dumps([r.to_record() for r in rows], sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
