@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
@@ -55,6 +55,7 @@ class IngestResult:
     positions: tuple[int, ...] = ()
     reason: str | None = None
     detail: str | None = None
+    scope: str | None = None  # the championship or target event the message concerns, for logs
 
     def reply(self) -> dict[str, Any]:
         body: dict[str, Any] = {"status": self.status, "message_id": self.message_id}
@@ -95,7 +96,7 @@ class IngestService:
         mid = delivery.message_id
         try:
             message = self._validate(delivery)
-            return self._record(delivery, message)
+            return replace(self._record(delivery, message), scope=_scope(message))
         except _Rejection as rejection:
             return IngestResult(REJECTED, mid, reason=rejection.reason, detail=rejection.detail)
         except PaddockError as error:
@@ -143,7 +144,7 @@ class IngestService:
             positions = tuple(where[k] for k in result.pending_events if k in where)
             results[p.index] = IngestResult(result.status, result.message_id, result.what,
                                             positions or result.positions, result.reason,
-                                            result.detail)
+                                            result.detail, _scope(p.message))
 
     def _stage(self, planned: _Planned, pending: list[Any]) -> _Staged:
         delivery = planned.delivery
@@ -156,8 +157,8 @@ class IngestService:
                 outcome = self._dispatch(planned.message, delivery)
             if outcome.status == DUPLICATE:
                 pending.append(receipt)
-            return _Staged(outcome.status, delivery.message_id, outcome.what, (), None, None,
-                           outcome.pending)
+            return _Staged(outcome.status, delivery.message_id, outcome.what,
+                           pending_events=outcome.pending)
         except _Rejection as rejection:
             return _Staged(REJECTED, delivery.message_id, "", (), rejection.reason, rejection.detail)
         except PaddockError as error:
@@ -276,6 +277,11 @@ class _Writes:
             if key in self.exact:
                 return True
         return False
+
+
+def _scope(m: c.Contract) -> str | None:
+    value = getattr(m, "championship", None) or getattr(m, "event", None)
+    return str(value) if value else None
 
 
 def _footprint(m: c.Contract, message_id: str) -> Footprint:

@@ -93,7 +93,7 @@ class IngestWorker:
 
     async def _settle(self, msg: Msg, result: IngestResult, seconds: float) -> None:
         structlog.contextvars.bind_contextvars(
-            message_id=result.message_id, subject=msg.subject,
+            message_id=result.message_id, subject=msg.subject, championship=result.scope,
             stream_seq=msg.metadata.sequence.stream,
             log_position=result.positions[-1] if result.positions else None,
         )
