@@ -28,7 +28,7 @@ log = structlog.get_logger("paddock.ingest")
 
 class IngestWorker:
     def __init__(self, nc: Client, service: IngestService, topology: IngestTopology, *,
-                 batch: int = 64, poison_after: int = 5,
+                 batch: int = 64, poison_after: int = 5, retry_delay: float = 0.5,
                  on_appended: Callable[[], None] = lambda: None) -> None:
         self.nc = nc
         self.js = nc.jetstream()
@@ -36,6 +36,7 @@ class IngestWorker:
         self.topology = topology
         self.batch = batch
         self.poison_after = min(poison_after, topology.max_deliver)
+        self.retry_delay = retry_delay
         self.on_appended = on_appended
         self.handled = 0
 
@@ -75,12 +76,11 @@ class IngestWorker:
             msgs: list[Msg] = await psub.fetch(self.batch, timeout=timeout)
         except (NatsTimeout, TimeoutError):
             return 0
-        deliveries = [Delivery(m.subject, m.data, dict(m.headers or {})) for m in msgs]
         started = time.perf_counter()
         try:
-            results = await asyncio.to_thread(self._process_all, deliveries)
-        except Exception as error:  # noqa: BLE001 - the store failed: retry later, lose nothing
-            await self._retry_later(msgs, error)
+            results = await asyncio.to_thread(self.service.process_batch, _deliveries(msgs))
+        except Exception:  # noqa: BLE001 - isolate the failing message, lose nothing
+            await self._one_by_one(msgs, started)
             return len(msgs)
         for msg, result in zip(msgs, results, strict=True):
             await self._settle(msg, result, time.perf_counter() - started)
@@ -88,8 +88,18 @@ class IngestWorker:
             self.on_appended()
         return len(msgs)
 
-    def _process_all(self, deliveries: list[Delivery]) -> list[IngestResult]:
-        return self.service.process_batch(deliveries)
+    async def _one_by_one(self, msgs: list[Msg], started: float) -> None:
+        """A batch failed: handle its messages singly so one poison message (or a store outage)
+        holds back only itself; it is retried later and dead-lettered after `poison_after`."""
+        for msg in msgs:
+            try:
+                [result] = await asyncio.to_thread(self.service.process_batch, _deliveries([msg]))
+            except Exception as error:  # noqa: BLE001 - retried with growing delays
+                await self._retry_later([msg], error)
+                continue
+            await self._settle(msg, result, time.perf_counter() - started)
+            if result.status != REJECTED:
+                self.on_appended()
 
     async def _settle(self, msg: Msg, result: IngestResult, seconds: float) -> None:
         structlog.contextvars.bind_contextvars(
@@ -137,9 +147,13 @@ class IngestWorker:
                 await msg.term()
                 log.error("ingest.poison", subject=msg.subject, delivered=delivered)
             else:
-                await msg.nak(delay=min(30.0, 0.5 * 2 ** delivered))
+                await msg.nak(delay=min(30.0, self.retry_delay * 2 ** delivered))
                 log.warning("ingest.retry", subject=msg.subject, delivered=delivered,
                             error=repr(error))
+
+
+def _deliveries(msgs: list[Msg]) -> list[Delivery]:
+    return [Delivery(m.subject, m.data, dict(m.headers or {})) for m in msgs]
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

@@ -140,3 +140,38 @@ async def test_each_rejection_class_is_answered_and_dead_lettered(nc: Client, na
         assert letter.headers["Paddock-Original-Subject"] == message.subject
         assert letter.data == message.body
         assert letter.headers["Paddock-Detail"]
+
+
+class FlakyStore(IngestService):
+    """Fails, as a broken store or a bug would, on every message about round 3."""
+
+    def process_batch(self, deliveries: list) -> list:  # type: ignore[type-arg]
+        if any(b'"round":3' in d.payload for d in deliveries):
+            raise RuntimeError("disk on fire")
+        return super().process_batch(deliveries)
+
+
+async def test_a_poison_message_holds_back_only_itself_then_is_dead_lettered(
+        nc: Client, nats_prefix: str) -> None:
+    import asyncio
+
+    ledger = memory_ledger()
+    topology = IngestTopology(prefix=nats_prefix)
+    worker = IngestWorker(nc, FlakyStore(ledger, prefix=nats_prefix), topology, batch=16,
+                          retry_delay=0.05)
+    messages = demo_messages(nats_prefix)[:8]  # seasons, awards, rounds 1-4; round 3 is poison
+    await topology.ensure(nc.jetstream())
+    producer = asyncio.create_task(produce(nc, messages, timeout=20))
+    await asyncio.sleep(0.05)
+    while not producer.done():
+        await worker.run_until_idle(idle=0.5)
+    replies = {r.message_id: r for r in producer.result()}
+    poison = messages[6]
+    assert b'"round":3' in poison.body
+    assert replies[poison.message_id].body["reason"] == "poison"
+    assert {replies[m.message_id].status for m in messages if m is not poison} == {"accepted"}
+    standings = ledger.standings("aslms-2023-24", as_of=LATER, known_at=LATER)
+    assert [r["status"] for r in standings["rounds"]][:4] == ["official", "official", "not published", "official"]
+    dlq = await nc.jetstream().pull_subscribe(f"{nats_prefix}.dlq.>", stream=topology.dlq_stream)
+    [letter] = await dlq.fetch(1, timeout=2)
+    assert letter.headers["Paddock-Reason"] == "poison" and letter.data == poison.body
