@@ -8,6 +8,7 @@ facts were recorded in, only on their `effective_at` and their content (see `win
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -98,6 +99,44 @@ class HistoryItem:
     summary: str
 
 
+class HeadIndex:
+    """`recorded_at` → log position, answered by bisection: the largest position recorded at or
+    before a time. Appends in time order are O(1); an out-of-order time re-sorts lazily."""
+
+    def __init__(self) -> None:
+        self._times: list[datetime] = []
+        self._best: list[int] = []  # running maximum of positions, aligned with _times
+        self._late: list[tuple[datetime, int]] = []
+
+    def add(self, at: datetime, position: int) -> None:
+        if self._times and at < self._times[-1]:
+            self._late.append((at, position))
+            return
+        self._times.append(at)
+        self._best.append(max(position, self._best[-1]) if self._best else position)
+
+    def position_at(self, known_at: datetime) -> int:
+        self._settle()
+        index = bisect_right(self._times, known_at)
+        return self._best[index - 1] if index else 0
+
+    @property
+    def latest(self) -> datetime | None:
+        self._settle()
+        return self._times[-1] if self._times else None
+
+    def __len__(self) -> int:
+        return len(self._times) + len(self._late)
+
+    def _settle(self) -> None:
+        if not self._late:
+            return
+        pairs = sorted([*zip(self._times, self._best, strict=True), *self._late])
+        self._times, self._best, self._late = [], [], []
+        for at, position in pairs:
+            self.add(at, position)
+
+
 CHANGE_RANK = {"imposed": 0, "amended": 1, "rescinded": 2}
 
 
@@ -124,12 +163,12 @@ class LedgerState:
     target_events: dict[str, list[Recorded[dict[str, Any]]]] = field(default_factory=dict)
     invitations: dict[tuple[str, str], list[Recorded[Transition]]] = field(default_factory=dict)
     history: dict[str, list[HistoryItem]] = field(default_factory=dict)
-    head: list[tuple[datetime, int]] = field(default_factory=list)
+    head: HeadIndex = field(default_factory=lambda: HeadIndex())
     receipts: dict[str, int] = field(default_factory=dict)
 
     def position_known_at(self, known_at: datetime) -> int:
         """The last log position recorded at or before `known_at` (0 for an empty log)."""
-        return max((p for at, p in self.head if at <= known_at), default=0)
+        return self.head.position_at(known_at)
 
 
 class LedgerFold:
@@ -171,7 +210,7 @@ class LedgerFold:
         if handler is None:
             raise TypeError(f"log position {position}: no projection for {type(event).__qualname__}")
         if isinstance(event, Fact):
-            self.state.head.append((event.recorded_at, position))
+            self.state.head.add(event.recorded_at, position)
         handler(position, event)
 
     # -- helpers -----------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from uuid import UUID
 from domain.aggregates.award import Award
 from domain.aggregates.championship import Championship
 from domain.aggregates.fact import Fact
+from domain.aggregates.ingest_receipt import IngestReceipt
 from domain.aggregates.invitation import Invitation
 from domain.aggregates.race_classification import RaceClassification
 from domain.aggregates.stewards_decision import StewardsDecision
@@ -58,7 +59,7 @@ def invitations_name(event_id: str) -> str:
 
 def live_time(state: LedgerState) -> datetime | None:
     """T: the largest `recorded_at` folded (None for an empty log)."""
-    return max((at for at, _ in state.head), default=None)
+    return state.head.latest
 
 
 def view_names(state: LedgerState) -> list[str]:
@@ -155,6 +156,8 @@ def affected_views(events: Sequence[Any], owners: Owners | None = None) -> set[s
 
 
 def _affected_by(event: Any, owners: Owners) -> set[str] | None:
+    if isinstance(event, IngestReceipt.Received):
+        return set()  # a receipt records that a message arrived; it changes no view
     if isinstance(event, Award.Granted):
         return {EVERY_INVITATION}
     owner = owners.get(event.originator_id)

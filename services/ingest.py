@@ -7,7 +7,6 @@ The asyncio worker (infra/workers/ingest_worker.py) calls `IngestService.process
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -168,13 +167,11 @@ class IngestService:
     def _validate(self, delivery: Delivery) -> c.Contract:
         if len(delivery.payload) > self.max_bytes:
             raise _Rejection("oversized", f"{len(delivery.payload)} bytes; the limit is {self.max_bytes}")
-        try:
-            data = json.loads(delivery.payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise _Rejection("invalid_json", str(error)) from None
-        try:
-            message: c.Contract = c.MESSAGE.validate_python(data)
+        try:  # parsing and validating in one pass (pydantic-core) is twice as fast
+            message: c.Contract = c.MESSAGE.validate_json(delivery.payload)
         except ValidationError as error:
+            if any(e["type"] == "json_invalid" for e in error.errors()):
+                raise _Rejection("invalid_json", _describe(error)) from None
             raise _Rejection("schema_violation", _describe(error)) from None
         expected = c.subject_for(c.kind_of(type(message)), self.prefix)
         if delivery.subject != expected:

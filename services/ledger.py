@@ -8,6 +8,7 @@ from zero, which must give the same views.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
@@ -19,6 +20,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import Recording
 
 from domain.aggregates.award import Award
 from domain.aggregates.championship import Championship
@@ -53,6 +55,7 @@ from services.outcome import ACCEPTED, DUPLICATE, Outcome
 Clock = Callable[[], datetime]
 A = TypeVar("A", bound=Aggregate)
 PAGE = 1000
+FREEZE_AFTER = 10_000
 
 
 def utc_now() -> datetime:
@@ -110,10 +113,25 @@ class Ledger(Application[UUID]):
         """The fold of the whole log, brought up to date incrementally (once per command)."""
         if self._pinned.get():
             return self._fold.state
-        for position, event in self.read_events(self._folded_to):
+        new = self.read_events(self._folded_to)
+        self._fold_in(new)
+        if len(new) > FREEZE_AFTER:
+            gc.freeze()  # a large fold is long-lived: keep it out of the cyclic collector's scans
+        return self._fold.state
+
+    def _fold_in(self, items: Sequence[tuple[int, Any]]) -> None:
+        for position, event in items:
             self._fold.apply(position, event)
             self._folded_to = position
-        return self._fold.state
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Save, then fold what was saved straight away when it directly follows what the fold
+        holds (no other writer in between), instead of reading it back from the store."""
+        recordings = super().save(*objs, **kwargs)
+        positions = [r.notification.id for r in recordings]
+        if positions and positions == list(range(self._folded_to + 1, self._folded_to + 1 + len(positions))):
+            self._fold_in([(r.notification.id, r.domain_event) for r in recordings])
+        return recordings
 
     def replay(self) -> LedgerState:
         """A fresh fold of the log from position zero."""
