@@ -183,7 +183,7 @@ def build_big_log(ledger: Ledger, target_events: int, *, spec: LogSpec | None = 
     rng = random.Random(seed)
     files = race_rows()
     records = [[r.to_record() for r in rows] for rows in files]
-    digests = [rows_digest(rows) for rows in files]
+    digests = [rows_digest(rows) for rows in records]
     cars = [[r.car for r in rows] for rows in files]
     poles = [{cls: next(r.car for r in rows if r.class_name == cls) for cls in ("LMP2", "LMP3", "GT")}
              for rows in files]

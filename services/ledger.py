@@ -62,11 +62,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def rows_digest(rows: Sequence[ClassificationRow]) -> str:
-    """Identity of a classification's content, whatever file dialect carried it. Row records
-    hold only strings, integers, lists and None, so plain sorted JSON is already canonical."""
-    text = json.dumps([r.to_record() for r in rows], sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False)
+def rows_digest(records: Sequence[dict[str, Any]]) -> str:
+    """Identity of a classification's content, whatever file dialect or message carried it.
+    Row records hold only strings, integers, lists and None: plain sorted JSON is canonical."""
+    text = json.dumps(records, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -315,7 +314,8 @@ class Ledger(Application[UUID]):
                                   where=source) from None
         effective_at = self._publication_time(championship, number, rnd.flag_at, status, published_at)
         agg = self._round(championship, number, effective_at=effective_at, actor=actor, source=source)
-        digest = rows_digest(rows)
+        records = [r.to_record() for r in rows]
+        digest = rows_digest(records)
         if agg.has_version(digest, status):
             return Outcome(DUPLICATE, f"{championship} R{number}: this {status} classification is already recorded")
         if any(s == status and e == effective_at for _, s, e in agg.versions):
@@ -324,7 +324,7 @@ class Ledger(Application[UUID]):
                 f"published at {effective_at.isoformat()}: give --published-at (when this version "
                 "was published) so Paddock knows which one is in force"
             )
-        agg.publish(status, digest, [r.to_record() for r in rows], effective_at, self.clock(),
+        agg.publish(status, digest, records, effective_at, self.clock(),
                     actor, source)
         return self._append(f"{championship} R{number} {status} classification recorded ({len(rows)} cars)", agg)
 
