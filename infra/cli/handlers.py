@@ -14,7 +14,6 @@ from typing import Any
 from eventsourcing.persistence import PersistenceError
 
 from domain.decisions import DecisionKind, DecisionTerms
-from domain.errors import InvalidInputError
 from infra.bootstrap import open_ledger
 from infra.cli import projections, service
 from infra.cli.args import parse_decimal, parse_duration, parse_when
@@ -264,4 +263,4 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     **projections.HANDLERS,
 }
 
-__all__ = ["HANDLERS", "InvalidInputError", "StoreError"]
+__all__ = ["HANDLERS", "StoreError"]

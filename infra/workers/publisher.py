@@ -14,8 +14,8 @@ is a function of the log prefix up to its `log_position`, so one id always names
 whatever batch (tracking position) the projection worker wrote it in.
 
 Exactly-once on the stream, by two lines of defence:
-1. a message whose body equals the key's current KV value is not sent again (bodies are
-   canonical JSON, so equal state means equal bytes);
+1. a message whose body equals the key's current KV value, apart from `as_of`, `known_at` and
+   `log_position`, is not sent again: only changes of state are published;
 2. the stream publish comes before the KV put, with a msg id the stream deduplicates within its
    duplicate window: a crash between the two republishes under the same id and is dropped.
 The published position is stored after everything of a position is out, so a crash anywhere
@@ -208,7 +208,7 @@ class Publisher:
         return sent
 
     async def _publish(self, kv: KeyValue, message: StateMessage) -> int:
-        if await _current(kv, message.key) == message.body:
+        if _same_state(await _current(kv, message.key), message.body):
             return 0
         ack = await self.js.publish(message.subject, message.body, headers=dict(message.headers))
         await kv.put(message.key, message.body)
@@ -242,6 +242,22 @@ async def _current(kv: KeyValue, key: str) -> bytes | None:
     except KeyNotFoundError:
         return None
     return entry.value
+
+
+_HEADER_FIELDS = ("as_of", "known_at", "log_position")
+
+
+def _same_state(current: bytes | None, body: bytes) -> bool:
+    """Equal apart from the times and position it was computed at: nothing to tell anyone.
+    (A standings view is rewritten whole when one class changes; the other classes stay put.)"""
+    return current is not None and (current == body or _content(current) == _content(body))
+
+
+def _content(raw: bytes) -> dict[str, Any]:
+    state = json.loads(raw)
+    for field in _HEADER_FIELDS:
+        state.pop(field, None)
+    return dict(state)
 
 
 def _is_set(event: asyncio.Event | None) -> bool:
