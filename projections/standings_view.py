@@ -96,12 +96,11 @@ def standings_view(state: LedgerState, championship: str, as_of: datetime, known
     """`season`, when given, must be `season_at(state, championship, as_of, known_at)`."""
     season = season or season_at(state, championship, as_of, known_at)
     defn = season.definition
-    classes = [c for c in defn.classes if class_id is None or c.id == class_id]
-    if class_id is not None and not classes:
+    if class_id is not None and class_id not in defn.class_ids():
         raise UnknownClassError(f"{championship} has no class '{class_id}' "
                                 f"(classes: {', '.join(defn.class_ids())})")
     rounds_in = season.inputs()
-    return {
+    view = {
         "championship": defn.id,
         "name": defn.name,
         "as_of": as_of,
@@ -118,9 +117,27 @@ def standings_view(state: LedgerState, championship: str, as_of: datetime, known
                 "rows": [_car_row(p) for p in season.standings(c.id)],
                 "drivers": [_driver_row(p) for p in driver_standings(defn, rounds_in, c.id, [])],
             }
-            for c in classes
+            for c in defn.classes if class_id is None or c.id == class_id or c.parent == class_id
         ],
     }
+    return view if class_id is None else narrow_to_class(view, class_id)
+
+
+def narrow_to_class(view: dict[str, Any], class_id: str) -> dict[str, Any]:
+    """One class's standings: its block, and round summaries with only its (and its
+    sub-classes') poles and decisions on its cars, so another class's news does not change it.
+    Works on a view and on its JSON alike (the publisher splits stored views with it)."""
+    block = next(c for c in view["classes"] if c["class"] == class_id)
+    if "rounds" not in view:
+        return {**view, "classes": [block]}
+    pole_classes = {class_id} | {c["class"] for c in view["classes"] if c.get("parent") == class_id}
+    cars = {r["car"] for r in block["rows"]}
+    rounds = [
+        {**r, "decisions": [d for d in r["decisions"] if d["car"] in cars],
+         "poles": {k: v for k, v in r["poles"].items() if k in pole_classes}}
+        for r in view["rounds"]
+    ]
+    return {**view, "rounds": rounds, "classes": [block]}
 
 
 def _round_summary(season: SeasonAt, number: int) -> dict[str, Any]:

@@ -54,6 +54,7 @@ from infra.nats_subjects import (
 )
 from infra.views import StoredView, ViewStore
 from projections.canonical import canonical_json
+from projections.standings_view import narrow_to_class
 
 log = structlog.get_logger("paddock.publisher")
 
@@ -93,14 +94,13 @@ def _headers(view: StoredView, data: dict[str, Any], suffix: str = "") -> dict[s
 
 def standings_messages(view: StoredView, championship: str, prefix: str) -> list[StateMessage]:
     data = json.loads(view.body)
-    common = {k: v for k, v in data.items() if k != "classes"}
     messages = []
     for block in data["classes"]:
         class_id = str(block["class"])
         messages.append(StateMessage(
             subject=standings_subject(championship, class_id, prefix=prefix),
             key=standings_key(championship, class_id),
-            body=canonical_json({**common, "classes": [block]}).encode(),
+            body=canonical_json(narrow_to_class(data, class_id)).encode(),
             headers=_headers(view, data, f"/{class_id}"),
         ))
     return messages

@@ -29,3 +29,23 @@ def body(**changes: object) -> bytes:
 )
 def test_only_a_change_of_state_is_published(current: bytes | None, new: bytes, same: bool) -> None:
     assert _same_state(current, new) is same
+
+
+def test_a_class_view_keeps_only_its_own_poles_and_decisions() -> None:
+    from datetime import UTC, datetime
+
+    from projections.standings_view import standings_view
+    from services.demo import load_demo
+    from services.ledger import Ledger
+
+    ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    load_demo(ledger)
+    later = datetime(2030, 1, 1, tzinfo=UTC)
+    full = standings_view(ledger.state(), "aslms-2023-24", later, later)
+    lmp2 = standings_view(ledger.state(), "aslms-2023-24", later, later, "LMP2")
+    r5_full, r5_lmp2 = full["rounds"][4], lmp2["rounds"][4]
+    assert sorted(d["car"] for d in r5_full["decisions"]) == ["19", "24", "3"]
+    assert sorted(d["car"] for d in r5_lmp2["decisions"]) == ["24", "3"]
+    assert full["rounds"][0]["poles"] == {"GT": "42", "LMP2": "90", "LMP3": "20"}
+    assert lmp2["rounds"][0]["poles"] == {"LMP2": "90"}
+    assert [c["class"] for c in lmp2["classes"]] == ["LMP2"]
