@@ -46,6 +46,7 @@ from domain.race_status import OFFICIAL, STATUSES
 from domain.rules import ChampionshipDefinition
 from domain.standings import car_sort_key
 from domain.timing import require_aware
+from projections.explain_view import explain_view
 from projections.history_view import history_view
 from projections.invitations_view import invitations_view
 from projections.ledger import LedgerFold, LedgerState
@@ -156,6 +157,12 @@ class Ledger(Application[UUID]):
                     known_at: datetime | None = None) -> dict[str, Any]:
         a, k = self._times(as_of, known_at)
         return invitations_view(self.state(), event_id, a, k)
+
+    def explain(self, championship: str, car: str, *, as_of: datetime | None = None,
+                known_at: datetime | None = None) -> dict[str, Any]:
+        """Every point of a car, round by round, with the facts behind each line."""
+        a, k = self._times(as_of, known_at)
+        return explain_view(self.state(), championship, car, a, k)
 
     def history(self, championship: str, *, car: str | None = None, as_of: datetime | None = None,
                 known_at: datetime | None = None) -> dict[str, Any]:

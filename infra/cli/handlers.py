@@ -19,7 +19,7 @@ from infra.cli import projections, service
 from infra.cli.args import parse_decimal, parse_duration, parse_when
 from infra.cli.parser import DECISION_KINDS
 from infra.cli.render import as_json
-from infra.cli.views import history_text, invitations_text, standings_text
+from infra.cli.views import explain_text, history_text, invitations_text, standings_text
 from infra.store import store_from_env
 from services import demo as demo_season
 from services.importing import import_alkamel_file, register_season
@@ -194,6 +194,12 @@ def invitations(args: argparse.Namespace) -> int:
     return 0
 
 
+def audit_explain(args: argparse.Namespace) -> int:
+    view = _ledger(args).explain(args.championship, args.car, **_times(args))
+    print(as_json(view) if args.json else explain_text(view))
+    return 0
+
+
 def history(args: argparse.Namespace) -> int:
     view = _ledger(args).history(args.championship, car=args.car, **_times(args))
     print(as_json(view) if args.json else history_text(view))
@@ -257,6 +263,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "standings": standings,
     "invitations": invitations,
     "history": history,
+    "audit_explain": audit_explain,
     "serve": service.serve_command,
     "produce": service.produce_command,
     "schema": service.schema_command,

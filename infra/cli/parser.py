@@ -117,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     service.add_parsers(sub, common)
     projections.add_parser(sub, common)
 
+    audit = sub.add_parser("audit", help="answers for stewards").add_subparsers(dest="sub", required=True)
+    ex = audit.add_parser("explain", parents=[common], help="every point of a car, with the facts behind it")
+    ex.add_argument("championship")
+    ex.add_argument("--car", required=True)
+    _time_args(ex)
+    ex.set_defaults(handler="audit_explain")
+
     hi = sub.add_parser("history", parents=[common], help="the facts of a championship, with both times")
     hi.add_argument("championship")
     hi.add_argument("--car")

@@ -95,3 +95,28 @@ def history_text(view: dict[str, Any]) -> str:
         for e in view["events"]
     ]
     return head + "\n\n" + table(["Pos", "Effective at", "Recorded at", "Fact", "By"], rows, right=(0,))
+
+
+def explain_text(view: dict[str, Any]) -> str:
+    blocks = [(f"{view['championship']} car #{view['car']} — points as of {when(view['as_of'])}, "
+              f"known at {when(view['known_at'])}, log position {view['log_position']}")]
+    for cls in view["classes"]:
+        rows = [
+            [f"R{x['round']}", _result(x), x["race_points"], x["pole_points"] or "",
+             f"-{when(x['deduction'])}" if x["deduction"] else "", x["total"],
+             "; ".join(f"@{b['position']} {b['fact']}" for b in x["because"])]
+            for x in cls["lines"]
+        ]
+        rows.append(["", "", "", "", "", cls["sum_of_lines"], f"= {when(cls['points'])} in the standings"])
+        head = f"{cls['class']}: position {cls['position']}{'=' if cls['tie'] else ''}, {cls['team']}"
+        blocks.append(head + "\n" + table(["Round", "Result", "Race", "Pole", "Ded.", "Total", "Because"],
+                                            rows, right=(2, 3, 4, 5)))
+    return "\n\n".join(blocks)
+
+
+def _result(line: dict[str, Any]) -> str:
+    status = line["status"].replace("_", " ")
+    place = f"P{line['class_position']}" if line["class_position"] else ""
+    extra = f" ×{when(line['multiplier'])}" if str(line["multiplier"]) not in ("1", "1.0") else ""
+    half = " (half points)" if line["half_points"] else ""
+    return f"{place} {status}{extra}{half}".strip()

@@ -147,3 +147,16 @@ def test_bad_store_url_is_a_clear_error(paddock: CliRunner) -> None:
     run = paddock("standings", ASLMS, store_url="mysql://x")
     assert run.code == 1
     assert "unknown scheme" in run.err and "sqlite:///" in run.err
+
+
+def test_audit_explain_sums_to_the_standings(paddock: CliRunner) -> None:
+    assert paddock("demo").code == 0
+    text = paddock("audit", "explain", ASLMS, "--car", "91")
+    assert text.code == 0, text.err
+    assert "= 76 in the standings" in text.out
+    assert "R5-car19-max-drive-time" in text.out
+    view = paddock("audit", "explain", ASLMS, "--car", "17", "--json").json()
+    (block,) = view["classes"]
+    assert block["points"] == block["sum_of_lines"] == 101
+    missing = paddock("audit", "explain", ASLMS, "--car", "777")
+    assert missing.code == 1 and "car #777" in missing.err
