@@ -6,7 +6,7 @@ Two equal views always give the same bytes, which is what replay-equals-live com
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,8 @@ def to_plain(value: Any) -> Any:
         return decimal_number(value)
     if isinstance(value, datetime):
         return iso_utc(value)
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())  # whole seconds: durations are for people
     return value
 
 

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -51,6 +51,7 @@ from projections.history_view import history_view
 from projections.invitations_view import invitations_view
 from projections.ledger import LedgerFold, LedgerState
 from projections.standings_view import standings_view
+from projections.timeline_view import RETROACTIVE_AFTER, timeline_view
 from services.outcome import ACCEPTED, DUPLICATE, Outcome
 
 Clock = Callable[[], datetime]
@@ -163,6 +164,13 @@ class Ledger(Application[UUID]):
         """Every point of a car, round by round, with the facts behind each line."""
         a, k = self._times(as_of, known_at)
         return explain_view(self.state(), championship, car, a, k)
+
+    def timeline(self, championship: str, *, as_of: datetime | None = None,
+                 known_at: datetime | None = None,
+                 retroactive_after: timedelta = RETROACTIVE_AFTER) -> dict[str, Any]:
+        """All facts in effective-time order with both times; retroactive ones flagged."""
+        a, k = self._times(as_of, known_at)
+        return timeline_view(self.state(), championship, a, k, retroactive_after)
 
     def history(self, championship: str, *, car: str | None = None, as_of: datetime | None = None,
                 known_at: datetime | None = None) -> dict[str, Any]:

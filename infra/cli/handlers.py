@@ -7,19 +7,26 @@ import getpass
 import sys
 import tempfile
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import PersistenceError
 
 from domain.decisions import DecisionKind, DecisionTerms
+from domain.errors import InvalidInputError
 from infra.bootstrap import open_ledger
 from infra.cli import projections, service
 from infra.cli.args import parse_decimal, parse_duration, parse_when
 from infra.cli.parser import DECISION_KINDS
 from infra.cli.render import as_json
-from infra.cli.views import explain_text, history_text, invitations_text, standings_text
+from infra.cli.views import (
+    explain_text,
+    history_text,
+    invitations_text,
+    standings_text,
+    timeline_text,
+)
 from infra.store import store_from_env
 from services import demo as demo_season
 from services.importing import import_alkamel_file, register_season
@@ -200,6 +207,15 @@ def audit_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def audit_timeline(args: argparse.Namespace) -> int:
+    if args.retroactive_after < 0:
+        raise InvalidInputError("--retroactive-after: give a number of hours ≥ 0")
+    view = _ledger(args).timeline(args.championship, **_times(args),
+                                  retroactive_after=timedelta(hours=args.retroactive_after))
+    print(as_json(view) if args.json else timeline_text(view))
+    return 0
+
+
 def history(args: argparse.Namespace) -> int:
     view = _ledger(args).history(args.championship, car=args.car, **_times(args))
     print(as_json(view) if args.json else history_text(view))
@@ -264,6 +280,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "invitations": invitations,
     "history": history,
     "audit_explain": audit_explain,
+    "audit_timeline": audit_timeline,
     "serve": service.serve_command,
     "produce": service.produce_command,
     "schema": service.schema_command,

@@ -123,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--car", required=True)
     _time_args(ex)
     ex.set_defaults(handler="audit_explain")
+    tl = audit.add_parser("timeline", parents=[common], help="all facts with both times; retroactive ones flagged")
+    tl.add_argument("championship")
+    tl.add_argument("--retroactive-after", type=float, default=24.0, metavar="HOURS",
+                    help="recorded this long after taking effect counts as retroactive (24)")
+    _time_args(tl)
+    tl.set_defaults(handler="audit_timeline")
 
     hi = sub.add_parser("history", parents=[common], help="the facts of a championship, with both times")
     hi.add_argument("championship")

@@ -120,3 +120,17 @@ def _result(line: dict[str, Any]) -> str:
     extra = f" ×{when(line['multiplier'])}" if str(line["multiplier"]) not in ("1", "1.0") else ""
     half = " (half points)" if line["half_points"] else ""
     return f"{place} {status}{extra}{half}".strip()
+
+
+def timeline_text(view: dict[str, Any]) -> str:
+    hours = view["retroactive_after"].total_seconds() / 3600
+    head = (f"{view['championship']} — {len(view['facts'])} facts in effective-time order, "
+            f"{view['retroactive']} retroactive (recorded more than {hours:g} h after taking "
+            f"effect, marked !), log position {view['log_position']}")
+    rows = [
+        ["!" if f["retroactive"] else "", when(f["effective_at"]), when(f["recorded_at"]),
+         f["position"], f["summary"], f["actor"]]
+        for f in view["facts"]
+    ]
+    return head + "\n\n" + table(["", "Effective at", "Recorded at", "Pos", "Fact", "By"], rows,
+                                  right=(3,))
