@@ -46,6 +46,7 @@ from domain.race_status import OFFICIAL, STATUSES
 from domain.rules import ChampionshipDefinition
 from domain.standings import car_sort_key
 from domain.timing import require_aware
+from projections.diff_view import diff_view
 from projections.explain_view import explain_view
 from projections.history_view import history_view
 from projections.invitations_view import invitations_view
@@ -164,6 +165,13 @@ class Ledger(Application[UUID]):
         """Every point of a car, round by round, with the facts behind each line."""
         a, k = self._times(as_of, known_at)
         return explain_view(self.state(), championship, car, a, k)
+
+    def diff(self, championship: str, start: datetime, end: datetime, *,
+             known_at: datetime | None = None) -> dict[str, Any]:
+        """Rows whose position or points changed between two dates, with their causes."""
+        _, k = self._times(None, known_at)
+        return diff_view(self.state(), championship, require_aware(start, field="from"),
+                         require_aware(end, field="to"), k)
 
     def timeline(self, championship: str, *, as_of: datetime | None = None,
                  known_at: datetime | None = None,

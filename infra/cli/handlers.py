@@ -21,6 +21,7 @@ from infra.cli.args import parse_decimal, parse_duration, parse_when
 from infra.cli.parser import DECISION_KINDS
 from infra.cli.render import as_json
 from infra.cli.views import (
+    diff_text,
     explain_text,
     history_text,
     invitations_text,
@@ -207,6 +208,14 @@ def audit_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def audit_diff(args: argparse.Namespace) -> int:
+    view = _ledger(args).diff(args.championship, _required_when(args, "start"),
+                              _required_when(args, "end"),
+                              known_at=parse_when(args.known_at, option="--known-at"))
+    print(as_json(view) if args.json else diff_text(view))
+    return 0
+
+
 def audit_timeline(args: argparse.Namespace) -> int:
     if args.retroactive_after < 0:
         raise InvalidInputError("--retroactive-after: give a number of hours ≥ 0")
@@ -281,6 +290,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "history": history,
     "audit_explain": audit_explain,
     "audit_timeline": audit_timeline,
+    "audit_diff": audit_diff,
     "serve": service.serve_command,
     "produce": service.produce_command,
     "schema": service.schema_command,

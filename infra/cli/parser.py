@@ -123,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--car", required=True)
     _time_args(ex)
     ex.set_defaults(handler="audit_explain")
+    df = audit.add_parser("diff", parents=[common], help="what changed between two dates, and why")
+    df.add_argument("championship")
+    df.add_argument("--from", dest="start", required=True, help="the earlier effective date")
+    df.add_argument("--to", dest="end", required=True, help="the later effective date")
+    df.add_argument("--known-at", help="record time: only what was recorded by then (default: now)")
+    df.set_defaults(handler="audit_diff")
     tl = audit.add_parser("timeline", parents=[common], help="all facts with both times; retroactive ones flagged")
     tl.add_argument("championship")
     tl.add_argument("--retroactive-after", type=float, default=24.0, metavar="HOURS",

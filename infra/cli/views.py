@@ -134,3 +134,22 @@ def timeline_text(view: dict[str, Any]) -> str:
     ]
     return head + "\n\n" + table(["", "Effective at", "Recorded at", "Pos", "Fact", "By"], rows,
                                   right=(3,))
+
+
+def diff_text(view: dict[str, Any]) -> str:
+    head = (f"{view['championship']} — {len(view['changes'])} rows changed between "
+            f"{when(view['from'])} and {when(view['to'])} (known at {when(view['known_at'])})")
+    rows = [
+        [c["class"], f"#{c['car']}", c["team"], _standing(c["before"]), _standing(c["after"]),
+         ("(others) " if c["caused_by_others"] else "")
+         + "; ".join(f"@{x['position']} {x['fact']}" for x in c["causes"])]
+        for c in view["changes"]
+    ]
+    return head + "\n\n" + table(["Class", "Car", "Team", "Before", "After", "Because"], rows)
+
+
+def _standing(mark: dict[str, Any] | None) -> str:
+    if mark is None:
+        return "—"
+    tie = "=" if mark["tie"] else ""
+    return f"P{mark['position']}{tie} {when(mark['points'])} pts"

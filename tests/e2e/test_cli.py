@@ -160,3 +160,15 @@ def test_audit_explain_sums_to_the_standings(paddock: CliRunner) -> None:
     assert block["points"] == block["sum_of_lines"] == 101
     missing = paddock("audit", "explain", ASLMS, "--car", "777")
     assert missing.code == 1 and "car #777" in missing.err
+
+
+def test_audit_diff_and_timeline_from_the_cli(paddock: CliRunner) -> None:
+    assert paddock("demo").code == 0
+    diff = paddock("audit", "diff", ASLMS, "--from", "2024-02-11T19:00:00+04:00",
+                   "--to", "2024-02-11T21:30:00+04:00")
+    assert diff.code == 0, diff.err
+    assert re.search(r"GT\s+#88\s+Triple Eight\s+P2 67 pts\s+P2 74 pts\s+@\d+ decision R5-car19", diff.out)
+    timeline = paddock("audit", "timeline", ASLMS, "--json").json()
+    assert timeline["retroactive"] == len(timeline["facts"]) > 0  # the demo is a backfill
+    wrong = paddock("audit", "diff", ASLMS, "--from", "2024-03-01", "--to", "2024-02-01")
+    assert wrong.code == 1 and "before --from" in wrong.err
