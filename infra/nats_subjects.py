@@ -17,7 +17,8 @@ STATE_STREAM = "PADDOCK_STATE"
 QUERY_STANDINGS = "paddock.query.standings"
 QUERY_INVITATIONS = "paddock.query.invitations"
 QUERY_HISTORY = "paddock.query.history"
-QUERY_ENDPOINTS = ("standings", "invitations", "history")
+QUERY_ENDPOINTS = ("standings", "invitations", "history", "audit.explain", "audit.timeline",
+                   "audit.diff")
 
 _OUTSIDE_TOKEN = re.compile(r"[^A-Za-z0-9_-]")
 _PREFIX = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")

@@ -85,8 +85,9 @@ def _state_channels(prefix: str, channels: dict[str, Any], operations: dict[str,
                          "headers": _STATE_HEADERS, "payload": {"type": "object"}}
         channels[key] = {"address": address, "messages": {key: {"$ref": f"#/components/messages/{key}"}}}
         operations[f"receive_{key}"] = {"action": "receive", "channel": {"$ref": f"#/channels/{key}"}}
-    for query in ("standings", "invitations", "history"):
-        key = f"query_{query}"
+    for query in ("standings", "invitations", "history", "audit.explain", "audit.timeline",
+                  "audit.diff"):
+        key = f"query_{query.replace('.', '_')}"
         channels[key] = {"address": f"{prefix}.query.{query}", "messages": {}}
         operations[key] = {"action": "receive", "channel": {"$ref": f"#/channels/{key}"},
                            "summary": f"request/reply: {query} with as_of/known_at, as the CLI answers"}

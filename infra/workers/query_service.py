@@ -17,7 +17,7 @@ import json
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 
@@ -89,10 +89,51 @@ def answer_history(ledger: Ledger, data: bytes) -> dict[str, Any]:
     return ledger.history(q.championship, car=q.car, **q.times())
 
 
+class ExplainQuery(_Query):
+    championship: Id
+    car: Id
+
+
+class TimelineQuery(_Query):
+    championship: Id
+    retroactive_after_hours: Annotated[float, Field(ge=0)] = 24.0
+
+
+class DiffQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    championship: Id
+    start: str = Field(alias="from")
+    end: str = Field(alias="to")
+    known_at: str | None = None
+
+
+def answer_explain(ledger: Ledger, data: bytes) -> dict[str, Any]:
+    q = ExplainQuery.model_validate_json(data)
+    return ledger.explain(q.championship, q.car, **q.times())
+
+
+def answer_timeline(ledger: Ledger, data: bytes) -> dict[str, Any]:
+    q = TimelineQuery.model_validate_json(data)
+    return ledger.timeline(q.championship, **q.times(),
+                           retroactive_after=timedelta(hours=q.retroactive_after_hours))
+
+
+def answer_diff(ledger: Ledger, data: bytes) -> dict[str, Any]:
+    q = DiffQuery.model_validate_json(data)
+    start, end = parse_when(q.start, option="from"), parse_when(q.end, option="to")
+    assert start is not None and end is not None  # both fields are required
+    return ledger.diff(q.championship, start, end,
+                       known_at=parse_when(q.known_at, option="known_at"))
+
+
 ANSWERS: dict[str, Answer] = {
     "standings": answer_standings,
     "invitations": answer_invitations,
     "history": answer_history,
+    "audit.explain": answer_explain,
+    "audit.timeline": answer_timeline,
+    "audit.diff": answer_diff,
 }
 
 
@@ -233,7 +274,7 @@ async def start_query_service(nc: Client, ledger: Ledger, prefix: str = DEFAULT_
     service = QueryService(nc, QueryHandlers(ledger, lock))
     await service.start()
     for endpoint, answer in ANSWERS.items():
-        await service.add_endpoint(name=endpoint, subject=query_subject(endpoint, prefix=prefix),
+        await service.add_endpoint(name=endpoint.replace(".", "_"), subject=query_subject(endpoint, prefix=prefix),
                                    handler=service.handlers.handler(endpoint, answer))
     log.info("query service started", prefix=prefix, service_id=service.id)
     return service

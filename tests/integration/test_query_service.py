@@ -143,8 +143,9 @@ async def test_the_service_answers_discovery_with_its_endpoints(nc: NatsClient, 
     info = json.loads(msg.data)
     assert info["name"] == "paddock"
     assert sorted(e["subject"] for e in info["endpoints"]) == [
-        f"{nats_prefix}.query.history", f"{nats_prefix}.query.invitations",
-        f"{nats_prefix}.query.standings",
+        f"{nats_prefix}.query.audit.diff", f"{nats_prefix}.query.audit.explain",
+        f"{nats_prefix}.query.audit.timeline", f"{nats_prefix}.query.history",
+        f"{nats_prefix}.query.invitations", f"{nats_prefix}.query.standings",
     ]
 
 
