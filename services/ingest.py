@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
@@ -71,14 +72,14 @@ class Delivery:
     payload: bytes
     headers: dict[str, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def message_id(self) -> str:
         given = self.headers.get("Nats-Msg-Id")
         if given:
             return given
         return hashlib.sha256(self.subject.encode() + b"\0" + self.payload).hexdigest()
 
-    @property
+    @cached_property
     def digest(self) -> str:
         return hashlib.sha256(self.payload).hexdigest()
 
@@ -99,7 +100,7 @@ class IngestService:
         except _Rejection as rejection:
             return IngestResult(REJECTED, mid, reason=rejection.reason, detail=rejection.detail)
         except PaddockError as error:
-            reason = next((r for t, r in REASONS.items() if isinstance(error, t)), "business_rule")
+            reason = _reason(error)
             return IngestResult(REJECTED, mid, reason=reason, detail=str(error))
 
     def process_batch(self, deliveries: list[Delivery]) -> list[IngestResult]:
@@ -161,7 +162,7 @@ class IngestService:
         except _Rejection as rejection:
             return _Staged(REJECTED, delivery.message_id, "", (), rejection.reason, rejection.detail)
         except PaddockError as error:
-            reason = next((r for t, r in REASONS.items() if isinstance(error, t)), "business_rule")
+            reason = _reason(error)
             return _Staged(REJECTED, delivery.message_id, "", (), reason, str(error))
 
     def _validate(self, delivery: Delivery) -> c.Contract:
@@ -309,6 +310,11 @@ class _Planned:
     delivery: Delivery
     message: c.Contract
     footprint: Footprint
+
+
+def _reason(error: PaddockError) -> str:
+    """The rejection class a producer sees for a domain error."""
+    return next((r for t, r in REASONS.items() if isinstance(error, t)), "business_rule")
 
 
 class _Rejection(Exception):
