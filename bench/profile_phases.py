@@ -347,7 +347,7 @@ async def publish(workdir: Path, repeats: int) -> None:
             t0 = time.perf_counter()
             outcome = appender.impose_penalty(
                 demo.ASLMS, 5, terms, reference=f"profile-{i}", reason="bench",
-                effective_at=demo.R5_DECIDED + timedelta(minutes=i + 1), actor="bench",
+                effective_at=demo.R5_DECIDED + timedelta(minutes=i + 1), signed_by=demo.DEMO_STEWARD, actor="bench",
                 source="bench")
             t1 = time.perf_counter()
             if profiling:

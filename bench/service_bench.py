@@ -551,7 +551,7 @@ async def publish_latency(nc: Client, store_url: str, repeats: int) -> dict[str,
         outcome = await asyncio.to_thread(
             appender.impose_penalty, demo.ASLMS, 5, terms, reference=f"bench-latency-{i}",
             reason="bench", effective_at=demo.R5_DECIDED + timedelta(minutes=i + 1),
-            actor="bench", source="bench")
+            signed_by=demo.DEMO_STEWARD, actor="bench", source="bench")
         committed = time.perf_counter()
         worker.wake()
         position = outcome.positions[-1]

@@ -54,3 +54,7 @@ class InvalidTransitionError(PaddockError):
 
 class TimeOrderError(PaddockError):
     """A fact claims to take effect before something it depends on."""
+
+
+class SignatureError(PaddockError):
+    """A decision's signature is missing, malformed, by an unknown key or does not match."""

@@ -33,3 +33,7 @@ def target_event_path(event: str) -> str:
 
 def invitation_path(event: str, route: str) -> str:
     return f"/events/{event}/invitations/{route}"
+
+
+def signing_key_path(public_key: str) -> str:
+    return f"/signing-keys/{public_key}"

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from domain.errors import InvalidInputError
 
-ROLES = ("ingest", "projections", "publisher", "queries")
+ROLES = ("ingest", "projections", "publisher", "queries", "checkpoints")
+CHECKPOINT_EVERY = 60.0  # seconds between checkpoint publications (when the log grew)
 
 
 @dataclass(frozen=True)
@@ -19,9 +23,11 @@ class ServeConfig:
     ingest_workers: int = 1
     grace_seconds: float = 10.0
     nats_user: str | None = None
-    nats_password: str | None = None
+    nats_password: str | None = field(default=None, repr=False)  # never printed
     nats_creds: str | None = None
+    nats_inbox_prefix: str | None = None  # the user's own inbox (infra/nats_authority.py)
     json_logs: bool | None = None
+    checkpoint_every: float = CHECKPOINT_EVERY
 
 
 def parse_roles(text: str) -> tuple[str, ...]:
@@ -35,8 +41,11 @@ def parse_roles(text: str) -> tuple[str, ...]:
 
 
 def serve_config(*, store_url: str, nats_url: str | None, roles: str | None, prefix: str | None,
-                 ingest_workers: int | None, grace: float | None) -> ServeConfig:
+                 ingest_workers: int | None, grace: float | None,
+                 checkpoint_every: float | None = None) -> ServeConfig:
     env = os.environ
+    every = _seconds(checkpoint_every, env.get("PADDOCK_CHECKPOINT_EVERY"), CHECKPOINT_EVERY,
+                     "--checkpoint-every (PADDOCK_CHECKPOINT_EVERY)")
     workers = ingest_workers or int(env.get("PADDOCK_INGEST_WORKERS", "1"))
     grace_seconds = grace if grace is not None else float(env.get("PADDOCK_GRACE_SECONDS", "10"))
     if workers < 1 or grace_seconds <= 0:
@@ -49,6 +58,49 @@ def serve_config(*, store_url: str, nats_url: str | None, roles: str | None, pre
         ingest_workers=workers,
         grace_seconds=grace_seconds,
         nats_user=env.get("NATS_USER"),
-        nats_password=env.get("NATS_PASSWORD"),
+        nats_password=nats_password(env),
         nats_creds=env.get("NATS_CREDS"),
+        nats_inbox_prefix=env.get("PADDOCK_NATS_INBOX_PREFIX"),
+        checkpoint_every=every,
     )
+
+
+def _seconds(flag: float | None, env_value: str | None, default: float, name: str) -> float:
+    """A positive number of seconds: the flag, else the environment, else the default."""
+    if flag is not None:
+        value = flag
+    elif env_value:
+        try:
+            value = float(env_value)
+        except ValueError:
+            raise InvalidInputError(f"{name}: '{env_value}' is not a number of seconds") from None
+    else:
+        value = default
+    if not value > 0:
+        raise InvalidInputError(f"{name}: give a number of seconds > 0, not {value}")
+    return value
+
+
+def nats_password(env: Mapping[str, str]) -> str | None:
+    """$NATS_PASSWORD, else the first line of the file $NATS_PASSWORD_FILE names (a mounted
+    secret): credentials come from the environment or files, never from flags or the repo."""
+    if env.get("NATS_PASSWORD"):
+        return env["NATS_PASSWORD"]
+    path = env.get("NATS_PASSWORD_FILE")
+    if not path:
+        return None
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise InvalidInputError(f"NATS_PASSWORD_FILE: cannot read {path} ({error.strerror})") from None
+    return lines[0] if lines else ""
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password in it replaced by `***`, for logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -9,6 +9,12 @@ import sys
 import structlog
 
 
+def _stderr_logger(*_: object) -> structlog.PrintLogger:
+    """Whatever sys.stderr is now (not at configuration time): a captured or replaced stream
+    that was closed since must not break later logging."""
+    return structlog.PrintLogger(sys.stderr)
+
+
 def configure_logging(*, json_logs: bool | None = None, level: str | None = None) -> None:
     """Call once at start-up. Logs go to stderr so command output on stdout stays clean."""
     level_name = (level or os.environ.get("PADDOCK_LOG_LEVEL", "WARNING")).upper()
@@ -29,7 +35,7 @@ def configure_logging(*, json_logs: bool | None = None, level: str | None = None
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr)

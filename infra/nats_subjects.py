@@ -72,3 +72,13 @@ def query_subject(endpoint: str, *, prefix: str = DEFAULT_PREFIX) -> str:
     if endpoint not in QUERY_ENDPOINTS:
         raise ValueError(f"unknown query endpoint '{endpoint}' (one of {', '.join(QUERY_ENDPOINTS)})")
     return f"{check_prefix(prefix)}.query.{endpoint}"
+
+
+def checkpoint_subject(*, prefix: str = DEFAULT_PREFIX) -> str:
+    """Where the log's checkpoints (position + chain digest) are published."""
+    return f"{check_prefix(prefix)}.audit.checkpoint"
+
+
+def checkpoint_stream_name(*, prefix: str = DEFAULT_PREFIX) -> str:
+    """The stream keeping every published checkpoint: `PADDOCK_CHECKPOINTS` by default."""
+    return f"{token(check_prefix(prefix)).upper()}_CHECKPOINTS"

@@ -13,7 +13,7 @@ import structlog
 from nats.aio.client import Client
 
 from infra.bootstrap import open_ledger
-from infra.config import ServeConfig
+from infra.config import ServeConfig, redact_url
 from infra.nats_ingest import IngestTopology
 from infra.workers.ingest_worker import IngestWorker
 from services.ingest import IngestService
@@ -21,9 +21,23 @@ from services.ingest import IngestService
 log = structlog.get_logger("paddock.serve")
 
 
-async def connect(config: ServeConfig) -> Client:
+async def connect(config: ServeConfig, *, attempts: int = -1,
+                  errors: list[Exception] | None = None) -> Client:
+    """Connect with the credentials of the configuration (a creds file, else user and password)
+    and its user's inbox prefix. `attempts` < 0 retries forever (the service waits for its
+    server); the server's errors (refused credentials, permission violations) are logged,
+    never a secret, and appended to `errors` when given."""
+
+    async def on_error(error: Exception) -> None:
+        if errors is not None:
+            errors.append(error)
+        log.warning("nats.error", error=str(error) or type(error).__name__)
+
     options: dict[str, Any] = {"servers": [config.nats_url], "name": "paddock",
-                               "max_reconnect_attempts": -1, "connect_timeout": 5}
+                               "max_reconnect_attempts": attempts, "connect_timeout": 5,
+                               "error_cb": on_error}
+    if config.nats_inbox_prefix:
+        options["inbox_prefix"] = config.nats_inbox_prefix
     if config.nats_creds:
         options["user_credentials"] = config.nats_creds
     elif config.nats_user:
@@ -52,8 +66,11 @@ async def serve(config: ServeConfig, stop: asyncio.Event | None = None,
             tasks.append(asyncio.create_task(worker.run(stop), name=f"ingest-{index}"))
         if "queries" in config.roles:
             closers.append(await _start_queries(config, nc))
-        log.info("serve.started", roles=list(config.roles), nats=config.nats_url,
-                 store=config.store_url, ingest_workers=config.ingest_workers)
+        if "checkpoints" in config.roles:
+            await _start_checkpoints(config, nc, stop, tasks)
+        log.info("serve.started", roles=list(config.roles), nats=redact_url(config.nats_url),
+                 store=redact_url(config.store_url), ingest_workers=config.ingest_workers,
+                 checkpoint_every=config.checkpoint_every)
         ready()
         await _until_stopped(stop, tasks)
     finally:
@@ -107,6 +124,21 @@ async def _start_queries(config: ServeConfig, nc: Client) -> Callable[[], Awaita
     ledger = await asyncio.to_thread(open_ledger, config.store_url)
     service = await start_query_service(nc, ledger, prefix=config.prefix)
     return service.stop
+
+
+async def _start_checkpoints(config: ServeConfig, nc: Client, stop: asyncio.Event,
+                             tasks: list[asyncio.Task[None]]) -> None:
+    """The checkpoint publisher; skipped (with a warning) on memory://, which keeps no chain."""
+    from infra.chain import chain_of, store_identity
+    from infra.workers.checkpoint_publisher import CheckpointPublisher
+
+    ledger = await asyncio.to_thread(open_ledger, config.store_url)
+    if chain_of(ledger.recorder) is None:
+        log.warning("serve.checkpoints_skipped", reason="the memory:// store keeps no hash chain")
+        return
+    publisher = CheckpointPublisher(nc, ledger, store=store_identity(config.store_url),
+                                    prefix=config.prefix, every=config.checkpoint_every)
+    tasks.append(asyncio.create_task(publisher.run(stop), name="checkpoints"))
 
 
 async def _start_views(config: ServeConfig, nc: Client, stop: asyncio.Event,

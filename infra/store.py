@@ -1,4 +1,7 @@
-"""Store URLs (`sqlite:///path`, `postgresql://…`, `memory://`) → eventsourcing settings."""
+"""Store URLs (`sqlite:///path`, `postgresql://…`, `memory://`) → eventsourcing settings.
+
+SQLite and PostgreSQL logs are written by the hash-chained recorders of `infra.chain` (set as
+eventsourcing's APPLICATION_RECORDER_TOPIC, so PERSISTENCE_MODULE still names the backend)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ from domain.errors import InvalidInputError
 
 STORE_ENV = "PADDOCK_STORE"
 EXAMPLES = "sqlite:///path/to/paddock.db, postgresql://user@host:5432/dbname, memory://"
+SQLITE_RECORDER = "infra.chain.sqlite:ChainedSQLiteApplicationRecorder"
+POSTGRES_RECORDER = "infra.chain.postgres:ChainedPostgresApplicationRecorder"
 
 
 def store_settings(url: str) -> dict[str, str]:
@@ -35,6 +40,7 @@ def _sqlite(url: str, netloc: str, path: str) -> dict[str, str]:
         raise InvalidInputError(f"store URL '{url}': directory '{file.parent}' does not exist")
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "APPLICATION_RECORDER_TOPIC": SQLITE_RECORDER,
         "SQLITE_DBNAME": str(file),
         "SQLITE_LOCK_TIMEOUT": "10",
     }
@@ -50,6 +56,7 @@ def _postgres(url: str) -> dict[str, str]:
         )
     settings = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": POSTGRES_RECORDER,
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": parts.hostname,
         "POSTGRES_PORT": str(parts.port or 5432),

@@ -20,6 +20,7 @@ from domain.aggregates.fact import Fact
 from domain.aggregates.ingest_receipt import IngestReceipt
 from domain.aggregates.invitation import Invitation
 from domain.aggregates.race_classification import RaceClassification
+from domain.aggregates.signing_key import SigningKey
 from domain.aggregates.stewards_decision import StewardsDecision
 from domain.aggregates.target_event import TargetEvent
 from domain.decisions import DecisionTerms
@@ -151,6 +152,17 @@ def winner(facts: Iterable[Recorded[T]], key: Callable[[T], Any] = content_key) 
 
 
 @dataclass
+class SigningKeyState:
+    """A registered public key: whose it is, for which role, and whether it still signs."""
+
+    public_key: str
+    person: str
+    role: str
+    registered_at: int
+    revoked_at: int | None = None
+
+
+@dataclass
 class LedgerState:
     championships: dict[str, list[Recorded[dict[str, Any]]]] = field(default_factory=dict)
     entries: dict[str, list[Recorded[dict[str, Any]]]] = field(default_factory=dict)
@@ -165,6 +177,7 @@ class LedgerState:
     history: dict[str, list[HistoryItem]] = field(default_factory=dict)
     head: HeadIndex = field(default_factory=lambda: HeadIndex())
     receipts: dict[str, int] = field(default_factory=dict)
+    signing_keys: dict[str, SigningKeyState] = field(default_factory=dict)
 
     def position_known_at(self, known_at: datetime) -> int:
         """The last log position recorded at or before `known_at` (0 for an empty log)."""
@@ -180,6 +193,7 @@ class LedgerFold:
         self._decision_keys: dict[Any, tuple[RoundKey, str]] = {}
         self._round_keys: dict[Any, RoundKey] = {}
         self._invitation_keys: dict[Any, tuple[str, str]] = {}
+        self._key_ids: dict[Any, str] = {}
         self._handlers: dict[type, Callable[[int, Any], None]] = {
             Championship.Registered: self._championship_defined,
             Championship.Revised: self._championship_defined,
@@ -198,6 +212,8 @@ class LedgerFold:
             Invitation.Opened: self._invitation_opened,
             Invitation.Transitioned: self._invitation_transitioned,
             IngestReceipt.Received: self._receipt,
+            SigningKey.Registered: self._key_registered,
+            SigningKey.Revoked: self._key_revoked,
         }
 
     def apply_all(self, items: Iterable[tuple[int, Any]]) -> LedgerState:
@@ -324,6 +340,14 @@ class LedgerFold:
 
     def _receipt(self, position: int, event: Any) -> None:
         self.state.receipts[event.message_id] = position
+
+    def _key_registered(self, position: int, event: Any) -> None:
+        self._key_ids[event.originator_id] = event.public_key
+        self.state.signing_keys[event.public_key] = SigningKeyState(
+            event.public_key, event.person, event.role, position)
+
+    def _key_revoked(self, position: int, event: Any) -> None:
+        self.state.signing_keys[self._key_ids[event.originator_id]].revoked_at = position
 
     def _invitation_opened(self, position: int, event: Any) -> None:
         self._invitation_keys[event.originator_id] = (event.event_id, event.route)

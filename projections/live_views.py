@@ -29,6 +29,7 @@ from domain.aggregates.fact import Fact
 from domain.aggregates.ingest_receipt import IngestReceipt
 from domain.aggregates.invitation import Invitation
 from domain.aggregates.race_classification import RaceClassification
+from domain.aggregates.signing_key import SigningKey
 from domain.aggregates.stewards_decision import StewardsDecision
 from domain.aggregates.target_event import TargetEvent
 from domain.errors import PaddockError
@@ -156,8 +157,8 @@ def affected_views(events: Sequence[Any], owners: Owners | None = None) -> set[s
 
 
 def _affected_by(event: Any, owners: Owners) -> set[str] | None:
-    if isinstance(event, IngestReceipt.Received):
-        return set()  # a receipt records that a message arrived; it changes no view
+    if isinstance(event, (IngestReceipt.Received, SigningKey.Registered, SigningKey.Revoked)):
+        return set()  # receipts and signing keys change no standings or invitations view
     if isinstance(event, Award.Granted):
         return {EVERY_INVITATION}
     owner = owners.get(event.originator_id)

@@ -79,6 +79,10 @@ def _state_channels(prefix: str, channels: dict[str, Any], operations: dict[str,
                         "A target event's invitation state, on every change"),
         "dead_letters": (f"{prefix}.dlq.{{reason}}",
                          "Rejected messages: original payload and headers, Paddock-Reason, Paddock-Detail"),
+        "checkpoints": (f"{prefix}.audit.checkpoint",
+                        ("The log's hash-chain checkpoint (format, store, position, digest, "
+                         "taken_at) whenever the log moved; keep one to prove the history later "
+                         "with `paddock audit verify --checkpoint FILE`")),
     }
     for key, (address, summary) in state.items():
         messages[key] = {"name": key, "summary": summary, "contentType": "application/json",

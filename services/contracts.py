@@ -1,6 +1,7 @@
 """Versioned message contracts for producers (timing systems, stewards, officials, organisers).
 
-Each message is JSON on `paddock.ingest.<kind>`; the body names its `kind` and `version`, so a
+Each message is JSON on `paddock.ingest.<role>.<kind>` (the role that may send it,
+domain/authority.py); the body names its `kind` and `version`, so a
 producer can validate before sending with the JSON Schemas from `paddock schema`. Version 1 of
 every contract is defined here; a new version is a new model, never an edit of an old one.
 """
@@ -12,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
+from domain.authority import role_of
+
 Ident = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/+-]*$")]
 Car = Annotated[str, Field(min_length=1, max_length=6, pattern=r"^[A-Za-z0-9]+$")]
 Text = Annotated[str, Field(max_length=500)]
@@ -22,6 +25,20 @@ RaceTime = Annotated[str, Field(pattern=r"^(\d+:)?(\d{1,2}')?\d{1,2}(\.\d{1,6})?
 class Contract(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     version: Literal[1] = 1
+
+
+class SignatureV1(BaseModel):
+    """The deciding person's ed25519 signature of the decision's statement (docs/SIGNING.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    public_key: Annotated[str, Field(pattern=r"^U[A-Z2-7]{55}$",
+                                     description="nkeys user public key, registered in the ledger")]
+    value: Annotated[str, Field(min_length=80, max_length=100,
+                                description="base64 of the 64-byte signature")]
+
+
+Signature = Annotated[SignatureV1 | None, Field(
+    description="required: stewards' and officials' decisions are refused unsigned")]
 
 
 class ClassificationRowV1(BaseModel):
@@ -89,6 +106,7 @@ class PenaltyImposedV1(Contract):
     reference: Ident | None = None
     reason: Text = ""
     effective_at: AwareDatetime
+    signature: Signature = None
 
 
 class PenaltyAmendedV1(PenaltyImposedV1):
@@ -103,6 +121,7 @@ class PenaltyRescindedV1(Contract):
     reference: Ident
     reason: Text = ""
     effective_at: AwareDatetime
+    signature: Signature = None
 
 
 class RecipientV1(BaseModel):
@@ -119,6 +138,7 @@ class AwardDecidedV1(Contract):
     series: Ident
     recipient: RecipientV1
     effective_at: AwareDatetime
+    signature: Signature = None
 
 
 class InvitationTransitionV1(Contract):
@@ -147,6 +167,7 @@ class TieResolvedV1(Contract):
     reference: Ident
     reason: Text = ""
     effective_at: AwareDatetime
+    signature: Signature = None
 
 
 Message = Annotated[
@@ -168,7 +189,9 @@ def kind_of(model: type[Contract]) -> str:
 
 
 def subject_for(kind: str, prefix: str = "paddock") -> str:
-    return f"{prefix}.ingest.{kind}"
+    """`paddock.ingest.steward.penalty.imposed`: the role in the subject lets the NATS server
+    enforce who may publish what."""
+    return f"{prefix}.ingest.{role_of(kind).value}.{kind}"
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

@@ -7,6 +7,7 @@ Every step is idempotent: loading twice changes nothing.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,11 +18,20 @@ from domain.decisions import DecisionKind, DecisionTerms
 from services.importing import import_alkamel_file, register_season
 from services.ledger import Ledger
 from services.outcome import Outcome
+from services.signatures import SeedSigner
 
 SEASONS = Path(__file__).parent / "seasons"
 ASLMS = "aslms-2023-24"
 LEMANS = "lemans-2024"
 ACTOR = "paddock-demo"
+
+# Demo-only signing keys, derived from public text so the demo is repeatable: they prove nothing
+# and must never be registered in a real ledger. Real keys come from `paddock keys generate`.
+DEMO_STEWARD = SeedSigner.from_raw(hashlib.sha256(b"paddock demo steward - not a secret").digest())
+DEMO_OFFICIAL = SeedSigner.from_raw(hashlib.sha256(b"paddock demo official - not a secret").digest())
+DEMO_KEYS_AT = datetime.fromisoformat("2023-10-01T00:00:00+00:00")
+DEMO_KEYS = [(DEMO_STEWARD, "AsLMS stewards (demo key)", "steward"),
+             (DEMO_OFFICIAL, "IMSA officials (demo key)", "official")]
 
 OFFICIAL_FILES = {
     1: "R1_sepang_2023-12-02_race1_hour4.csv",
@@ -75,6 +85,13 @@ def season_dir() -> Path:
     return SEASONS / ASLMS
 
 
+def register_demo_keys(ledger: Ledger) -> list[Outcome]:
+    """The demo's stewards' and officials' keys, so its signed decisions verify."""
+    return [ledger.register_signing_key(signer.public_key, person=person, role=role,
+                                        effective_at=DEMO_KEYS_AT, actor=ACTOR, source="demo:keys")
+            for signer, person, role in DEMO_KEYS]
+
+
 def load_demo(ledger: Ledger, progress: Callable[[Outcome], None] = lambda _: None) -> list[Outcome]:
     """Record the whole demo season; returns what each step did."""
     outcomes: list[Outcome] = []
@@ -83,11 +100,14 @@ def load_demo(ledger: Ledger, progress: Callable[[Outcome], None] = lambda _: No
         outcomes.append(outcome)
         progress(outcome)
 
+    for outcome in register_demo_keys(ledger):
+        step(outcome)
     step(register_season(ledger, SEASONS / f"{ASLMS}.toml", actor=ACTOR))
     step(register_season(ledger, SEASONS / f"{LEMANS}.toml", actor=ACTOR))
     for award, name, driver, at in AWARDS:
         step(ledger.grant_award(award, name=name, series="imsa", recipient={"driver": driver},
-                                effective_at=datetime.fromisoformat(at), actor=ACTOR,
+                                effective_at=datetime.fromisoformat(at),
+                                signed_by=DEMO_OFFICIAL, actor=ACTOR,
                                 source="demo:imsa-press-release"))
     for number, file in OFFICIAL_FILES.items():
         step(import_alkamel_file(ledger, season_dir() / file, championship=ASLMS,
@@ -100,7 +120,8 @@ def load_demo(ledger: Ledger, progress: Callable[[Outcome], None] = lambda _: No
                                 source="demo:known-poles"))
     for p in R5_PENALTIES:
         step(ledger.impose_penalty(ASLMS, 5, p.terms, reference=p.reference, reason=p.reason,
-                                   effective_at=R5_DECIDED, actor="stewards:aslms",
+                                   effective_at=R5_DECIDED, signed_by=DEMO_STEWARD,
+                                   actor="stewards:aslms",
                                    source="demo:stewards-decisions"))
     step(ledger.declare_official(ASLMS, 5, effective_at=R5_OFFICIAL_AT, actor=ACTOR,
                                  source="demo:official-classification"))

@@ -16,10 +16,11 @@ from eventsourcing.persistence import IntegrityError
 from pydantic import ValidationError
 
 from domain.aggregates.ingest_receipt import IngestReceipt
+from domain.authority import ForbiddenError, check_role
 from domain.classification import ClassificationRow, ResultStatus, check_rows
-from domain.decisions import DecisionKind, DecisionTerms
 from domain.errors import (
     PaddockError,
+    SignatureError,
     UnknownCarError,
     UnknownChampionshipError,
     UnknownClassError,
@@ -31,6 +32,7 @@ from domain.timing import parse_race_time
 from services import contracts as c
 from services.importing import register_season_file
 from services.ledger import Ledger
+from services.message_signing import presented, recipient_of, terms_of
 from services.outcome import ACCEPTED, DUPLICATE, Outcome
 from services.season_files import parse_season_text
 
@@ -38,6 +40,8 @@ REJECTED = "rejected"
 MAX_MESSAGE_BYTES = 256 * 1024
 
 REASONS: dict[type[PaddockError], str] = {
+    ForbiddenError: "forbidden",
+    SignatureError: "bad_signature",
     UnknownChampionshipError: "unknown_championship",
     UnknownRoundError: "unknown_round",
     UnknownCarError: "unknown_car",
@@ -174,12 +178,21 @@ class IngestService:
             if any(e["type"] == "json_invalid" for e in error.errors()):
                 raise _Rejection("invalid_json", _describe(error)) from None
             raise _Rejection("schema_violation", _describe(error)) from None
-        expected = c.subject_for(c.kind_of(type(message)), self.prefix)
-        if delivery.subject != expected:
-            raise _Rejection("schema_violation",
-                             f"a {c.kind_of(type(message))} message belongs on {expected}, "
-                             f"not {delivery.subject}")
+        self._check_subject(delivery.subject, c.kind_of(type(message)))
         return message
+
+    def _check_subject(self, subject: str, kind: str) -> None:
+        """The server's permissions let a role publish only under its own token; checking the
+        token against the kind here means a message cannot smuggle another role's fact."""
+        expected = c.subject_for(kind, self.prefix)
+        if subject == expected:
+            return
+        role = subject.removeprefix(f"{self.prefix}.ingest.").split(".", 1)[0]
+        try:
+            check_role(kind, role)
+        except ForbiddenError as error:
+            raise _Rejection("forbidden", f"{error.message} (published on {subject})") from None
+        raise _Rejection("schema_violation", f"a {kind} message belongs on {expected}, not {subject}")
 
     def _record(self, delivery: Delivery, message: c.Contract) -> IngestResult:
         mid = delivery.message_id
@@ -351,15 +364,6 @@ def _classification(ledger: Ledger, m: Any, actor: str, source: str) -> Outcome:
                                         published_at=m.published_at, actor=actor, source=source)
 
 
-def _terms(m: Any) -> DecisionTerms:
-    return DecisionTerms(DecisionKind(m.decision), m.car, seconds=m.seconds, laps=m.laps,
-                         points=m.points)
-
-
-def _recipient(r: c.RecipientV1 | None) -> dict[str, Any] | None:
-    return None if r is None else r.model_dump(exclude_none=True)
-
-
 _Handler = Callable[[Ledger, Any, str, str], Outcome]
 _HANDLERS: dict[type[c.Contract], _Handler] = {
     c.ClassificationPublishedV1: _classification,
@@ -369,25 +373,25 @@ _HANDLERS: dict[type[c.Contract], _Handler] = {
     c.PolePositionV1: lambda L, m, a, s: L.record_pole(
         m.championship, m.round, m.class_, m.car, effective_at=m.effective_at, actor=a, source=s),
     c.PenaltyImposedV1: lambda L, m, a, s: L.impose_penalty(
-        m.championship, m.round, _terms(m), reference=m.reference, reason=m.reason,
-        effective_at=m.effective_at, actor=a, source=s),
+        m.championship, m.round, terms_of(m), reference=m.reference, reason=m.reason,
+        effective_at=m.effective_at, signed_by=presented(m), actor=a, source=s),
     c.PenaltyAmendedV1: lambda L, m, a, s: L.amend_penalty(
-        m.championship, m.round, m.reference, _terms(m), reason=m.reason,
-        effective_at=m.effective_at, actor=a, source=s),
+        m.championship, m.round, m.reference, terms_of(m), reason=m.reason,
+        effective_at=m.effective_at, signed_by=presented(m), actor=a, source=s),
     c.PenaltyRescindedV1: lambda L, m, a, s: L.rescind_penalty(
         m.championship, m.round, m.reference, reason=m.reason, effective_at=m.effective_at,
-        actor=a, source=s),
+        signed_by=presented(m), actor=a, source=s),
     c.AwardDecidedV1: lambda L, m, a, s: L.grant_award(
-        m.award, name=m.name, series=m.series, recipient=_recipient(m.recipient) or {},
-        effective_at=m.effective_at, actor=a, source=s),
+        m.award, name=m.name, series=m.series, recipient=recipient_of(m.recipient) or {},
+        effective_at=m.effective_at, signed_by=presented(m), actor=a, source=s),
     c.InvitationTransitionV1: lambda L, m, a, s: L.transition_invitation(
-        m.event, m.route, m.status, holder=_recipient(m.holder), reason=m.reason,
+        m.event, m.route, m.status, holder=recipient_of(m.holder), reason=m.reason,
         effective_at=m.effective_at, actor=a, source=s),
     c.SeasonRegisteredV1: lambda L, m, a, s: register_season_file(
         L, parse_season_text(m.text, source="message"), actor=a, source=s),
     c.TieResolvedV1: lambda L, m, a, s: L.resolve_tie(
         m.championship, m.class_, list(m.order), reference=m.reference, reason=m.reason,
-        effective_at=m.effective_at, actor=a, source=s),
+        effective_at=m.effective_at, signed_by=presented(m), actor=a, source=s),
 }
 
 __all__ = ["REJECTED", "Delivery", "IngestResult", "IngestService"]

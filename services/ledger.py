@@ -8,12 +8,14 @@ from zero, which must give the same views.
 
 from __future__ import annotations
 
+import base64
 import gc
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -26,14 +28,17 @@ from domain.aggregates.award import Award
 from domain.aggregates.championship import Championship
 from domain.aggregates.invitation import Invitation
 from domain.aggregates.race_classification import RaceClassification
+from domain.aggregates.signing_key import SigningKey
 from domain.aggregates.stewards_decision import StewardsDecision
 from domain.aggregates.target_event import TargetEvent
+from domain.authority import SIGNING_ROLES, Role
 from domain.classification import ClassificationRow
 from domain.decisions import DecisionKind, DecisionTerms
 from domain.errors import (
     ClassificationMissingError,
     ConflictingFactError,
     InvalidInputError,
+    SignatureError,
     TimeOrderError,
     UnknownCarError,
     UnknownChampionshipError,
@@ -44,6 +49,7 @@ from domain.errors import (
 from domain.invitations import CONFIRMED, EARNED
 from domain.race_status import OFFICIAL, STATUSES
 from domain.rules import ChampionshipDefinition
+from domain.signing import SignatureRecord, award_statement, penalty_statement, tie_statement
 from domain.standings import car_sort_key
 from domain.timing import require_aware
 from projections.diff_view import diff_view
@@ -54,6 +60,7 @@ from projections.ledger import LedgerFold, LedgerState
 from projections.standings_view import standings_view
 from projections.timeline_view import RETROACTIVE_AFTER, timeline_view
 from services.outcome import ACCEPTED, DUPLICATE, Outcome
+from services.signatures import Signer, is_public_key, verify
 
 Clock = Callable[[], datetime]
 A = TypeVar("A", bound=Aggregate)
@@ -276,7 +283,12 @@ class Ledger(Application[UUID]):
         return self._definitions[key]
 
     def resolve_tie(self, championship: str, class_id: str, order: list[str], *, reference: str,
-                    reason: str, effective_at: datetime, actor: str, source: str) -> Outcome:
+                    reason: str, effective_at: datetime, signed_by: Signer | None, actor: str,
+                    source: str) -> Outcome:
+        require_aware(effective_at, field="effective_at")
+        signature = self._verified(Role.OFFICIAL, signed_by, tie_statement(
+            championship, class_id, order, reference=reference, reason=reason,
+            effective_at=effective_at))
         defn = self.definition(championship)
         defn.class_def(class_id)
         if len(order) < 2 or len(set(order)) != len(order):
@@ -291,8 +303,8 @@ class Ledger(Application[UUID]):
             raise ConflictingFactError(
                 f"tie decision {reference} is already recorded with another class or order"
             )
-        agg.resolve_tie(class_id, order, reference, reason, require_aware(effective_at, field="effective_at"),
-                        self.clock(), actor, source)
+        agg.resolve_tie(class_id, order, reference, reason, signature.record.to_record(),
+                        effective_at, self.clock(), signature.actor, source)
         return self._append(f"{championship} {class_id} tie resolved ({reference})", agg)
 
     def declare_entry(self, championship: str, entry: dict[str, Any], *, effective_at: datetime,
@@ -309,6 +321,65 @@ class Ledger(Application[UUID]):
         agg.declare_entry(entry, require_aware(effective_at, field="effective_at"), self.clock(),
                           actor, source)
         return self._append(f"{championship} entry #{entry['car']} {entry['team']} declared", agg)
+
+    # -- commands: signing keys ----------------------------------------------------------------------
+
+    def register_signing_key(self, public_key: str, *, person: str, role: str,
+                             effective_at: datetime, actor: str, source: str) -> Outcome:
+        """Whoever administers the ledger vouches that this key is this person's."""
+        require_aware(effective_at, field="effective_at")
+        if not is_public_key(public_key):
+            raise InvalidInputError(f"'{public_key}' is not an nkeys user public key (56 characters "
+                                    "starting with 'U', as printed by `paddock keys generate`)")
+        if role not in {r.value for r in SIGNING_ROLES}:
+            raise InvalidInputError(f"role '{role}' signs nothing; keys are registered for "
+                                    f"{' or '.join(sorted(r.value for r in SIGNING_ROLES))}")
+        if not person.strip():
+            raise InvalidInputError("a signing key is registered for a named person")
+        known = self.state().signing_keys.get(public_key)
+        if known is not None:
+            if (known.person, known.role) == (person, role):
+                return Outcome(DUPLICATE, f"key {public_key} is already registered for {person}")
+            raise ConflictingFactError(f"key {public_key} is already registered for "
+                                       f"{known.person} ({known.role})")
+        key = SigningKey(public_key=public_key, person=person, role=role,
+                         effective_at=effective_at, recorded_at=self.clock(), actor=actor,
+                         source=source)
+        return self._append(f"signing key of {person} ({role}) registered", key)
+
+    def revoke_signing_key(self, public_key: str, *, reason: str, effective_at: datetime,
+                           actor: str, source: str) -> Outcome:
+        require_aware(effective_at, field="effective_at")
+        key = self.find(SigningKey, public_key=public_key)
+        if key is None:
+            raise SignatureError(f"key {public_key} is not registered")
+        if key.revoked:
+            return Outcome(DUPLICATE, f"key {public_key} was already revoked")
+        key.revoke(reason, effective_at, self.clock(), actor, source)
+        return self._append(f"signing key of {key.person} revoked", key)
+
+    def _verified(self, role: Role, signer: Signer | None, statement: bytes) -> _Verified:
+        """The signature record to keep with the decision, once the key is known, holds the
+        role, is not revoked and has signed exactly this statement; SignatureError otherwise."""
+        if signer is None:
+            raise SignatureError(f"a {role.value}'s decision must be signed with the deciding "
+                                 "person's registered key (CLI: --sign-with SEEDFILE; NATS: the "
+                                 "message's `signature` field)")
+        key = self.state().signing_keys.get(signer.public_key)
+        if key is None:
+            raise SignatureError(f"key {signer.public_key} is not registered: register it with "
+                                 "`paddock keys register` before signing decisions with it")
+        if key.revoked_at is not None:
+            raise SignatureError(f"key {signer.public_key} of {key.person} was revoked "
+                                 f"(log position {key.revoked_at}); it signs nothing new")
+        if key.role != role.value:
+            raise SignatureError(f"key {signer.public_key} belongs to {key.person}, a {key.role}: "
+                                 f"only a {role.value} may sign this decision")
+        value = signer.signature_for(statement)
+        verify(signer.public_key, statement, value)
+        record = SignatureRecord(signer.public_key, key.person, key.role,
+                                 base64.b64encode(value).decode())
+        return _Verified(record, f"{key.role}:{key.person}")
 
     # -- commands: classifications and poles -------------------------------------------------------
 
@@ -416,11 +487,15 @@ class Ledger(Application[UUID]):
     # -- commands: stewards' decisions --------------------------------------------------------------
 
     def impose_penalty(self, championship: str, number: int, terms: DecisionTerms, *,
-                       reference: str | None, reason: str, effective_at: datetime, actor: str,
-                       source: str) -> Outcome:
+                       reference: str | None, reason: str, effective_at: datetime,
+                       signed_by: Signer | None, actor: str, source: str) -> Outcome:
         require_aware(effective_at, field="effective_at")
-        self._check_decision_target(championship, number, terms, effective_at)
         ref = reference or default_reference(terms, effective_at)
+        signature = self._verified(Role.STEWARD, signed_by, penalty_statement(
+            "penalty.imposed", championship, number, ref, terms=terms.to_record(),
+            reason=reason, effective_at=effective_at))
+        actor = signature.actor
+        self._check_decision_target(championship, number, terms, effective_at)
         known = ref in self.state().decisions.get((championship, number), {})
         existing = known and self.find(StewardsDecision, championship=championship,
                                        round_number=number, reference=ref)
@@ -429,8 +504,10 @@ class Ledger(Application[UUID]):
                 return Outcome(DUPLICATE, f"decision {ref} already recorded")
             raise existing.conflict()
         decision = StewardsDecision(championship=championship, round_number=number, reference=ref,
-                                    terms=terms.to_record(), reason=reason, effective_at=effective_at,
-                                    recorded_at=self.clock(), actor=actor, source=source)
+                                    terms=terms.to_record(), reason=reason,
+                                    signature=signature.record.to_record(),
+                                    effective_at=effective_at, recorded_at=self.clock(),
+                                    actor=actor, source=source)
         return self._append(f"{championship} R{number} decision {ref}: #{terms.car} {terms.describe()}", decision)
 
     def _check_decision_target(self, championship: str, number: int, terms: DecisionTerms,
@@ -477,26 +554,39 @@ class Ledger(Application[UUID]):
         return agg
 
     def amend_penalty(self, championship: str, number: int, reference: str, terms: DecisionTerms, *,
-                      reason: str, effective_at: datetime, actor: str, source: str) -> Outcome:
+                      reason: str, effective_at: datetime, signed_by: Signer | None, actor: str,
+                      source: str) -> Outcome:
+        require_aware(effective_at, field="effective_at")
+        signature = self._verified(Role.STEWARD, signed_by, penalty_statement(
+            "penalty.amended", championship, number, reference, terms=terms.to_record(),
+            reason=reason, effective_at=effective_at))
         agg = self._decision(championship, number, reference)
-        if not agg.amend(terms, reason, require_aware(effective_at, field="effective_at"),
-                         self.clock(), actor, source):
+        if not agg.amend(terms, reason, signature.record.to_record(), effective_at,
+                         self.clock(), signature.actor, source):
             return Outcome(DUPLICATE, f"decision {reference} already has these terms")
         return self._append(f"decision {reference} amended: {terms.describe()}", agg)
 
     def rescind_penalty(self, championship: str, number: int, reference: str, *, reason: str,
-                        effective_at: datetime, actor: str, source: str) -> Outcome:
+                        effective_at: datetime, signed_by: Signer | None, actor: str,
+                        source: str) -> Outcome:
+        require_aware(effective_at, field="effective_at")
+        signature = self._verified(Role.STEWARD, signed_by, penalty_statement(
+            "penalty.rescinded", championship, number, reference, terms=None, reason=reason,
+            effective_at=effective_at))
         agg = self._decision(championship, number, reference)
-        if not agg.rescind(reason, require_aware(effective_at, field="effective_at"),
-                           self.clock(), actor, source):
+        if not agg.rescind(reason, signature.record.to_record(), effective_at,
+                           self.clock(), signature.actor, source):
             return Outcome(DUPLICATE, f"decision {reference} was already rescinded")
         return self._append(f"decision {reference} rescinded", agg)
 
     # -- commands: awards and invitations ---------------------------------------------------------
 
     def grant_award(self, award: str, *, name: str, series: str, recipient: dict[str, Any],
-                    effective_at: datetime, actor: str, source: str) -> Outcome:
+                    effective_at: datetime, signed_by: Signer | None, actor: str,
+                    source: str) -> Outcome:
         require_aware(effective_at, field="effective_at")
+        signature = self._verified(Role.OFFICIAL, signed_by, award_statement(
+            award, name=name, series=series, recipient=recipient, effective_at=effective_at))
         if not recipient.get("driver") and not recipient.get("team"):
             raise InvalidInputError(f"award {award}: name a driver or a team as recipient")
         existing = self.find(Award, award=award)
@@ -505,7 +595,8 @@ class Ledger(Application[UUID]):
                 return Outcome(DUPLICATE, f"award {award} already recorded")
             raise ConflictingFactError(f"award {award} is already granted to {existing.recipient}")
         granted = Award(award=award, name=name, series=series, recipient=recipient,
-                        effective_at=effective_at, recorded_at=self.clock(), actor=actor, source=source)
+                        signature=signature.record.to_record(), effective_at=effective_at,
+                        recorded_at=self.clock(), actor=signature.actor, source=source)
         return self._append(f"award {award} granted", granted)
 
     def transition_invitation(self, event_id: str, route: str, status: str, *,
@@ -531,6 +622,12 @@ class Ledger(Application[UUID]):
             holder = _confirmable_holder(routes[route])
         agg.transition(status, holder, reason, effective_at, self.clock(), actor, source)
         return self._append(f"{event_id}/{route}: {status}", agg)
+
+
+@dataclass(frozen=True)
+class _Verified:
+    record: SignatureRecord
+    actor: str
 
 
 def _confirmable_holder(route: dict[str, Any]) -> dict[str, Any]:

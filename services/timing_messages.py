@@ -17,6 +17,7 @@ from services import contracts as c
 from services import demo
 from services.alkamel import parse_alkamel
 from services.importing import read_bytes
+from services.message_signing import signed
 
 
 @dataclass(frozen=True)
@@ -54,14 +55,16 @@ def classification_message(path: Path, championship: str, round_number: int, sta
 
 
 def demo_messages(prefix: str = "paddock") -> list[OutgoingMessage]:
-    """The demo season (services/demo.py) as the messages its producers would send."""
+    """The demo season (services/demo.py) as the messages its producers would send; the
+    decisions are signed with the demo keys, which the service's ledger must know
+    (`paddock keys demo`)."""
     seasons = [c.SeasonRegisteredV1(text=(demo.SEASONS / f"{name}.toml").read_text(encoding="utf-8"))
                for name in (demo.ASLMS, demo.LEMANS)]
     out = [message(m, prefix) for m in seasons]
     for award, name, driver, at in demo.AWARDS:
-        out.append(message(c.AwardDecidedV1.model_validate({
+        out.append(message(signed(c.AwardDecidedV1.model_validate({
             "award": award, "name": name, "series": "imsa", "recipient": {"driver": driver},
-            "effective_at": at}), prefix))
+            "effective_at": at}), demo.DEMO_OFFICIAL), prefix))
     for number, file in demo.OFFICIAL_FILES.items():
         out.append(classification_message(demo.season_dir() / file, demo.ASLMS, number, "official",
                                           None, prefix))
@@ -72,10 +75,10 @@ def demo_messages(prefix: str = "paddock") -> list[OutgoingMessage]:
             {"championship": demo.ASLMS, "round": number, "class": class_id, "car": car}), prefix))
     for p in demo.R5_PENALTIES:
         t = p.terms
-        out.append(message(c.PenaltyImposedV1.model_validate({
+        out.append(message(signed(c.PenaltyImposedV1.model_validate({
             "championship": demo.ASLMS, "round": 5, "car": t.car, "decision": t.kind.value,
             "seconds": t.seconds, "laps": t.laps, "points": t.points, "reference": p.reference,
-            "reason": p.reason, "effective_at": demo.R5_DECIDED}), prefix))
+            "reason": p.reason, "effective_at": demo.R5_DECIDED}), demo.DEMO_STEWARD), prefix))
     out.append(message(c.ClassificationOfficialV1.model_validate({
         "championship": demo.ASLMS, "round": 5, "effective_at": demo.R5_OFFICIAL_AT}), prefix))
     return out

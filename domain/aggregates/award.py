@@ -18,6 +18,7 @@ class Award(Aggregate):
         name: str
         series: str
         recipient: dict[str, Any]
+        signature: dict[str, str]
 
     @staticmethod
     def create_id(award: str, **_: Any) -> UUID:
@@ -25,7 +26,7 @@ class Award(Aggregate):
 
     @event(Granted)
     def __init__(self, award: str, name: str, series: str, recipient: dict[str, Any],
-                 effective_at: datetime, recorded_at: datetime, actor: str, source: str) -> None:
+                 signature: dict[str, str], effective_at: datetime, recorded_at: datetime, actor: str, source: str) -> None:
         self.award = award
         self.recipient = recipient
         self.granted_at = effective_at

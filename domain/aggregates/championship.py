@@ -29,6 +29,7 @@ class Championship(Aggregate):
         order: list[str]
         reference: str
         reason: str
+        signature: dict[str, str]
 
     @staticmethod
     def create_id(championship: str, **_: Any) -> UUID:
@@ -78,12 +79,13 @@ class Championship(Aggregate):
         self.entries[entry["car"]] = entry
 
     def resolve_tie(self, class_id: str, order: list[str], reference: str, reason: str,
-                    effective_at: datetime, recorded_at: datetime, actor: str, source: str) -> None:
-        self._tie_resolved(class_id, order, reference, reason, effective_at, recorded_at, actor,
-                           source)
+                    signature: dict[str, str], effective_at: datetime, recorded_at: datetime,
+                    actor: str, source: str) -> None:
+        self._tie_resolved(class_id, order, reference, reason, signature, effective_at,
+                           recorded_at, actor, source)
 
     @event(TieResolved)
     def _tie_resolved(self, class_id: str, order: list[str], reference: str, reason: str,
-                      effective_at: datetime, recorded_at: datetime, actor: str,
+                      signature: dict[str, str], effective_at: datetime, recorded_at: datetime, actor: str,
                       source: str) -> None:
         self.tie_references.add(reference)

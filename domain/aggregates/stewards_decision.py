@@ -21,13 +21,16 @@ class StewardsDecision(Aggregate):
         reference: str
         terms: dict[str, Any]
         reason: str
+        signature: dict[str, str]
 
     class PenaltyAmended(Aggregate.Event, Fact):
         terms: dict[str, Any]
         reason: str
+        signature: dict[str, str]
 
     class PenaltyRescinded(Aggregate.Event, Fact):
         reason: str
+        signature: dict[str, str]
 
     @staticmethod
     def create_id(championship: str, round_number: int, reference: str, **_: Any) -> UUID:
@@ -35,8 +38,8 @@ class StewardsDecision(Aggregate):
 
     @event(PenaltyImposed)
     def __init__(self, championship: str, round_number: int, reference: str,
-                 terms: dict[str, Any], reason: str, effective_at: datetime,
-                 recorded_at: datetime, actor: str, source: str) -> None:
+                 terms: dict[str, Any], reason: str, signature: dict[str, str],
+                 effective_at: datetime, recorded_at: datetime, actor: str, source: str) -> None:
         self.championship = championship
         self.round_number = round_number
         self.reference = reference
@@ -67,32 +70,32 @@ class StewardsDecision(Aggregate):
         if self.rescinded:
             raise ConflictingFactError(f"{self.where} was rescinded; impose a new decision")
 
-    def amend(self, terms: DecisionTerms, reason: str, effective_at: datetime,
-              recorded_at: datetime, actor: str, source: str) -> bool:
+    def amend(self, terms: DecisionTerms, reason: str, signature: dict[str, str],
+              effective_at: datetime, recorded_at: datetime, actor: str, source: str) -> bool:
         if terms.to_record() == self.terms:
             return False
         self._check_after(effective_at)
         if terms.car != self.terms["car"]:
             raise ConflictingFactError(f"{self.where} concerns car #{self.terms['car']}, not #{terms.car}")
-        self._amended(terms.to_record(), reason, effective_at, recorded_at, actor, source)
+        self._amended(terms.to_record(), reason, signature, effective_at, recorded_at, actor, source)
         return True
 
     @event(PenaltyAmended)
-    def _amended(self, terms: dict[str, Any], reason: str, effective_at: datetime,
-                 recorded_at: datetime, actor: str, source: str) -> None:
+    def _amended(self, terms: dict[str, Any], reason: str, signature: dict[str, str],
+                 effective_at: datetime, recorded_at: datetime, actor: str, source: str) -> None:
         self.terms = terms
         self.last_effective_at = effective_at
 
-    def rescind(self, reason: str, effective_at: datetime, recorded_at: datetime, actor: str,
-                source: str) -> bool:
+    def rescind(self, reason: str, signature: dict[str, str], effective_at: datetime,
+                recorded_at: datetime, actor: str, source: str) -> bool:
         if self.rescinded:
             return False
         self._check_after(effective_at)
-        self._rescinded(reason, effective_at, recorded_at, actor, source)
+        self._rescinded(reason, signature, effective_at, recorded_at, actor, source)
         return True
 
     @event(PenaltyRescinded)
-    def _rescinded(self, reason: str, effective_at: datetime, recorded_at: datetime, actor: str,
-                   source: str) -> None:
+    def _rescinded(self, reason: str, signature: dict[str, str], effective_at: datetime,
+                   recorded_at: datetime, actor: str, source: str) -> None:
         self.rescinded = True
         self.last_effective_at = effective_at

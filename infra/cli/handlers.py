@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 import tempfile
 from collections.abc import Callable
@@ -11,13 +10,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from eventsourcing.persistence import PersistenceError
-
 from domain.decisions import DecisionKind, DecisionTerms
 from domain.errors import InvalidInputError
-from infra.bootstrap import open_ledger
-from infra.cli import projections, service
+from infra.cli import audit_chain, audit_report, keys, nats_config, projections, service
 from infra.cli.args import parse_decimal, parse_duration, parse_when
+from infra.cli.context import StoreError, actor_of, ledger_from, report
+from infra.cli.keys import signer
 from infra.cli.parser import DECISION_KINDS
 from infra.cli.render import as_json
 from infra.cli.views import (
@@ -34,42 +32,9 @@ from services.importing import import_alkamel_file, register_season
 from services.ledger import Ledger
 from services.outcome import Outcome
 
-DEFAULT_STORE = "sqlite:///paddock.db"
-
-
-class StoreError(Exception):
-    """The event log could not be opened or written."""
-
-
-def _ledger(args: argparse.Namespace, default: str = DEFAULT_STORE) -> Ledger:
-    url = store_from_env(args.store) or default
-    try:
-        return open_ledger(url)
-    except PersistenceError as error:
-        raise StoreError(f"cannot open the event log at {url}: {error}") from None
-
-
-def _actor(args: argparse.Namespace) -> str:
-    if args.actor:
-        return str(args.actor)
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli:unknown"
-
-
-def _report(args: argparse.Namespace, outcome: Outcome) -> int:
-    if args.json:
-        print(as_json({"status": outcome.status, "what": outcome.what,
-                       "positions": list(outcome.positions)}))
-    else:
-        where = f" (log position {_span(outcome.positions)})" if outcome.positions else ""
-        print(f"{outcome.status}: {outcome.what}{where}")
-    return 0
-
-
-def _span(positions: tuple[int, ...]) -> str:
-    return str(positions[0]) if len(positions) == 1 else f"{positions[0]}–{positions[-1]}"
+_ledger = ledger_from
+_actor = actor_of
+_report = report
 
 
 def _required_when(args: argparse.Namespace, name: str = "effective_at") -> datetime:
@@ -107,7 +72,8 @@ def _terms(args: argparse.Namespace) -> DecisionTerms:
 def penalty_impose(args: argparse.Namespace) -> int:
     outcome = _ledger(args).impose_penalty(
         args.championship, args.round, _terms(args), reference=args.ref, reason=args.reason,
-        effective_at=_required_when(args), actor=_actor(args), source="cli",
+        effective_at=_required_when(args), signed_by=signer(args),
+        actor=_actor(args), source="cli",
     )
     return _report(args, outcome)
 
@@ -115,7 +81,8 @@ def penalty_impose(args: argparse.Namespace) -> int:
 def penalty_amend(args: argparse.Namespace) -> int:
     outcome = _ledger(args).amend_penalty(
         args.championship, args.round, args.ref, _terms(args), reason=args.reason,
-        effective_at=_required_when(args), actor=_actor(args), source="cli",
+        effective_at=_required_when(args), signed_by=signer(args),
+        actor=_actor(args), source="cli",
     )
     return _report(args, outcome)
 
@@ -123,7 +90,8 @@ def penalty_amend(args: argparse.Namespace) -> int:
 def penalty_rescind(args: argparse.Namespace) -> int:
     outcome = _ledger(args).rescind_penalty(
         args.championship, args.round, args.ref, reason=args.reason,
-        effective_at=_required_when(args), actor=_actor(args), source="cli",
+        effective_at=_required_when(args), signed_by=signer(args),
+        actor=_actor(args), source="cli",
     )
     return _report(args, outcome)
 
@@ -149,7 +117,8 @@ def award(args: argparse.Namespace) -> int:
     recipient = {k: v for k, v in (("driver", args.driver), ("team", args.team), ("car", args.car)) if v}
     outcome = _ledger(args).grant_award(
         args.award, name=args.name, series=args.series, recipient=recipient,
-        effective_at=_required_when(args), actor=_actor(args), source="cli",
+        effective_at=_required_when(args), signed_by=signer(args),
+        actor=_actor(args), source="cli",
     )
     return _report(args, outcome)
 
@@ -175,7 +144,8 @@ def tie(args: argparse.Namespace) -> int:
     order = [c.strip() for c in args.order.split(",") if c.strip()]
     outcome = _ledger(args).resolve_tie(
         args.championship, args.class_id, order, reference=args.ref, reason=args.reason,
-        effective_at=_required_when(args), actor=_actor(args), source="cli",
+        effective_at=_required_when(args), signed_by=signer(args),
+        actor=_actor(args), source="cli",
     )
     return _report(args, outcome)
 
@@ -291,9 +261,13 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "audit_explain": audit_explain,
     "audit_timeline": audit_timeline,
     "audit_diff": audit_diff,
+    **audit_report.HANDLERS,
+    **audit_chain.HANDLERS,
+    **keys.HANDLERS,
     "serve": service.serve_command,
     "produce": service.produce_command,
     "schema": service.schema_command,
+    **nats_config.HANDLERS,
     **projections.HANDLERS,
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from infra.cli import projections, service
+from infra.cli import audit_chain, audit_report, keys, nats_config, projections, service
 
 DECISION_KINDS = {
     "time": "time_penalty",
@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     award.add_argument("--team")
     award.add_argument("--car")
     award.add_argument("--effective-at", required=True)
+    keys.add_sign_with(award)
     award.set_defaults(handler="award")
 
     inv = sub.add_parser("invitation", parents=[common], help="record an organiser's decision on an invitation")
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     tie.add_argument("--ref", required=True)
     tie.add_argument("--reason", default="")
     tie.add_argument("--effective-at", required=True)
+    keys.add_sign_with(tie)
     tie.set_defaults(handler="tie")
 
     st = sub.add_parser("standings", parents=[common], help="championship standings")
@@ -115,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     iv.set_defaults(handler="invitations")
 
     service.add_parsers(sub, common)
+    nats_config.add_parsers(sub, common)
+    keys.add_parsers(sub, common)
     projections.add_parser(sub, common)
 
     audit = sub.add_parser("audit", help="answers for stewards").add_subparsers(dest="sub", required=True)
@@ -135,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="recorded this long after taking effect counts as retroactive (24)")
     _time_args(tl)
     tl.set_defaults(handler="audit_timeline")
+    audit_chain.add_parsers(audit, common)
+    audit_report.add_parsers(audit, common)
 
     hi = sub.add_parser("history", parents=[common], help="the facts of a championship, with both times")
     hi.add_argument("championship")
@@ -169,10 +175,12 @@ def _penalty_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                        help="the decision's reference (e.g. the stewards' document number)")
         p.add_argument("--reason", default="")
         p.add_argument("--effective-at", required=True, help="when the decision was published")
+        keys.add_sign_with(p)
         p.set_defaults(handler=f"penalty_{name}")
     r = pen.add_parser("rescind", parents=[common], help="rescind a decision (e.g. after an appeal)")
     _round_args(r)
     r.add_argument("--ref", required=True)
     r.add_argument("--reason", default="")
     r.add_argument("--effective-at", required=True)
+    keys.add_sign_with(r)
     r.set_defaults(handler="penalty_rescind")

@@ -7,10 +7,14 @@ import asyncio
 import json
 import random
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+from nats.errors import Error as NatsError
+
 from infra.cli.render import table
-from infra.config import ROLES, serve_config
+from infra.config import ROLES, redact_url, serve_config
+from infra.nats_authority import SERVICE, inbox_prefix, producer_inbox
 from infra.producer import produce as publish_messages
 from infra.runtime import connect, serve
 from infra.store import store_from_env
@@ -22,7 +26,9 @@ from services.timing_messages import OutgoingMessage, classification_message, de
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                 common: argparse.ArgumentParser) -> None:
     nats_opts = argparse.ArgumentParser(add_help=False)
-    nats_opts.add_argument("--nats-url", help="default: $NATS_URL, else nats://127.0.0.1:4222")
+    nats_opts.add_argument("--nats-url", help="default: $NATS_URL, else nats://127.0.0.1:4222; "
+                           "credentials from the environment: $NATS_USER with $NATS_PASSWORD or "
+                           "$NATS_PASSWORD_FILE, or $NATS_CREDS (a creds file)")
     nats_opts.add_argument("--prefix", help="subject prefix (default: $PADDOCK_PREFIX, else paddock)")
 
     srv = sub.add_parser("serve", parents=[common, nats_opts], help="run the service")
@@ -55,6 +61,9 @@ def serve_command(args: argparse.Namespace) -> int:
     config = serve_config(store_url=store_from_env(args.store) or "sqlite:///paddock.db",
                           nats_url=args.nats_url, roles=args.roles, prefix=args.prefix,
                           ingest_workers=args.ingest_workers, grace=args.grace)
+    # The service's own inbox: the server lets no producer or subscriber read it.
+    config = replace(config, nats_inbox_prefix=config.nats_inbox_prefix
+                     or inbox_prefix(SERVICE, config.prefix))
     configure_logging(level="INFO")
     asyncio.run(serve(config))
     return 0
@@ -77,16 +86,26 @@ def produce_command(args: argparse.Namespace) -> int:
     batch = _arrange(messages, args.resend, args.shuffle)
     config = serve_config(store_url="memory://", nats_url=args.nats_url, roles=None, prefix=prefix,
                           ingest_workers=None, grace=None)
+    # The inbox of the one role that may send these messages, so acks and replies reach it.
+    config = replace(config, nats_inbox_prefix=config.nats_inbox_prefix
+                     or producer_inbox((m.subject for m in batch), prefix))
+    server_errors: list[Exception] = []
 
     async def run() -> list[dict[str, object]]:
-        nc = await connect(config)
+        nc = await connect(config, attempts=PRODUCE_CONNECT_ATTEMPTS, errors=server_errors)
         try:
             replies = await publish_messages(nc, batch, timeout=args.timeout, actor=args.actor)
         finally:
             await nc.drain()
         return [{"subject": r.subject, **r.body} for r in replies]
 
-    results = asyncio.run(run())
+    try:
+        results = asyncio.run(run())
+    except (NatsError, OSError) as error:
+        said = "; ".join(dict.fromkeys(str(e) for e in server_errors if e is not error))
+        print(f"error: NATS at {redact_url(config.nats_url)}: {str(error) or type(error).__name__}"
+              + (f" (the server said: {said})" if said else ""), file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(results, indent=2))
     else:
@@ -94,6 +113,9 @@ def produce_command(args: argparse.Namespace) -> int:
                  ",".join(map(str, r.get("positions", []) or []))] for r in results]  # type: ignore[call-overload]
         print(table(["Subject", "Status", "Detail", "Positions"], rows))
     return 0 if all(r.get("status") in ("accepted", "duplicate") for r in results) else 1
+
+
+PRODUCE_CONNECT_ATTEMPTS = 2  # then fail: wrong credentials must not hang a producer
 
 
 def _arrange(messages: list[OutgoingMessage], resend: int, seed: int | None) -> list[OutgoingMessage]:

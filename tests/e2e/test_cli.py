@@ -21,13 +21,13 @@ def rows(view: dict, class_id: str) -> list[tuple[int, str, object, str | None]]
 def test_demo_loads_the_season_prints_tables_and_is_idempotent(paddock: CliRunner) -> None:
     first = paddock("demo")
     assert first.code == 0, first.err
-    assert "19 new facts recorded" in first.err
+    assert "21 new facts recorded" in first.err
     assert "R5 at the flag" in first.out
     assert re.search(r"^\s*1\s+#4\s+CrowdStrike Racing by APR\s.*\s83\s*$", first.out, re.MULTILINE)
     assert re.search(r"^\s*1=\s+#17\s+COOL Racing\s.*\s101\s+tie$", first.out, re.MULTILINE)
     second = paddock("demo")
     assert second.code == 0
-    assert "0 new facts recorded, 19 already there" in second.err
+    assert "0 new facts recorded, 21 already there" in second.err
     assert second.out.split("explore:")[0].count("#91") == first.out.split("explore:")[0].count("#91")
 
 
@@ -92,27 +92,41 @@ def test_known_at_shows_what_was_known_before_a_later_import(paddock: CliRunner)
     assert [r["status"] for r in then["rounds"]][:2] == ["official", "not published"]
 
 
-def test_penalty_then_rescind_from_the_cli(paddock: CliRunner) -> None:
+def steward_seed(paddock: CliRunner, tmp_path: Path) -> str:
+    """A steward's key made and registered as an operator would; returns the seed file."""
+    seed = tmp_path / "steward.nk"
+    made = paddock("keys", "generate", "--out", str(seed), "--json")
+    assert made.code == 0, made.err
+    registered = paddock("keys", "register", made.json()["public_key"], "--person", "Jane Steward",
+                         "--role", "steward")
+    assert registered.code == 0, registered.err
+    return str(seed)
+
+
+def test_penalty_then_rescind_from_the_cli(paddock: CliRunner, tmp_path: Path) -> None:
     assert paddock("demo").code == 0
+    seed = steward_seed(paddock, tmp_path)
     imposed = paddock("penalty", "impose", "--championship", ASLMS, "--round", "5", "--car", "91",
                       "--kind", "dsq", "--ref", "R5-doc-99", "--reason", "technical",
-                      "--effective-at", "2024-03-01T12:00:00Z")
+                      "--effective-at", "2024-03-01T12:00:00Z", "--sign-with", seed)
     assert imposed.code == 0, imposed.err
     assert imposed.out.startswith("accepted: ")
     assert rows(paddock("standings", ASLMS, "--class", "GT", "--json").json(), "GT")[0][1] == "88"
     rescinded = paddock("penalty", "rescind", "--championship", ASLMS, "--round", "5", "--ref",
-                        "R5-doc-99", "--reason", "appeal upheld", "--effective-at", "2024-04-01T12:00:00Z")
+                        "R5-doc-99", "--reason", "appeal upheld", "--effective-at",
+                        "2024-04-01T12:00:00Z", "--sign-with", seed)
     assert rescinded.code == 0, rescinded.err
     assert rows(paddock("standings", ASLMS, "--class", "GT", "--json").json(), "GT")[0][:3] == (1, "91", 76)
     during = paddock("standings", ASLMS, "--class", "GT", "--as-of", "2024-03-15", "--json").json()
     assert rows(during, "GT")[0][1] == "88"
     again = paddock("penalty", "rescind", "--championship", ASLMS, "--round", "5", "--ref",
-                    "R5-doc-99", "--effective-at", "2024-04-01T12:00:00Z")
+                    "R5-doc-99", "--effective-at", "2024-04-01T12:00:00Z", "--sign-with", seed)
     assert again.code == 0 and again.out.startswith("duplicate: ")
 
 
 def test_bad_input_is_rejected_specifically_and_changes_nothing(paddock: CliRunner, tmp_path: Path) -> None:
     assert paddock("demo").code == 0
+    seed = steward_seed(paddock, tmp_path)
     before = paddock("history", ASLMS, "--json").json()["log_position"]
     broken = tmp_path / "broken.csv"
     lines = (FILES / "R3_dubai_2024-02-04_race_hour4.csv").read_text(encoding="utf-8").splitlines()
@@ -127,9 +141,17 @@ def test_bad_input_is_rejected_specifically_and_changes_nothing(paddock: CliRunn
         (["standings", ASLMS, "--as-of", "2024-02-31"], "--as-of: '2024-02-31' is not a date"),
         (["standings", ASLMS, "--as-of", "2024-02-11T10:00:00"], "has no timezone"),
         (["penalty", "impose", "--championship", ASLMS, "--round", "5", "--car", "777", "--kind",
-          "time", "--seconds", "5", "--effective-at", "2024-02-12T10:00:00Z"], "car #777"),
+          "time", "--seconds", "5", "--effective-at", "2024-02-12T10:00:00Z", "--sign-with", seed],
+         "car #777"),
         (["penalty", "impose", "--championship", ASLMS, "--round", "5", "--car", "3", "--kind",
-          "time", "--effective-at", "2024-02-12T10:00:00Z"], "needs a positive seconds"),
+          "time", "--effective-at", "2024-02-12T10:00:00Z", "--sign-with", seed],
+         "needs a positive seconds"),
+        (["penalty", "impose", "--championship", ASLMS, "--round", "5", "--car", "3", "--kind",
+          "time", "--seconds", "5", "--effective-at", "2024-02-12T10:00:00Z"],
+         "must be signed with the deciding person's registered key"),
+        (["penalty", "impose", "--championship", ASLMS, "--round", "5", "--car", "3", "--kind",
+          "time", "--seconds", "5", "--effective-at", "2024-02-12T10:00:00Z", "--sign-with",
+          str(tmp_path / "missing.csv")], "cannot read the signing seed file"),
         (["invitation", "lemans-2024", "aslms-2023-24/gt-champion", "accepted", "--effective-at",
           "2024-02-20T10:00:00Z"], "cannot go from not yet confirmed to accepted"),
         (["import", "alkamel", str(tmp_path / "missing.csv"), "--championship", ASLMS, "--round", "3"],

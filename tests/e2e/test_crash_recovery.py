@@ -19,7 +19,8 @@ from infra.bootstrap import open_ledger
 from infra.nats_ingest import IngestTopology
 from infra.views.factory import open_view_store
 from services import contracts as c
-from services.demo import load_demo
+from services.demo import DEMO_STEWARD, load_demo
+from services.message_signing import signed
 from services.timing_messages import OutgoingMessage, message
 from tests.views_invariants import check_views
 
@@ -34,11 +35,11 @@ def deductions(prefix: str, cars_by_round: dict[int, list[str]]) -> list[Outgoin
     for i in range(MESSAGES):
         rnd = 1 + i % 5
         cars = cars_by_round[rnd]
-        out.append(message(c.PenaltyImposedV1.model_validate({
+        out.append(message(signed(c.PenaltyImposedV1.model_validate({
             "championship": "aslms-2023-24", "round": rnd, "car": cars[i % len(cars)],
             "decision": "points_deduction", "points": "0.5", "reference": f"bulk-{i:05d}",
             "reason": "synthetic load", "effective_at": start + timedelta(seconds=i),
-        }), prefix))
+        }), DEMO_STEWARD), prefix))
     return out
 
 

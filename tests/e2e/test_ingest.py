@@ -7,6 +7,7 @@ import json
 import random
 from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from nats.aio.client import Client
 
@@ -15,16 +16,22 @@ from infra.producer import Reply, produce
 from infra.store import store_settings
 from infra.workers.ingest_worker import IngestWorker
 from projections.canonical import canonical_json
-from services.demo import load_demo
+from services import contracts as c
+from services.contracts import subject_for
+from services.demo import DEMO_OFFICIAL, DEMO_STEWARD, load_demo, register_demo_keys
 from services.ingest import IngestService
 from services.ledger import Ledger
-from services.timing_messages import OutgoingMessage, demo_messages
+from services.message_signing import signed
+from services.signatures import SeedSigner
+from services.timing_messages import OutgoingMessage, demo_messages, message
 
 LATER = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def memory_ledger() -> Ledger:
-    return Ledger(env=store_settings("memory://"))
+    ledger = Ledger(env=store_settings("memory://"))
+    register_demo_keys(ledger)  # the demo messages' decisions are signed with the demo keys
+    return ledger
 
 
 async def send(nc: Client, worker: IngestWorker, messages: list[OutgoingMessage]) -> list[Reply]:
@@ -101,7 +108,54 @@ async def test_a_resend_after_the_broker_window_is_a_duplicate_by_receipt(nc: Cl
 
 def bad(subject_kind: str, body: bytes | dict[str, object], prefix: str, mid: str) -> OutgoingMessage:
     payload = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return OutgoingMessage(f"{prefix}.ingest.{subject_kind}", payload, mid)
+    return OutgoingMessage(subject_for(subject_kind, prefix), payload, mid)
+
+
+PENALTY = c.PenaltyImposedV1.model_validate({
+    "championship": "aslms-2023-24", "round": 5, "car": "3", "decision": "points_deduction",
+    "points": "5", "reference": "R5-doc-test", "reason": "test",
+    "effective_at": "2024-02-20T10:00:00Z"})
+
+
+def signed_penalty(signer: SeedSigner, **change: object) -> OutgoingMessage:
+    """The test penalty signed by `signer`, then changed (after signing) by `change`."""
+    return message(signed(PENALTY, signer).model_copy(update=change))
+
+
+async def test_a_decision_with_a_wrong_signature_is_rejected_and_the_log_is_unchanged(
+        nc: Client, nats_prefix: str) -> None:
+    ledger = memory_ledger()
+    load_demo(ledger)
+    worker = worker_for(nc, ledger, nats_prefix)
+    head, before = ledger.head(), views(ledger)
+    stranger = SeedSigner.generate()
+    cases = {
+        "altered after signing": signed_penalty(DEMO_STEWARD, points=Decimal(50)),
+        "signed by an unregistered key": signed_penalty(stranger),
+        "signed by an official, not a steward": signed_penalty(DEMO_OFFICIAL),
+        "another key's signature": signed_penalty(DEMO_STEWARD).__class__(
+            subject_for("penalty.imposed", nats_prefix),
+            message(signed(PENALTY, stranger).model_copy(update={"signature": c.SignatureV1(
+                public_key=DEMO_STEWARD.public_key,
+                value=signed(PENALTY, stranger).signature.value)})).body,  # type: ignore[attr-defined]
+            "forged"),
+    }
+    msgs = [OutgoingMessage(subject_for("penalty.imposed", nats_prefix), m.body, f"sig-{i}")
+            for i, m in enumerate(cases.values())]
+    replies = await send(nc, worker, msgs)
+    assert [(r.status, r.body["reason"]) for r in replies] == [("rejected", "bad_signature")] * 4
+    details = [str(r.body["detail"]) for r in replies]
+    assert "does not match this decision" in details[0]
+    assert "is not registered" in details[1]
+    assert "only a steward may sign" in details[2]
+    assert "does not match this decision" in details[3]
+    assert ledger.head() == head and views(ledger) == before
+    good = await send(nc, worker, [OutgoingMessage(subject_for("penalty.imposed", nats_prefix),
+                                                   signed_penalty(DEMO_STEWARD).body, "sig-ok")])
+    assert good[0].status == "accepted", good[0].body
+    imposed = next(e for _, e in ledger.read_events(head) if hasattr(e, "signature"))
+    assert imposed.signature["public_key"] == DEMO_STEWARD.public_key
+    assert imposed.actor == "steward:AsLMS stewards (demo key)"
 
 
 async def test_each_rejection_class_is_answered_and_dead_lettered(nc: Client, nats_prefix: str) -> None:
@@ -123,22 +177,27 @@ async def test_each_rejection_class_is_answered_and_dead_lettered(nc: Client, na
             "effective_at": "2024-03-01T00:00:00Z"}, nats_prefix, "m6"),
         "oversized": bad("pole.recorded", json.dumps({**pole, "pad": "x" * 70_000}).encode(),
                          nats_prefix, "m7"),
+        "forbidden": OutgoingMessage(f"{nats_prefix}.ingest.timing.penalty.imposed",
+                                     signed_penalty(DEMO_STEWARD).body, "m8"),
+        "bad_signature": bad("penalty.imposed", PENALTY.model_dump(mode="json"), nats_prefix, "m9"),
     }
     replies = await send(nc, worker, list(cases.values()))
     assert [(r.status, r.body["reason"]) for r in replies] == [("rejected", k) for k in cases]
     assert "round" in replies[1].body["detail"]
     assert "cannot go from" in replies[5].body["detail"]
+    assert "a timing may not record 'penalty.imposed': only a steward may" in replies[7].body["detail"]
+    assert "must be signed" in replies[8].body["detail"]
     assert ledger.head() == head and views(ledger) == before
 
     js = nc.jetstream()
     dlq = await js.pull_subscribe(f"{nats_prefix}.dlq.>", stream=IngestTopology(prefix=nats_prefix).dlq_stream)
     letters = await dlq.fetch(len(cases), timeout=2)
     by_id = {m.headers["Paddock-Message-Id"]: m for m in letters}
-    for reason, message in cases.items():
-        letter = by_id[message.message_id]
+    for reason, msg in cases.items():
+        letter = by_id[msg.message_id]
         assert letter.headers["Paddock-Reason"] == reason
-        assert letter.headers["Paddock-Original-Subject"] == message.subject
-        assert letter.data == message.body
+        assert letter.headers["Paddock-Original-Subject"] == msg.subject
+        assert letter.data == msg.body
         assert letter.headers["Paddock-Detail"]
 
 

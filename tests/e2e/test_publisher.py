@@ -21,7 +21,7 @@ from infra.workers.publisher import Publisher
 from projections.canonical import canonical_json
 from projections.invitations_view import invitations_view
 from projections.standings_view import standings_view
-from services.demo import ASLMS, LEMANS, load_demo
+from services.demo import ASLMS, DEMO_STEWARD, LEMANS, load_demo
 from services.ledger import Ledger
 from tests.conftest import Clock
 from tests.memory_views import MemoryViewStore
@@ -131,13 +131,13 @@ async def test_a_live_subscriber_gets_each_change_in_log_order(
     try:
         clock.advance(hours=1)
         demo.impose_penalty(ASLMS, 5, DEDUCTION, reference="late", reason="test",
-                            effective_at=DECIDED, actor="test", source="test")
+                            effective_at=DECIDED, signed_by=DEMO_STEWARD, actor="test", source="test")
         second = project(demo, store, clock)
         publisher.wake()  # the poll interval is 30 s: only the wake-up can publish this in time
         received = await receive(sub, 2)  # LMP2 and the invitations; GT and LMP3 did not change
         clock.advance(hours=1)
         demo.rescind_penalty(ASLMS, 5, "late", reason="appeal upheld", effective_at=DECIDED,
-                             actor="test", source="test")
+                             signed_by=DEMO_STEWARD, actor="test", source="test")
         third = project(demo, store, clock)
         publisher.wake()
         received += await receive(sub, 2)

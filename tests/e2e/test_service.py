@@ -19,6 +19,10 @@ from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 
 from infra.nats_subjects import bucket_name, query_subject, standings_subject
+from services import contracts as c
+from services.demo import DEMO_STEWARD
+from services.message_signing import signed
+from services.timing_messages import message
 from tests.e2e.conftest import CliRunner
 
 pytestmark = pytest.mark.nats
@@ -29,6 +33,9 @@ GT_KEY = "standings.aslms-2023-24.GT"
 @pytest.fixture
 def service(tmp_path: Path, nats_url: str, nats_prefix: str) -> Iterator[subprocess.Popen[bytes]]:
     log = (tmp_path / "serve.log").open("wb")
+    keys = subprocess.run([PADDOCK, "keys", "demo", "--store", f"sqlite:///{tmp_path / 'e2e.db'}"],
+                          capture_output=True, check=False)  # the demo decisions are signed
+    assert keys.returncode == 0, keys.stderr
     proc = subprocess.Popen(
         [PADDOCK, "serve", "--store", f"sqlite:///{tmp_path / 'e2e.db'}", "--nats-url", nats_url,
          "--prefix", nats_prefix, "--grace", "5"],
@@ -86,11 +93,11 @@ async def test_serve_produce_subscribe_and_query(service: subprocess.Popen[bytes
     nc = await nats.connect(nats_url)
     updates: asyncio.Queue[Msg] = asyncio.Queue()
     await nc.subscribe(standings_subject("aslms-2023-24", "GT", prefix=nats_prefix), cb=updates.put)
-    body = json.dumps({"kind": "penalty.imposed", "championship": "aslms-2023-24", "round": 5,
-                       "car": "91", "decision": "disqualification", "reference": "R5-late-dsq",
-                       "effective_at": "2024-03-01T12:00:00Z"}).encode()
-    ack = await nc.jetstream().publish(f"{nats_prefix}.ingest.penalty.imposed", body,
-                                       headers={"Nats-Msg-Id": "late-dsq-1"})
+    dsq = message(signed(c.PenaltyImposedV1.model_validate({
+        "championship": "aslms-2023-24", "round": 5, "car": "91", "decision": "disqualification",
+        "reference": "R5-late-dsq", "effective_at": "2024-03-01T12:00:00Z"}), DEMO_STEWARD),
+        nats_prefix)
+    ack = await nc.jetstream().publish(dsq.subject, dsq.body, headers={"Nats-Msg-Id": "late-dsq-1"})
     assert not ack.duplicate
     update = await asyncio.wait_for(updates.get(), 30)
     fresh = json.loads(update.data)

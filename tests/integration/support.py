@@ -16,6 +16,7 @@ from services.demo import (
     R5_AT_FLAG,
     R5_PUBLISHED,
     SEASONS,
+    register_demo_keys,
     season_dir,
 )
 from services.importing import import_alkamel_file, register_season
@@ -57,6 +58,8 @@ def route(view: dict[str, Any], route_id: str) -> dict[str, Any]:
 
 
 def register_demo_seasons(ledger: Ledger) -> None:
+    """The demo's seasons and signing keys: what a test needs before recording its own facts."""
+    register_demo_keys(ledger)
     register_season(ledger, SEASONS / f"{ASLMS}.toml", actor=ACTOR)
     register_season(ledger, SEASONS / f"{LEMANS}.toml", actor=ACTOR)
 

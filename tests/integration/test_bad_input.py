@@ -23,7 +23,15 @@ from domain.errors import (
     UnknownTargetEventError,
 )
 from projections.canonical import canonical_json
-from services.demo import ASLMS, LEMANS, OFFICIAL_FILES, R5_DECIDED, SEASONS
+from services.demo import (
+    ASLMS,
+    DEMO_OFFICIAL,
+    DEMO_STEWARD,
+    LEMANS,
+    OFFICIAL_FILES,
+    R5_DECIDED,
+    SEASONS,
+)
 from services.importing import import_alkamel_file, register_season
 from services.ledger import Ledger
 from services.outcome import DUPLICATE
@@ -154,7 +162,7 @@ def test_conflicting_reuse_of_a_decision_reference(demo: Ledger) -> None:
 
     def impose(terms: DecisionTerms) -> Any:
         return demo.impose_penalty(ASLMS, 5, terms, reference="R5-car19-max-drive-time",
-                                   reason="x", effective_at=R5_DECIDED, actor="stewards",
+                                   reason="x", effective_at=R5_DECIDED, signed_by=DEMO_STEWARD, actor="stewards",
                                    source="test")
 
     err = rejects(demo, ConflictingFactError, "already recorded with other terms",
@@ -169,7 +177,7 @@ def test_conflicting_reuse_of_a_decision_reference(demo: Ledger) -> None:
 def test_conflicting_reuse_of_a_tie_reference(demo: Ledger) -> None:
     def tie(order: list[str]) -> Any:
         return demo.resolve_tie(ASLMS, "LMP3", order, reference="lmp3-tie", reason="x",
-                                effective_at=at("2024-02-15T12:00:00+04:00"), actor="aslms",
+                                effective_at=at("2024-02-15T12:00:00+04:00"), signed_by=DEMO_OFFICIAL, actor="aslms",
                                 source="test")
 
     assert tie(["17", "2"]).accepted
@@ -273,7 +281,7 @@ def test_naive_datetimes_are_refused(demo: Ledger) -> None:
     terms = DecisionTerms(DecisionKind.TIME_PENALTY, "88", seconds=Decimal(5))
     err = rejects(demo, InvalidInputError, "effective_at: '2024-02-11T21:00:00' has no timezone",
                   lambda: demo.impose_penalty(ASLMS, 5, terms, reference=None, reason="x",
-                                              effective_at=naive, actor="s", source="test"))
+                                              effective_at=naive, signed_by=DEMO_STEWARD, actor="s", source="test"))
     assert "+04:00" in err.message
     rejects(demo, InvalidInputError, "effective_at: .* has no timezone",
             lambda: demo.declare_official(ASLMS, 5, effective_at=naive, actor="s", source="t"))

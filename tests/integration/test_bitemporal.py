@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from domain.errors import UnknownChampionshipError, UnknownTargetEventError
-from services.demo import ASLMS, LEMANS, R5_DECIDED, R5_PENALTIES
+from services.demo import ASLMS, DEMO_STEWARD, LEMANS, R5_DECIDED, R5_PENALTIES
 from services.ledger import Ledger
 from tests.conftest import Clock
 
@@ -30,7 +30,7 @@ BEFORE_R5_DECISIONS = at("2024-02-11T20:00:00+04:00")
 def impose_r5_penalties(ledger: Ledger) -> None:
     for p in R5_PENALTIES:
         ledger.impose_penalty(ASLMS, 5, p.terms, reference=p.reference, reason=p.reason,
-                              effective_at=R5_DECIDED, actor="stewards:aslms", source="test")
+                              effective_at=R5_DECIDED, signed_by=DEMO_STEWARD, actor="stewards:aslms", source="test")
 
 
 def test_known_at_shows_only_what_was_recorded_by_then(ledger: Ledger, clock: Clock) -> None:
@@ -172,7 +172,7 @@ def test_history_of_car_19_lists_the_r5_penalty_with_both_times(
     assert penalty["recorded_at"] == t3
     assert "R5-car19-max-drive-time" in penalty["summary"]
     assert "+106s" in penalty["summary"] and "maximum drive time" in penalty["summary"]
-    assert penalty["actor"] == "stewards:aslms"
+    assert penalty["actor"] == "steward:AsLMS stewards (demo key)"  # the verified signer
     assert events[-2]["recorded_at"] == t_flag
     assert events[-2]["effective_at"] == at("2024-02-11T18:00:00+04:00")
     # the other cars' penalties are not in #19's history

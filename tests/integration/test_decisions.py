@@ -15,7 +15,7 @@ from domain.errors import (
     UnknownCarError,
 )
 from projections.canonical import canonical_json
-from services.demo import ASLMS, LEMANS, R5_DECIDED
+from services.demo import ASLMS, DEMO_STEWARD, LEMANS, R5_DECIDED
 from services.importing import import_alkamel_file
 from services.ledger import Ledger
 from services.outcome import DUPLICATE
@@ -51,7 +51,8 @@ def r5_positions(view: dict, class_id: str) -> dict[str, int]:  # type: ignore[t
 
 
 def stewards(ledger: Ledger, method: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-    return getattr(ledger, method)(*args, actor="stewards:aslms", source="test", **kwargs)
+    return getattr(ledger, method)(*args, signed_by=DEMO_STEWARD, actor="stewards:aslms",
+                                   source="test", **kwargs)
 
 
 def import_r5_official(ledger: Ledger, published_at=R5_OFFICIAL_PUBLISHED):  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from projections.canonical import canonical_json
+from services.demo import register_demo_keys
 from services.ingest import Delivery, IngestService
 from services.ledger import Ledger
 from services.timing_messages import OutgoingMessage, demo_messages
@@ -22,6 +23,7 @@ MESSAGES = demo_messages()
 def fresh() -> tuple[Ledger, IngestService]:
     ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
                     clock=Clock(datetime(2026, 1, 1, tzinfo=UTC)))
+    register_demo_keys(ledger)  # the demo messages' decisions are signed with the demo keys
     return ledger, IngestService(ledger)
 
 

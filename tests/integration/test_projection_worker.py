@@ -27,7 +27,7 @@ from projections.canonical import canonical_json
 from projections.invitations_view import invitations_view
 from projections.live_views import live_time
 from projections.standings_view import standings_view
-from services.demo import ASLMS, LEMANS
+from services.demo import ASLMS, DEMO_STEWARD, LEMANS
 from services.ledger import Ledger
 from tests.conftest import Clock
 from tests.views_invariants import check_views
@@ -71,7 +71,7 @@ def deduct_points(ledger: Ledger, car: str = "4", points: str = "2") -> None:
                                                   points=Decimal(points)),
                           reference=f"test-points-{car}", reason="test",
                           effective_at=datetime.fromisoformat("2024-02-12T10:00:00+04:00"),
-                          actor="test", source="test")
+                          signed_by=DEMO_STEWARD, actor="test", source="test")
 
 
 # -- catching up ------------------------------------------------------------------------------

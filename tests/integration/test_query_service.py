@@ -20,7 +20,7 @@ from infra.nats_subjects import query_subject
 from infra.store import store_settings
 from infra.workers.query_service import QueryService, start_query_service
 from projections.canonical import canonical_json
-from services.demo import ASLMS, LEMANS, load_demo
+from services.demo import ASLMS, DEMO_STEWARD, LEMANS, load_demo
 from services.ledger import Ledger
 from tests.conftest import Clock
 from tests.integration.support import at, route
@@ -40,7 +40,7 @@ def demo_ledger(sqlite_store: str, clock: Clock) -> Ledger:
     load_demo(ledger)
     clock.advance(days=1)
     ledger.impose_penalty(ASLMS, 5, LATE_DEDUCTION, reference="late-deduction", reason="test",
-                          effective_at=at("2024-03-01T00:00:00+00:00"), actor="test",
+                          effective_at=at("2024-03-01T00:00:00+00:00"), signed_by=DEMO_STEWARD, actor="test",
                           source="test")
     return ledger
 

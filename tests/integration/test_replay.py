@@ -17,7 +17,7 @@ from projections.canonical import canonical_json
 from projections.history_view import history_view
 from projections.invitations_view import invitations_view
 from projections.standings_view import standings_view
-from services.demo import ASLMS, LEMANS, load_demo
+from services.demo import ASLMS, DEMO_OFFICIAL, DEMO_STEWARD, LEMANS, load_demo
 from services.importing import import_alkamel_file, register_season
 from services.ledger import Ledger
 from services.outcome import DUPLICATE
@@ -38,6 +38,10 @@ AS_OF_DATES = [
 
 
 def stewards(ledger: Ledger, method: str, *args: Any, **kwargs: Any) -> Any:
+    signers = {"resolve_tie": DEMO_OFFICIAL, "impose_penalty": DEMO_STEWARD,
+               "amend_penalty": DEMO_STEWARD, "rescind_penalty": DEMO_STEWARD}
+    if method in signers:
+        kwargs["signed_by"] = signers[method]
     out = getattr(ledger, method)(*args, actor="stewards:aslms", source="test", **kwargs)
     assert out.accepted, out
     return out
@@ -87,8 +91,8 @@ def more_facts(ledger: Ledger, clock: Clock) -> None:
     touch()
     out = ledger.grant_award("imsa-2023/hypercar-invitation", name="IMSA Hypercar place",
                              series="imsa", recipient={"team": "Cadillac Whelen"},
-                             effective_at=at("2024-01-10T12:00:00-05:00"), actor="imsa",
-                             source="test")
+                             effective_at=at("2024-01-10T12:00:00-05:00"),
+                             signed_by=DEMO_OFFICIAL, actor="imsa", source="test")
     assert out.accepted
     touch()
 

@@ -161,7 +161,7 @@ def test_loading_the_demo_twice_appends_nothing(demo: Ledger) -> None:
     head = demo.head()
     before = demo.standings(ASLMS)
     again = load_demo(demo)
-    assert len(again) == 19
+    assert len(again) == 21
     assert {o.status for o in again} == {DUPLICATE}
     assert all(o.positions == () for o in again)
     assert demo.head() == head

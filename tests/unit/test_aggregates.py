@@ -95,10 +95,15 @@ def test_invitation_lifecycle_and_its_guards() -> None:
     assert not inv.is_repeat("reallocated", T + timedelta(days=3))
 
 
+SIG = {"algorithm": "ed25519", "public_key": "U" + "A" * 55, "person": "a steward",
+       "role": "steward", "value": "c2lnbmF0dXJl"}  # the aggregate keeps it; the ledger checks it
+
+
 def _decision() -> StewardsDecision:
     terms = DecisionTerms(DecisionKind.TIME_PENALTY, "3", seconds=Decimal(65))
     return StewardsDecision(championship="aslms-2023-24", round_number=5, reference="R5-car3",
-                            terms=terms.to_record(), reason="", effective_at=T, recorded_at=REC,
+                            terms=terms.to_record(), reason="", signature=SIG, effective_at=T,
+                            recorded_at=REC,
                             actor="stewards", source="test")
 
 
@@ -106,17 +111,17 @@ def test_decision_amend_and_rescind() -> None:
     agg = _decision()
     same = DecisionTerms(DecisionKind.TIME_PENALTY, "3", seconds=Decimal(65))
     assert agg.is_same(same.to_record(), T)
-    assert agg.amend(same, "", T + timedelta(hours=1), REC, "stewards", "test") is False
+    assert agg.amend(same, "", SIG, T + timedelta(hours=1), REC, "stewards", "test") is False
     other_car = DecisionTerms(DecisionKind.TIME_PENALTY, "4", seconds=Decimal(65))
     with pytest.raises(ConflictingFactError, match="concerns car #3, not #4"):
-        agg.amend(other_car, "", T + timedelta(hours=1), REC, "stewards", "test")
+        agg.amend(other_car, "", SIG, T + timedelta(hours=1), REC, "stewards", "test")
     reduced = DecisionTerms(DecisionKind.TIME_PENALTY, "3", seconds=Decimal(30))
     with pytest.raises(TimeOrderError):
-        agg.amend(reduced, "", T - timedelta(hours=1), REC, "stewards", "test")
-    assert agg.amend(reduced, "appeal", T + timedelta(hours=1), REC, "stewards", "test") is True
+        agg.amend(reduced, "", SIG, T - timedelta(hours=1), REC, "stewards", "test")
+    assert agg.amend(reduced, "appeal", SIG, T + timedelta(hours=1), REC, "stewards", "test") is True
     assert agg.terms == reduced.to_record()
     assert not agg.is_same(reduced.to_record(), T)  # amended: no longer a plain resend
-    assert agg.rescind("appeal", T + timedelta(hours=2), REC, "court", "test") is True
-    assert agg.rescind("appeal", T + timedelta(hours=3), REC, "court", "test") is False
+    assert agg.rescind("appeal", SIG, T + timedelta(hours=2), REC, "court", "test") is True
+    assert agg.rescind("appeal", SIG, T + timedelta(hours=3), REC, "court", "test") is False
     with pytest.raises(ConflictingFactError, match="was rescinded"):
-        agg.amend(same, "", T + timedelta(hours=4), REC, "stewards", "test")
+        agg.amend(same, "", SIG, T + timedelta(hours=4), REC, "stewards", "test")

@@ -33,6 +33,8 @@ from projections.standings_view import standings_view
 from services.alkamel import parse_alkamel
 from services.demo import (
     ASLMS,
+    DEMO_OFFICIAL,
+    DEMO_STEWARD,
     LEMANS,
     R5_OFFICIAL,
     SEASONS,
@@ -72,18 +74,18 @@ def record_corrections(ledger: Ledger) -> None:
     ledger.amend_penalty(ASLMS, 5, "R5-car3-time",
                          DecisionTerms(DecisionKind.TIME_PENALTY, "3", seconds=Decimal(60)),
                          reason="reduced on review", effective_at=_at("2024-02-13T12:00:00+04:00"),
-                         **act)
+                         signed_by=DEMO_STEWARD, **act)
     ledger.rescind_penalty(ASLMS, 5, "R5-car19-max-drive-time", reason="appeal upheld",
-                           effective_at=_at("2024-02-14T12:00:00+04:00"), **act)
+                           effective_at=_at("2024-02-14T12:00:00+04:00"), signed_by=DEMO_STEWARD, **act)
     ledger.record_pole(ASLMS, 5, "GT", "91", effective_at=None, **act)
     ledger.record_pole(ASLMS, 5, "GT", "88", effective_at=_at("2024-02-12T09:00:00+04:00"),
                        **act)  # a corrected pole
     ledger.impose_penalty(ASLMS, 4, DecisionTerms(DecisionKind.POINTS_DEDUCTION, "22",
                                                   points=Decimal("2.5")),
                           reference="R4-car22-points", reason="",
-                          effective_at=_at("2024-02-15T12:00:00+04:00"), **act)
+                          effective_at=_at("2024-02-15T12:00:00+04:00"), signed_by=DEMO_STEWARD, **act)
     ledger.resolve_tie(ASLMS, "LMP3", ["17", "2"], reference="SC-LMP3", reason="test decision",
-                       effective_at=_at("2024-02-16T12:00:00+04:00"), **act)
+                       effective_at=_at("2024-02-16T12:00:00+04:00"), signed_by=DEMO_OFFICIAL, **act)
     ledger.declare_entry(ASLMS, {"car": "22", "team": "Proton Competition (declared)",
                                  "class": "LMP2", "drivers": []},
                          effective_at=_at("2024-01-15T00:00:00+00:00"), **act)
@@ -99,7 +101,7 @@ def record_corrections(ledger: Ledger) -> None:
                                      effective_at=_at(when), **act)
     ledger.grant_award("imsa-2023/hypercar-invitation", name="IMSA Hypercar invitation",
                        series="imsa", recipient={"team": "Wayne Taylor Racing"},
-                       effective_at=_at("2024-01-20T00:00:00-05:00"), **act)
+                       effective_at=_at("2024-01-20T00:00:00-05:00"), signed_by=DEMO_OFFICIAL, **act)
 
 
 @lru_cache(maxsize=2)
@@ -184,20 +186,20 @@ def _rows(views: dict[tuple[str, datetime, datetime], str], as_of: datetime,
 def test_demo_log() -> None:
     events = events_of("demo")
     assert [p for p, _ in events] == list(range(1, len(events) + 1))
-    assert len(events) == 24
+    assert len(events) == 26
     # 1+1 definitions, 2 awards, 5 rounds, 3 decisions
-    assert len({e.originator_id for _, e in events}) == 12
+    assert len({e.originator_id for _, e in events}) == 14  # 12 aggregates and the two demo signing keys
     views, known = reference("demo")
     assert _rows(views, FINAL, "LMP2") == [("4", 83, None), ("22", 71, None), ("99", 70, None)]
     assert _rows(views, FINAL, "LMP3")[:2] == [("2", 101, "unresolved"), ("17", 101, "unresolved")]
-    assert known == [24] * len(AS_OF) + [0, 13, 23]
+    assert known == [26] * len(AS_OF) + [0, 14, 25]
     assert views[("standings", AS_OF[0], EVERYTHING)].startswith(
         "UnknownChampionshipError: championship 'aslms-2023-24' was not yet registered")
 
 
 def test_corrected_log_changes_what_the_corrections_should_change() -> None:
     events = events_of("corrected")
-    assert len(events) == 37
+    assert len(events) == 39
     views, known = reference("corrected")
     demo_views, _ = reference("demo")
     assert views[("standings", FINAL, EVERYTHING)] != demo_views[("standings", FINAL, EVERYTHING)]
@@ -212,7 +214,7 @@ def test_corrected_log_changes_what_the_corrections_should_change() -> None:
     invitations = json.loads(views[("invitations", EVERYTHING, EVERYTHING)])
     route = next(r for r in invitations["routes"] if r["route"] == "aslms-2023-24/lmp2-champion")
     assert (route["status"], route["holder"]["car"]) == ("accepted", "4")
-    assert known[:len(AS_OF)] == [37] * len(AS_OF)
+    assert known[:len(AS_OF)] == [39] * len(AS_OF)
 
 
 # -- (a) order independence --------------------------------------------------------------------
@@ -310,8 +312,8 @@ def test_ledger_live_state_equals_replay() -> None:
         live = canonical_json(ledger.standings(ASLMS, as_of=as_of, known_at=EVERYTHING))
         replayed = canonical_json(standings_view(ledger.replay(), ASLMS, as_of, EVERYTHING))
         assert live == replayed
-    assert json.loads(live)["log_position"] == 37
-    assert json.loads(live_before)["log_position"] == 24
+    assert json.loads(live)["log_position"] == 39
+    assert json.loads(live_before)["log_position"] == 26
 
 
 # -- (c) canonical JSON -------------------------------------------------------------------------

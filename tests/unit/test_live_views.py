@@ -29,7 +29,7 @@ from projections.live_views import (
     live_views,
 )
 from projections.standings_view import standings_view
-from services.demo import ASLMS, LEMANS, load_demo
+from services.demo import ASLMS, DEMO_OFFICIAL, LEMANS, load_demo
 from services.ledger import Ledger
 from tests.unit.test_fold_properties import events_of
 from tests.views_invariants import Event, check_views, content, fold_to, log_position
@@ -113,9 +113,10 @@ def test_live_views_are_deterministic(log: str) -> None:
 def test_views_that_cannot_be_computed_yet_are_absent() -> None:
     events = events_of("demo")
     assert live_views(fold_to(events, 0)) == {}
-    assert list(live_views(fold_to(events, 1))) == [STANDINGS]  # no target event yet
-    assert live_views(fold_to(events, 1), [INVITATIONS, "standings/nope", "other/x"]) == {}
-    assert list(live_views(fold_to(events, 2))) == [INVITATIONS, STANDINGS]
+    assert live_views(fold_to(events, 2)) == {}  # the two signing keys change no view
+    assert list(live_views(fold_to(events, 3))) == [STANDINGS]  # no target event yet
+    assert live_views(fold_to(events, 3), [INVITATIONS, "standings/nope", "other/x"]) == {}
+    assert list(live_views(fold_to(events, 4))) == [INVITATIONS, STANDINGS]
 
 
 # -- LiveFold: the views each batch changes ---------------------------------------------------
@@ -173,7 +174,7 @@ def test_a_fact_recorded_before_it_takes_effect_changes_the_views_when_time_reac
     clock.now = datetime(2024, 2, 12, tzinfo=UTC)
     ledger.grant_award("imsa-2023/hypercar-invitation", name="IMSA Hypercar invitation",
                        series="imsa", recipient={"team": "Wayne Taylor Racing"},
-                       effective_at=datetime(2024, 1, 20, tzinfo=UTC), actor="t", source="t")
+                       effective_at=datetime(2024, 1, 20, tzinfo=UTC), signed_by=DEMO_OFFICIAL, actor="t", source="t")
     events = tuple(ledger.read_events())
     live = LiveFold()
     before = live.advance(events[:-1])

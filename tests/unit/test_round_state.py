@@ -14,6 +14,7 @@ from projections.round_state import round_state
 from services.alkamel import parse_alkamel
 from services.demo import (
     ASLMS,
+    DEMO_STEWARD,
     R5_AT_FLAG,
     R5_DECIDED,
     R5_OFFICIAL,
@@ -21,6 +22,7 @@ from services.demo import (
     R5_PUBLISHED,
     SEASONS,
     load_demo,
+    register_demo_keys,
     season_dir,
 )
 from services.importing import register_season
@@ -90,6 +92,7 @@ def _assert_car_24_excluded(exclusion_reference: str) -> None:
     """#24 disqualified (folded into the official file), then excluded by a second decision, then
     the disqualification is rescinded on appeal: the exclusion must still hold."""
     ledger = _ledger()
+    register_demo_keys(ledger)
     register_season(ledger, SEASONS / f"{ASLMS}.toml", actor="test")
     rows = parse_alkamel((season_dir() / R5_AT_FLAG).read_bytes(), source=R5_AT_FLAG)
 
@@ -100,15 +103,15 @@ def _assert_car_24_excluded(exclusion_reference: str) -> None:
                                  actor="test", source="flag")
     dsq = DecisionTerms(DecisionKind.DISQUALIFICATION, "24")
     ledger.impose_penalty(ASLMS, 5, dsq, reference="m-dsq", reason="", effective_at=at(15),
-                          actor="test", source="stewards")
+                          signed_by=DEMO_STEWARD, actor="test", source="stewards")
     ledger.import_classification(ASLMS, 5, apply_adjustments(rows, {"24": dsq.adjustment()}),
                                  status="official", published_at=at(16), actor="test",
                                  source="official")
     ledger.impose_penalty(ASLMS, 5, DecisionTerms(DecisionKind.EXCLUSION, "24"),
                           reference=exclusion_reference, reason="", effective_at=at(17),
-                          actor="test", source="stewards")
+                          signed_by=DEMO_STEWARD, actor="test", source="stewards")
     ledger.rescind_penalty(ASLMS, 5, "m-dsq", reason="appeal upheld", effective_at=at(18),
-                           actor="test", source="court of appeal")
+                           signed_by=DEMO_STEWARD, actor="test", source="court of appeal")
     rs = round_state(ledger.state(), ledger.definition(ASLMS), 5, at(19), LATER)
     assert rs is not None
     assert [d.reference for d in rs.decisions] == [exclusion_reference]

@@ -1,0 +1,126 @@
+"""What the hash chain costs an append: N events through the chained application recorder and
+through eventsourcing's own (the baseline), same backend, same run, fresh store each time.
+
+    .venv/bin/python -m bench.chain_bench                  # SQLite (+ PostgreSQL if reachable)
+    .venv/bin/python -m bench.chain_bench --events 2000 --batches 1,20
+
+Each figure is the median of `--repeat` runs, chained and plain runs interleaved. Also printed:
+how fast `audit verify` walks the chained log. PostgreSQL: PADDOCK_TEST_POSTGRES_URL (default
+postgresql://postgres@127.0.0.1:5432/test), a fresh schema per run, dropped after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+
+from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, StoredEvent
+from eventsourcing.utils import Environment
+
+from infra.chain import RECORDER_TOPIC, chain_of
+from infra.store import store_settings
+from services.ledger import Ledger
+
+POSTGRES_URL = os.environ.get("PADDOCK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+STATE = (b'{"rows":[' + b",".join(b'{"car":"%d","laps":120,"time":"4:01:02.345"}' % i
+                                 for i in range(24)) + b"]}")  # ~1 KB, like a small classification
+
+
+@contextmanager
+def sqlite_store() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="chain-bench-") as directory:
+        yield f"sqlite:///{Path(directory) / 'log.db'}"
+
+
+@contextmanager
+def postgres_store() -> Iterator[str]:
+    import psycopg
+
+    schema = f"chain_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{POSTGRES_URL}?schema={schema}"
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def append_seconds(store_url: str, *, chained: bool, events: int, batch: int) -> tuple[float, float]:
+    """Seconds to append `events` in transactions of `batch`; and to verify them (chained only)."""
+    settings = store_settings(store_url)
+    if not chained:
+        settings.pop(RECORDER_TOPIC)
+    factory = InfrastructureFactory.construct(Environment(Ledger.name, settings))
+    try:
+        recorder: ApplicationRecorder = factory.application_recorder()
+        batches = [[StoredEvent(uuid.uuid4(), 1, "bench:Appended", STATE) for _ in range(batch)]
+                   for _ in range(events // batch)]
+        started = time.perf_counter()
+        for stored in batches:
+            recorder.insert_events(stored)
+        appended = time.perf_counter() - started
+        chain = chain_of(recorder)
+        if chain is None:
+            return appended, 0.0
+        started = time.perf_counter()
+        verdict = chain.walk_chain()
+        assert verdict.ok and verdict.events == len(batches) * batch
+        return appended, time.perf_counter() - started
+    finally:
+        factory.close()
+
+
+def measure(store: Callable[[], AbstractContextManager[str]], events: int, batch: int, repeat: int
+            ) -> tuple[float, float, float]:
+    """Median seconds: plain append, chained append, chained verify."""
+    plain, chained, verify = [], [], []
+    for _ in range(repeat):
+        with store() as url:
+            plain.append(append_seconds(url, chained=False, events=events, batch=batch)[0])
+        with store() as url:
+            seconds, walked = append_seconds(url, chained=True, events=events, batch=batch)
+            chained.append(seconds)
+            verify.append(walked)
+    return statistics.median(plain), statistics.median(chained), statistics.median(verify)
+
+
+def postgres_reachable() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            return True
+    except Exception:  # noqa: BLE001 - any failure means: skip PostgreSQL
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--batches", default="1,10", help="events per transaction, comma-separated")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    backends = [("sqlite", sqlite_store)]
+    if postgres_reachable():
+        backends.append(("postgres", postgres_store))
+    print(f"{args.events} events of {len(STATE)} B, median of {args.repeat} runs")
+    print(f"{'backend':9} {'batch':>5} {'baseline ev/s':>14} {'chained ev/s':>13} {'ratio':>6} "
+          f"{'verify ev/s':>12}")
+    for name, store in backends:
+        for batch in (int(b) for b in args.batches.split(",")):
+            events = args.events - args.events % batch
+            plain, chained, verify = measure(store, events, batch, args.repeat)
+            print(f"{name:9} {batch:>5} {events / plain:>14,.0f} {events / chained:>13,.0f} "
+                  f"{chained / plain:>5.2f}x {events / verify:>12,.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""The hash-chained PostgreSQL application recorder.
+
+Appends: like eventsourcing's recorder, one pipelined transaction takes `LOCK TABLE <events> IN
+EXCLUSIVE MODE` before inserting, which serialises every writer (the lock is held until commit,
+so notification ids are issued and committed in order). The previous digest is read after the
+insert, under that lock, so it is the last one committed by any writer: the chain stays linear
+with any number of concurrent writers. The chain rows go in the same transaction.
+
+`insert_events` is eventsourcing's own, re-stated: the library's version keeps an exception
+raised after the INSERT (in `_fetch_ids_after_insert_events`) until its transaction has
+committed, which would store events without digests if the chain step failed. Here any failure
+rolls the whole append back. POSTGRES_ENABLE_DB_FUNCTIONS (inserts through a stored function,
+bypassing this code) is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.utils import retry
+from psycopg import Cursor
+from psycopg.rows import DictRow, TupleRow, tuple_row
+from psycopg.sql import SQL, Composed, Identifier
+
+from infra.chain import (
+    CHAIN_SUFFIX,
+    PAGE,
+    ChainRecorder,
+    as_bytes,
+    next_links,
+    originator_text,
+)
+from services.audit_chain import GENESIS, Link, content_bytes
+
+
+class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecorder):
+    def __init__(self, datastore: PostgresDatastore, *,
+                 events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        if datastore.enable_db_functions:
+            raise OSError("POSTGRES_ENABLE_DB_FUNCTIONS=yes inserts events through a stored "
+                          "function that skips the hash chain; unset it for Paddock stores")
+        self.chain_table_name = events_table_name + CHAIN_SUFFIX
+        self.check_identifier_length(self.chain_table_name)
+        schema, chain = Identifier(datastore.schema), Identifier(self.chain_table_name)
+        self.sql_create_statements.append(SQL(
+            "CREATE TABLE IF NOT EXISTS {0}.{1} (position bigint PRIMARY KEY, "
+            "previous text NOT NULL, digest text NOT NULL)").format(schema, chain))
+        self._sql_anchor = SQL("INSERT INTO {0}.{1} VALUES (0, %s, %s) ON CONFLICT DO NOTHING"
+                               ).format(schema, chain)
+        self._sql_has_anchor = SQL("SELECT 1 FROM {0}.{1} WHERE position = 0").format(schema, chain)
+        self._sql_last_link = SQL("SELECT position, digest FROM {0}.{1} "
+                                  "ORDER BY position DESC LIMIT 1").format(schema, chain)
+        self._sql_insert_link = SQL("INSERT INTO {0}.{1} (position, previous, digest) "
+                                    "VALUES (%s, %s, %s)").format(schema, chain)
+        self._sql_links = SQL("SELECT position, previous, digest FROM {0}.{1} WHERE position > %s"
+                              ).format(schema, chain)
+        self._sql_events = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {0}.{1} WHERE notification_id > %s").format(schema,
+                                                              Identifier(events_table_name))
+
+    # -- appending -----------------------------------------------------------------------------
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        with (self.datastore.get_connection() as conn, conn.pipeline() as pipeline,
+              conn.transaction(), conn.cursor() as curs):
+            self._insert_events(curs, stored_events, **kwargs)
+            if not stored_events:
+                return None
+            self._insert_stored_events(curs, stored_events, **kwargs)  # lock, notify, insert
+            pipeline.sync()  # a version conflict raises IntegrityError here, and rolls back
+            ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+            assert ids is not None and len(ids) == len(stored_events)
+            uuid_ids = self.datastore.originator_id_type == "uuid"
+            self._append(curs, [
+                (i, content_bytes(i, originator_text(s.originator_id, uuid_ids=uuid_ids),
+                                  s.originator_version, s.topic, s.state))
+                for i, s in zip(ids, stored_events, strict=True)])
+            return ids
+
+    def _append(self, curs: Cursor[DictRow], contents: list[tuple[int, bytes]]) -> None:
+        """Chain new events; the caller holds the events table's lock."""
+        if not contents:
+            return
+        curs.execute(self._sql_last_link, prepare=True)
+        row = curs.fetchone()
+        head = (int(row["position"]), str(row["digest"])) if row else None
+        where = f"PostgreSQL table {self.datastore.schema}.{self.chain_table_name}"
+        curs.executemany(self._sql_insert_link, next_links(head, contents, where))
+
+    def _create_table(self, curs: Cursor[DictRow]) -> None:
+        """Create the tables; the anchor row marks the chain's start: if this transaction wrote
+        it and the log already holds events (written before the chain), chain them now."""
+        super()._create_table(curs)
+        curs.execute(self._sql_has_anchor)
+        if curs.fetchone() is not None:
+            return  # the usual case: no lock taken when opening a chained log
+        self._lock_table(curs)
+        curs.execute(self._sql_anchor, (GENESIS, GENESIS))
+        if curs.rowcount == 1:
+            after = 0
+            while True:
+                curs.execute(*self._events_query(after, None, PAGE))
+                page = [self._content(tuple(row.values())) for row in curs.fetchall()]
+                if not page:
+                    break
+                self._append(curs, page)
+                after = page[-1][0]
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _events_query(self, after: int, until: int | None,
+                      limit: int | None = None) -> tuple[Composed, list[int]]:
+        statement = SQL("{0}").format(self._sql_events)
+        params = [after]
+        if until is not None:
+            statement += SQL(" AND notification_id <= %s")
+            params.append(until)
+        statement += SQL(" ORDER BY notification_id")
+        if limit is not None:
+            statement += SQL(" LIMIT %s")
+            params.append(limit)
+        return statement, params
+
+    def _content(self, row: Sequence[Any]) -> tuple[int, bytes]:
+        uuid_ids = self.datastore.originator_id_type == "uuid"
+        position, originator, version, topic, state = row
+        return int(position), content_bytes(int(position), originator_text(originator, uuid_ids=uuid_ids),
+                                            int(version), str(topic or ""), as_bytes(state))
+
+    @contextmanager
+    def _chain_rows(self, after: int, until: int | None
+                    ) -> Iterator[tuple[Iterable[tuple[int, bytes]], Iterable[Link]]]:
+        links_query = SQL("{0}").format(self._sql_links)
+        params = [after]
+        if until is not None:
+            links_query += SQL(" AND position <= %s")
+            params.append(until)
+        with self.datastore.get_connection() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            with (conn.cursor(name="paddock_chain_events", row_factory=tuple_row) as events,
+                  conn.cursor(name="paddock_chain_links", row_factory=tuple_row) as links):
+                events.itersize = links.itersize = PAGE
+                events.execute(*self._events_query(after, until))
+                links.execute(links_query + SQL(" ORDER BY position"), params)
+                yield ((self._content(row) for row in events), (_link(row) for row in links))
+
+    def missing_tables(self) -> list[str]:
+        wanted = [self.events_table_name, self.chain_table_name]
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute("SELECT c.relname FROM pg_class c JOIN pg_namespace n "
+                         "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = ANY(%s)",
+                         (self.datastore.schema, wanted))
+            present = {str(row[0]) for row in curs.fetchall()}
+        return [name for name in wanted if name not in present]
+
+
+def _link(row: TupleRow) -> Link:
+    return Link(int(row[0]), str(row[1]), str(row[2]))
+

@@ -1,0 +1,128 @@
+"""The hash-chained SQLite application recorder.
+
+Appends: eventsourcing runs `_insert_events` inside one `BEGIN … COMMIT` on the write
+connection. The event INSERTs come first, so the transaction holds SQLite's single write lock
+(waiting up to the lock timeout) before the previous digest is read: two writers, in one process
+or several, are serialised by that lock and the chain stays linear. The chain rows are written
+in the same transaction: either the events and their digests are stored, or neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+
+from infra.chain import (
+    CHAIN_SUFFIX,
+    PAGE,
+    ChainRecorder,
+    as_bytes,
+    next_links,
+    originator_text,
+)
+from services.audit_chain import GENESIS, Link, content_bytes
+
+
+class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder):
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events") -> None:
+        self.chain_table_name = events_table_name + CHAIN_SUFFIX
+        super().__init__(datastore, events_table_name)
+        self._last_link = (f"SELECT position, digest FROM {self.chain_table_name} "
+                           "ORDER BY position DESC LIMIT 1")
+        self._insert_links = f"INSERT INTO {self.chain_table_name} VALUES (?,?,?)"
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(),
+                (f"CREATE TABLE IF NOT EXISTS {self.events_table_name}{CHAIN_SUFFIX} ("
+                 "position INTEGER PRIMARY KEY, previous TEXT NOT NULL, digest TEXT NOT NULL)")]
+
+    def _create_table(self, c: SQLiteCursor) -> None:
+        """Create the tables; the anchor row marks the chain's start: if this transaction wrote
+        it and the log already holds events (written before the chain), chain them now."""
+        super()._create_table(c)
+        c.execute(f"SELECT 1 FROM {self.chain_table_name} WHERE position = 0")
+        if c.fetchone() is not None:
+            return  # the usual case: nothing to write when opening a chained log
+        c.execute(f"INSERT OR IGNORE INTO {self.chain_table_name} VALUES (0, ?, ?)",
+                  (GENESIS, GENESIS))
+        if c.sqlite_cursor.rowcount == 1:
+            after = 0
+            while page := self._contents(c, after, None, PAGE):
+                self._append(c, page)
+                after = page[-1][0]
+
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        assert ids is not None and len(ids) == len(stored_events)
+        uuid_ids = self.datastore.originator_id_type == "uuid"
+        self._append(c, [(i, content_bytes(i, originator_text(s.originator_id, uuid_ids=uuid_ids),
+                                           s.originator_version, s.topic, s.state))
+                         for i, s in zip(ids, stored_events, strict=True)])
+        return ids
+
+    def _append(self, c: SQLiteCursor, contents: list[tuple[int, bytes]]) -> None:
+        if not contents:
+            return
+        c.execute(self._last_link)
+        row = c.fetchone()
+        where = f"SQLite log {self.datastore.pool.db_name} ({self.chain_table_name})"
+        c.executemany(self._insert_links,
+                      next_links((row[0], row[1]) if row else None, contents, where))
+
+    def _contents(self, c: SQLiteCursor, after: int, until: int | None,
+                  limit: int | None = None) -> list[tuple[int, bytes]]:
+        c.execute(*self._events_query(after, until, limit))
+        return [self._content(row) for row in c.fetchall()]
+
+    def _events_query(self, after: int, until: int | None,
+                      limit: int | None = None) -> tuple[str, list[int]]:
+        statement = (f"SELECT rowid, originator_id, originator_version, topic, state "
+                     f"FROM {self.events_table_name} WHERE rowid > ?")
+        params = [after]
+        if until is not None:
+            statement += " AND rowid <= ?"
+            params.append(until)
+        statement += " ORDER BY rowid"
+        if limit is not None:
+            statement += " LIMIT ?"
+            params.append(limit)
+        return statement, params
+
+    def _content(self, row: Any) -> tuple[int, bytes]:
+        uuid_ids = self.datastore.originator_id_type == "uuid"
+        version = row[2] if isinstance(row[2], int) else -1
+        return row[0], content_bytes(row[0], originator_text(row[1], uuid_ids=uuid_ids), version,
+                                     str(row[3] or ""), as_bytes(row[4]))
+
+    @contextmanager
+    def _chain_rows(self, after: int, until: int | None
+                    ) -> Iterator[tuple[Iterable[tuple[int, bytes]], Iterable[Link]]]:
+        with self.datastore.get_connection(commit=False) as conn, conn.transaction(commit=False):
+            events = conn.cursor().sqlite_cursor
+            links = conn.cursor().sqlite_cursor
+            try:
+                events.execute(*self._events_query(after, until))
+                statement = (f"SELECT position, previous, digest FROM {self.chain_table_name} "
+                             "WHERE position > ?")
+                params = [after]
+                if until is not None:
+                    statement += " AND position <= ?"
+                    params.append(until)
+                links.execute(statement + " ORDER BY position", params)
+                yield ((self._content(row) for row in events),
+                       (Link(row[0], str(row[1]), str(row[2])) for row in links))
+            finally:
+                events.close()
+                links.close()
+
+    def missing_tables(self) -> list[str]:
+        wanted = [self.events_table_name, self.chain_table_name]
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            present = {row[0] for row in c.fetchall()}
+        return [name for name in wanted if name not in present]

@@ -1,0 +1,239 @@
+"""The hash chain over the event log, as pure functions: no I/O here.
+
+Every event appended to the log gets a digest that covers its content and the digest of the
+event before it: `digest(P) = sha256(digest(previous) ‖ content(P))`, the first event's
+previous digest being GENESIS. The recorders (infra/chain/) store `(position, previous, digest)`
+beside each event in the same transaction; `walk` re-reads both and names what no longer fits.
+
+Content is length-prefixed, so no two different field tuples give the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+GENESIS = "0" * 64
+CHECKPOINT_FORMAT = "paddock.audit.checkpoint/1"
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+FindingKind = Literal["modified", "missing", "unchained", "broken_link", "checkpoint"]
+
+
+def content_bytes(position: int, originator_id: str, originator_version: int, topic: str,
+                  state: bytes) -> bytes:
+    """The canonical bytes of one stored event at one log position (each field length-prefixed)."""
+    fields = (str(position).encode(), originator_id.encode(), str(originator_version).encode(),
+              topic.encode(), state)
+    return b"".join(len(f).to_bytes(8, "big") + f for f in fields)
+
+
+def link_digest(previous: str, content: bytes) -> str:
+    """sha256(previous digest ‖ content), hex."""
+    return hashlib.sha256(bytes.fromhex(previous) + content).hexdigest()
+
+
+@dataclass(frozen=True)
+class Link:
+    """One stored chain row: the digest at `position`, and the digest it was chained to."""
+
+    position: int
+    previous: str
+    digest: str
+
+
+def extend(previous: str, contents: Iterable[tuple[int, bytes]]) -> list[Link]:
+    """The links of new events (position, content), in position order, after `previous`."""
+    links = []
+    for position, content in sorted(contents, key=lambda item: item[0]):
+        digest = link_digest(previous, content)
+        links.append(Link(position, previous, digest))
+        previous = digest
+    return links
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A log position as found in the store: the event's content (None: no event row) and its
+    stored link (None: no digest)."""
+
+    position: int
+    content: bytes | None
+    link: Link | None
+
+
+def merge(events: Iterable[tuple[int, bytes]], links: Iterable[Link]) -> Iterator[Entry]:
+    """Pair event rows and chain rows by position; both inputs ascend by position."""
+    event_rows, link_rows = iter(events), iter(links)
+    event, link = next(event_rows, None), next(link_rows, None)
+    while event is not None or link is not None:
+        if link is None or (event is not None and event[0] < link.position):
+            assert event is not None
+            yield Entry(event[0], event[1], None)
+            event = next(event_rows, None)
+        elif event is None or link.position < event[0]:
+            yield Entry(link.position, None, link)
+            link = next(link_rows, None)
+        else:
+            yield Entry(event[0], event[1], link)
+            event, link = next(event_rows, None), next(link_rows, None)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A digest someone kept: the log's history up to `position` hashed to `digest`."""
+
+    position: int
+    digest: str
+    taken_at: str | None = None
+    store: str | None = None
+    source: str = ""  # where it came from (a file name), for messages only
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": CHECKPOINT_FORMAT, "store": self.store, "position": self.position,
+                "digest": self.digest, "taken_at": self.taken_at}
+
+
+class CheckpointFormatError(ValueError):
+    """A checkpoint that is not one: says which field of which source is wrong."""
+
+
+def checkpoint_from_json(data: Any, source: str) -> Checkpoint:
+    """A checkpoint from its JSON form (as exported or published); raises naming the field."""
+    if not isinstance(data, dict):
+        raise CheckpointFormatError(f"{source}: a checkpoint is a JSON object, got {type(data).__name__}")
+    if data.get("format", CHECKPOINT_FORMAT) != CHECKPOINT_FORMAT:
+        raise CheckpointFormatError(f"{source}: unknown checkpoint format {data.get('format')!r} "
+                                    f"(expected {CHECKPOINT_FORMAT})")
+    position, digest = data.get("position"), data.get("digest")
+    if not isinstance(position, int) or isinstance(position, bool) or position < 1:
+        raise CheckpointFormatError(f"{source}: 'position' must be a log position ≥ 1, got {position!r}")
+    if not isinstance(digest, str) or not _HEX64.match(digest):
+        raise CheckpointFormatError(f"{source}: 'digest' must be 64 lowercase hex characters, "
+                                    f"got {digest!r}")
+    taken_at, store = data.get("taken_at"), data.get("store")
+    return Checkpoint(position, digest, taken_at if isinstance(taken_at, str) else None,
+                      store if isinstance(store, str) else None, source)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One broken link: where, what kind, and a one-line explanation for people."""
+
+    position: int
+    kind: FindingKind
+    explanation: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"position": self.position, "kind": self.kind, "explanation": self.explanation}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a walk found. `head_position` is the last event row's; `head_digest` the digest of the
+    event rows up to it as they are now (equal to the stored one when the log is intact)."""
+
+    events: int
+    head_position: int
+    head_digest: str
+    findings: tuple[Finding, ...] = ()
+    checkpoints: tuple[Checkpoint, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    @property
+    def first(self) -> Finding | None:
+        return self.findings[0] if self.findings else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": "ok" if self.ok else "broken", "events": self.events,
+                "head_position": self.head_position, "head_digest": self.head_digest,
+                "checkpoints": [c.to_json() for c in self.checkpoints],
+                "first": self.first.to_json() if self.first else None,
+                "findings": [f.to_json() for f in self.findings]}
+
+
+def _short(digest: str) -> str:
+    return digest[:12] + "…"
+
+
+def walk(entries: Iterable[Entry], checkpoints: Sequence[Checkpoint] = (), *,
+         after: int = 0, previous: str = GENESIS) -> Verdict:
+    """Walk the log in position order and name every broken link, lowest position first.
+
+    Each stored link is checked against its own content and against the link before it; after
+    a break the walk goes on from the stored digest, so one tampered row gives one finding (a
+    swap of two payloads gives two: the first names the lower position). Checkpoints are
+    checked against the digest recomputed from the event rows alone (ignoring stored digests),
+    so a chain rewritten consistently from some position on still fails a checkpoint kept
+    before. `after`/`previous` start a walk mid-log, from a link already verified.
+    """
+    wanted: dict[int, list[Checkpoint]] = {}
+    for checkpoint in checkpoints:
+        wanted.setdefault(checkpoint.position, []).append(checkpoint)
+    findings: list[Finding] = []
+    expected, recomputed = previous, previous  # last stored digest; digest of the rows as they are
+    last_chained, events, head_position = after, 0, after
+    for entry in entries:
+        p = entry.position
+        if entry.content is not None:
+            events += 1
+            recomputed = link_digest(recomputed, entry.content)
+            head_position = p
+        finding = _check(entry, expected, last_chained)
+        if finding is not None:
+            findings.append(finding)
+        if entry.link is not None:
+            expected, last_chained = entry.link.digest, p
+        for checkpoint in wanted.pop(p, []):
+            if entry.content is None:
+                findings.append(Finding(p, "checkpoint", f"checkpoint{_from(checkpoint)} is at "
+                                        f"position {p}, whose event row is gone"))
+            elif recomputed != checkpoint.digest:
+                findings.append(Finding(p, "checkpoint", _rewritten(checkpoint, recomputed)))
+    for position, kept in sorted(wanted.items()):
+        where = "beyond the head" if position > head_position else "not in the log"
+        for checkpoint in kept:
+            findings.append(Finding(position, "checkpoint", (
+                f"checkpoint{_from(checkpoint)} is at position {position}, {where} "
+                f"(head {head_position}): the events up to it were removed")))
+    findings.sort(key=lambda f: f.position)
+    return Verdict(events, head_position, recomputed, tuple(findings), tuple(checkpoints))
+
+
+def _check(entry: Entry, expected: str, last_chained: int) -> Finding | None:
+    p, link = entry.position, entry.link
+    if link is None:
+        return Finding(p, "unchained", f"event row at position {p} has no digest: it was "
+                       "added outside Paddock (inserted)")
+    if entry.content is None:
+        return Finding(p, "missing", f"position {p} is chained (digest {_short(link.digest)}) but "
+                       "its event row is gone (deleted)")
+    if not (_HEX64.match(link.previous) and _HEX64.match(link.digest)):
+        return Finding(p, "modified", f"chain row at position {p} holds no valid digests: "
+                       "it was edited")
+    if link_digest(link.previous, entry.content) != link.digest:
+        return Finding(p, "modified", f"event at position {p} does not match its stored digest "
+                       f"{_short(link.digest)}: its payload or metadata was changed")
+    if link.previous != expected:
+        before = f"position {last_chained}" if last_chained else "the genesis"
+        return Finding(p, "broken_link", (
+            f"position {p} was chained to {_short(link.previous)}, but the link before it "
+            f"({before}) is {_short(expected)}: events between them were removed or reordered"))
+    return None
+
+
+def _from(checkpoint: Checkpoint) -> str:
+    parts = [s for s in (checkpoint.source, checkpoint.taken_at and f"taken {checkpoint.taken_at}") if s]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _rewritten(checkpoint: Checkpoint, recomputed: str) -> str:
+    return (f"history up to position {checkpoint.position} hashes to {_short(recomputed)}, "
+            f"the checkpoint{_from(checkpoint)} kept {_short(checkpoint.digest)}: "
+            "it was rewritten at or before that position")
