@@ -243,3 +243,15 @@ def _subject_list(name: str, subjects: tuple[str, ...]) -> list[str]:
 def _quote(value: str) -> str:
     """A double-quoted config string: quoted, `$JS.API...` is a subject, not a variable."""
     return json.dumps(value)
+
+
+def reply_allowed(reply_to: str, subject: str, prefix: str = DEFAULT_PREFIX) -> bool:
+    """Whether the service may answer a message on the reply subject its sender named: only an
+    inbox, and under per-role inboxes only the sending role's own, so a producer cannot make
+    the service write into state subjects or another role's replies."""
+    if not reply_to.startswith("_INBOX."):
+        return False
+    if not reply_to.startswith(f"_INBOX.{prefix}."):
+        return True  # a deployment without per-role inboxes
+    role = subject.removeprefix(f"{prefix}.ingest.").split(".", 1)[0]
+    return reply_to.startswith(f"{inbox_prefix(role, prefix)}.")

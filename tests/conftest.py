@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nats
 import pytest
+import structlog
 from nats.aio.client import Client as NatsClient
 
 from infra.store import store_settings
@@ -57,6 +58,14 @@ def _postgres_reachable() -> str | None:
 
 def _libpq(url: str) -> str:
     return url.split("?", 1)[0]
+
+
+@pytest.fixture(autouse=True)
+def _structlog_defaults() -> Iterator[None]:
+    """A test that runs the CLI in-process configures logging (level filter, stderr); later
+    tests capturing logs must not depend on which tests ran before them."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="session")

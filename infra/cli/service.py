@@ -35,6 +35,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     srv.add_argument("--roles", help=f"comma-separated, of {', '.join(ROLES)} (default: all)")
     srv.add_argument("--ingest-workers", type=int, help="ingest workers in this process (default 1)")
     srv.add_argument("--grace", type=float, help="seconds to finish in-flight work on SIGTERM (10)")
+    srv.add_argument("--checkpoint-every", type=float, metavar="SECONDS",
+                     help="publish the log's checkpoint this often when it moved (60)")
     srv.set_defaults(handler="serve")
 
     prod = sub.add_parser("produce", parents=[common, nats_opts],
@@ -60,7 +62,8 @@ def serve_command(args: argparse.Namespace) -> int:
 
     config = serve_config(store_url=store_from_env(args.store) or "sqlite:///paddock.db",
                           nats_url=args.nats_url, roles=args.roles, prefix=args.prefix,
-                          ingest_workers=args.ingest_workers, grace=args.grace)
+                          ingest_workers=args.ingest_workers, grace=args.grace,
+                          checkpoint_every=args.checkpoint_every)
     # The service's own inbox: the server lets no producer or subscriber read it.
     config = replace(config, nats_inbox_prefix=config.nats_inbox_prefix
                      or inbox_prefix(SERVICE, config.prefix))
@@ -112,7 +115,11 @@ def produce_command(args: argparse.Namespace) -> int:
         rows = [[r["subject"], r.get("status"), r.get("reason") or r.get("what", ""),
                  ",".join(map(str, r.get("positions", []) or []))] for r in results]  # type: ignore[call-overload]
         print(table(["Subject", "Status", "Detail", "Positions"], rows))
-    return 0 if all(r.get("status") in ("accepted", "duplicate") for r in results) else 1
+    refused = dict.fromkeys(str(e) for e in server_errors if "permissions violation" in str(e).lower())
+    for what in refused:  # the server's subject permissions: another role's kinds, or its inbox
+        print(f"error: refused by the NATS server: {what}", file=sys.stderr)
+    ok = all(r.get("status") in ("accepted", "duplicate") for r in results)
+    return 0 if ok and not refused else 1
 
 
 PRODUCE_CONNECT_ATTEMPTS = 2  # then fail: wrong credentials must not hang a producer

@@ -19,6 +19,7 @@ from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 
+from infra.nats_authority import reply_allowed
 from infra.nats_ingest import IngestTopology
 from services.ingest import REJECTED, Delivery, IngestResult, IngestService
 
@@ -120,8 +121,13 @@ class IngestWorker:
 
     async def _reply(self, msg: Msg, result: IngestResult) -> None:
         reply_to = (msg.headers or {}).get(REPLY_HEADER)
-        if reply_to:
-            await self.nc.publish(reply_to, json.dumps(result.reply()).encode())
+        if not reply_to:
+            return
+        if not reply_allowed(reply_to, msg.subject, self.topology.prefix):
+            log.warning("ingest.reply_refused", reply_to=reply_to, subject=msg.subject,
+                        message_id=result.message_id)
+            return
+        await self.nc.publish(reply_to, json.dumps(result.reply()).encode())
 
     async def _dead_letter(self, msg: Msg, result: IngestResult, reason: str | None = None) -> None:
         headers = {f"Paddock-Original-{k}": v for k, v in (msg.headers or {}).items()}

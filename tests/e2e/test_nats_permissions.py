@@ -25,7 +25,7 @@ from nats.errors import Error as NatsError
 from nats.errors import NoRespondersError
 from nats.js.api import StorageType, StreamConfig
 
-from domain.authority import KIND_ROLES, Role
+from domain.authority import KIND_ROLES
 from infra.nats_authority import (
     PRODUCING_ROLES,
     SERVICE,
@@ -454,8 +454,3 @@ async def _checkpoint_published(connect: Connect) -> bool:
         await asyncio.sleep(0.2)
     return False
 
-
-def test_every_role_has_its_own_credentials(credentials: Credentials) -> None:
-    assert set(credentials.pairs) == {SERVICE, *(r.value for r in Role)}
-    names = [n for n, _ in credentials.pairs.values()]
-    assert len(set(names)) == len(names)
