@@ -151,6 +151,15 @@ def winner(facts: Iterable[Recorded[T]], key: Callable[[T], Any] = content_key) 
     return max(facts, key=lambda r: (r.effective_at, key(r.value)), default=None)
 
 
+@dataclass(frozen=True)
+class DeskDecision:
+    """An organiser's decision on a target event's entry list: `kind` is capacity, grant,
+    reserves or published; `values` the event's own fields."""
+
+    kind: str
+    values: dict[str, Any]
+
+
 @dataclass
 class SigningKeyState:
     """A registered public key: whose it is, for which role, and whether it still signs."""
@@ -178,6 +187,7 @@ class LedgerState:
     head: HeadIndex = field(default_factory=lambda: HeadIndex())
     receipts: dict[str, int] = field(default_factory=dict)
     signing_keys: dict[str, SigningKeyState] = field(default_factory=dict)
+    desk: dict[str, list[Recorded[DeskDecision]]] = field(default_factory=dict)
 
     def position_known_at(self, known_at: datetime) -> int:
         """The last log position recorded at or before `known_at` (0 for an empty log)."""
@@ -194,6 +204,7 @@ class LedgerFold:
         self._round_keys: dict[Any, RoundKey] = {}
         self._invitation_keys: dict[Any, tuple[str, str]] = {}
         self._key_ids: dict[Any, str] = {}
+        self._target_event_ids: dict[Any, str] = {}
         self._handlers: dict[type, Callable[[int, Any], None]] = {
             Championship.Registered: self._championship_defined,
             Championship.Revised: self._championship_defined,
@@ -209,6 +220,11 @@ class LedgerFold:
             Award.Granted: self._award_granted,
             TargetEvent.Registered: self._target_event_defined,
             TargetEvent.Revised: self._target_event_defined,
+            TargetEvent.CapacityChanged: self._desk("capacity", "class_id", "capacity", "reason"),
+            TargetEvent.PlaceGranted: self._desk("grant", "class_id", "team", "car", "reference",
+                                                 "reason"),
+            TargetEvent.ReservesRanked: self._desk("reserves", "class_id", "ranked", "reason"),
+            TargetEvent.EntryListPublished: self._desk("published", "version", "note"),
             Invitation.Opened: self._invitation_opened,
             Invitation.Transitioned: self._invitation_transitioned,
             IngestReceipt.Received: self._receipt,
@@ -334,9 +350,17 @@ class LedgerFold:
 
     def _target_event_defined(self, position: int, event: Any) -> None:
         eid = event.definition["id"]
+        self._target_event_ids[event.originator_id] = eid
         self.state.target_events.setdefault(eid, []).append(
             self._recorded(position, event, event.definition)
         )
+
+    def _desk(self, kind: str, *fields: str) -> Callable[[int, Any], None]:
+        def fold(position: int, event: Any) -> None:
+            eid = self._target_event_ids[event.originator_id]
+            decision = DeskDecision(kind, {f: getattr(event, f) for f in fields})
+            self.state.desk.setdefault(eid, []).append(self._recorded(position, event, decision))
+        return fold
 
     def _receipt(self, position: int, event: Any) -> None:
         self.state.receipts[event.message_id] = position

@@ -174,6 +174,14 @@ class ChampionshipFile(_Model):
 class TargetClassFile(_Model):
     id: Ident
     name: str | None = None
+    capacity: Annotated[int, Field(ge=0)] | None = None  # places; the organiser may change it
+
+
+class AutomaticEntriesFile(_Model):
+    """Every declared entry of a championship gets a place (the WEC's full-season entries)."""
+
+    championship: Ident
+    description: str | None = None
 
 
 class TargetEventFile(_Model):
@@ -183,12 +191,18 @@ class TargetEventFile(_Model):
     effective_at: AwareDatetime
     starts_at: AwareDatetime | None = None
     capacity: Annotated[int, Field(ge=1)]
+    max_invitations_per_competitor: Annotated[int, Field(ge=1)] | None = None
     classes: list[TargetClassFile] = []
+    automatic_entries: list[AutomaticEntriesFile] = []
     invitation_routes: list[RouteFile] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> TargetEventFile:
         class_ids = _unique("classes", [c.id for c in self.classes])
+        places = sum(c.capacity or 0 for c in self.classes)
+        if places > self.capacity:
+            raise ValueError(f"classes: their capacities add up to {places}, more than the "
+                             f"event's capacity {self.capacity}")
         _unique("invitation_routes", [r.id for r in self.invitation_routes])
         for i, route in enumerate(self.invitation_routes):
             if route.target_event not in (None, self.id):
@@ -204,9 +218,24 @@ class TargetEventFile(_Model):
             "name": self.name,
             "starts_at": None if self.starts_at is None else self.starts_at.isoformat(),
             "capacity": self.capacity,
-            "classes": [{"id": c.id, "name": c.name or c.id} for c in self.classes],
+            "classes": [{"id": c.id, "name": c.name or c.id,
+                         **({} if c.capacity is None else {"capacity": c.capacity})}
+                        for c in self.classes],
             "invitation_routes": [_route_record(r, self.id) for r in self.invitation_routes],
+            **self._entry_list_record(),
         }
+
+    def _entry_list_record(self) -> dict[str, Any]:
+        """Only what a file gives, so files without an entry-list section keep their record."""
+        out: dict[str, Any] = {}
+        if self.automatic_entries:
+            out["automatic_entries"] = [
+                {"championship": a.championship,
+                 "description": a.description or f"full-season entry of {a.championship}"}
+                for a in self.automatic_entries]
+        if self.max_invitations_per_competitor is not None:
+            out["max_invitations_per_competitor"] = self.max_invitations_per_competitor
+        return out
 
 
 def _route_record(route: RouteFile, target_event: str) -> dict[str, Any]:

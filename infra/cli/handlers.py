@@ -12,7 +12,15 @@ from typing import Any
 
 from domain.decisions import DecisionKind, DecisionTerms
 from domain.errors import InvalidInputError
-from infra.cli import audit_chain, audit_report, keys, nats_config, projections, service
+from infra.cli import (
+    audit_chain,
+    audit_report,
+    entry_list,
+    keys,
+    nats_config,
+    projections,
+    service,
+)
 from infra.cli.args import parse_decimal, parse_duration, parse_when
 from infra.cli.context import StoreError, actor_of, ledger_from, report
 from infra.cli.keys import signer
@@ -264,6 +272,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     **audit_report.HANDLERS,
     **audit_chain.HANDLERS,
     **keys.HANDLERS,
+    **entry_list.HANDLERS,
     "serve": service.serve_command,
     "produce": service.produce_command,
     "schema": service.schema_command,

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from infra.cli import audit_chain, audit_report, keys, nats_config, projections, service
+from infra.cli import (
+    audit_chain,
+    audit_report,
+    entry_list,
+    keys,
+    nats_config,
+    projections,
+    service,
+)
 
 DECISION_KINDS = {
     "time": "time_penalty",
@@ -119,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     service.add_parsers(sub, common)
     nats_config.add_parsers(sub, common)
     keys.add_parsers(sub, common)
+    entry_list.add_parsers(sub, common)
     projections.add_parser(sub, common)
 
     audit = sub.add_parser("audit", help="answers for stewards").add_subparsers(dest="sub", required=True)

@@ -1,0 +1,61 @@
+"""The organiser's desk from the command line, as the entry-list office uses it."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import SEASONS, CliRunner
+
+EVENT = "lemans-2024"
+
+
+def ok(run: object) -> None:
+    assert run.code == 0, (run.out, run.err)
+
+
+def test_capacity_grants_reserves_publication_and_a_decline(paddock: CliRunner) -> None:
+    ok(paddock("demo"))
+    ok(paddock("season", "register", str(SEASONS / "wec-2024.toml")))
+    ok(paddock("organiser", "capacity", EVENT, "--class", "LMP2", "--places", "7",
+               "--reason", "a small grid for the test", "--effective-at", "2024-02-01"))
+    ok(paddock("invitation", EVENT, "aslms-2023-24/lmp2-champion", "confirmed",
+               "--effective-at", "2024-02-13T12:00:00Z"))
+    ok(paddock("organiser", "grant", EVENT, "--class", "LMP2", "--team", "Committee Team",
+               "--car", "C1", "--ref", "SC-1", "--effective-at", "2024-02-16"))
+    ok(paddock("organiser", "reserves", EVENT, "--class", "LMP2", "--reserve", "Reserve One#R1",
+               "--reserve", "Reserve Two#R2", "--effective-at", "2024-02-18"))
+    ok(paddock("organiser", "publish", EVENT, "--note", "provisional", "--effective-at",
+               "2024-02-19T12:00:00+01:00"))
+    ok(paddock("invitation", EVENT, "aslms-2023-24/lmp2-champion", "declined",
+               "--reason", "no car", "--effective-at", "2024-03-08T10:00:00+01:00"))
+    ok(paddock("organiser", "publish", EVENT, "--effective-at", "2024-03-12T12:00:00+01:00"))
+
+    first = paddock("entry-list", EVENT, "--published", "1")
+    ok(first)
+    assert "entry list version 1 as published (provisional)" in first.out
+    assert "LMP2: 2 of 7 places, 5 pending" in first.out  # routes still without a holder
+    assert "#4 CrowdStrike Racing by APR" in first.out and "R1  #R1 Reserve One" in first.out
+    data = paddock("entry-list", EVENT, "--published", "2", "--json").json()
+    lmp2 = next(c for c in data["classes"] if c["class"] == "LMP2")
+    assert [x["car"] for x in lmp2["entries"]] == ["C1", "R1"]
+    assert [x["car"] for x in lmp2["reserves"]] == ["R2"]
+    hyper = next(c for c in data["classes"] if c["class"] == "Hypercar")
+    assert len(hyper["entries"]) == 19  # the WEC's full-season Hypercars
+    diff = paddock("entry-list", EVENT, "--diff", "1", "2")
+    ok(diff)
+    assert "+ #R1 Reserve One: reserve #1 in LMP2, promoted to a free place" in diff.out
+    assert "− #4 CrowdStrike Racing by APR: declined: its place is free" in diff.out
+
+
+def test_bad_organiser_input_is_named(paddock: CliRunner) -> None:
+    ok(paddock("demo"))
+    cases = [
+        (["organiser", "capacity", EVENT, "--class", "GT3", "--places", "3", "--effective-at",
+          "2024-02-01"], "no class 'GT3'"),
+        (["organiser", "reserves", EVENT, "--class", "LMP2", "--reserve", "no car number",
+          "--effective-at", "2024-02-01"], "give TEAM#CAR"),
+        (["entry-list", EVENT, "--published", "1"], "no published entry list version 1"),
+        (["entry-list", EVENT, "--published", "1", "--as-of", "2024-02-01"], "fixes both times"),
+        (["entry-list", "nope"], "unknown target event 'nope'"),
+    ]
+    for args, message in cases:
+        run = paddock(*args)
+        assert run.code == 1 and message in run.err, (args, run.err)

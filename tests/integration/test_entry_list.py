@@ -1,0 +1,200 @@
+"""The organiser's desk for Le Mans 2024 (services/lemans_scenario.py), on SQLite and PostgreSQL:
+62 places split 23/16/23 with the WEC entries automatic, the AsLMS routes computed from the real
+season, the IMSA awards placed with teams, a competitor's third invitation refused, a decline
+after the first published list promoting the first reserve, and published versions reproduced."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from domain.errors import InvalidInputError, TimeOrderError, UnknownClassError
+from projections.canonical import canonical_json
+from services.demo import LEMANS
+from services.ledger import Ledger
+from services.lemans_scenario import (
+    DECLINED_AT,
+    DECLINED_ROUTE,
+    FIRST_LIST,
+    SECOND_LIST,
+    load_lemans_scenario,
+)
+from services.outcome import DUPLICATE
+from tests.conftest import Clock
+
+
+@pytest.fixture
+def desk(ledger: Ledger) -> Ledger:
+    load_lemans_scenario(ledger)
+    return ledger
+
+
+def cls(view: dict[str, Any], class_id: str) -> dict[str, Any]:
+    return next(c for c in view["classes"] if c["class"] == class_id)
+
+
+def teams(lines: list[dict[str, Any]]) -> list[str]:
+    return [f"#{x['car']} {x['team']}" for x in lines]
+
+
+def test_the_first_list_has_62_places_split_23_16_23(desk: Ledger) -> None:
+    view = desk.entry_list(LEMANS, published=1)
+    assert view["published"]["version"] == 1 and view["as_of"] == FIRST_LIST
+    assert [(c["class"], c["capacity"], len(c["entries"])) for c in view["classes"]] == [
+        ("Hypercar", 23, 23), ("LMP2", 16, 16), ("LMGT3", 23, 23)]
+    assert view["entries"] == view["capacity"] == 62 and view["free"] == 0
+    automatic = [x for c in view["classes"] for x in c["entries"] if x["basis"] == "automatic"]
+    assert len(automatic) == 37  # the WEC 2024 full-season entries: 19 Hypercar, 18 LMGT3
+    assert {x["why"] for x in automatic} == {"FIA WEC 2024 full-season entry"}
+
+
+def test_the_asian_le_mans_routes_are_computed_from_the_real_season(desk: Ledger) -> None:
+    view = desk.entry_list(LEMANS, published=1)
+    routes = {x["route"]: x for c in view["classes"] for x in c["entries"] if x["route"]}
+    assert (routes["aslms-2023-24/lmp2-champion"]["car"],
+            routes["aslms-2023-24/lmp2-champion"]["team"]) == ("4", "CrowdStrike Racing by APR")
+    assert (routes["aslms-2023-24/gt-champion"]["car"],
+            routes["aslms-2023-24/gt-champion"]["team"]) == ("91", "Pure Rxcing")
+    assert "aslms-2023-24 LMP2 standings, position 1" in routes["aslms-2023-24/lmp2-champion"]["why"]
+
+
+def test_personal_invitations_count_once_placed_with_a_team(desk: Ledger) -> None:
+    view = desk.entry_list(LEMANS, published=1)
+    placed = {x["driver"]: x for c in view["classes"] for x in c["entries"] if x["driver"]}
+    assert (placed["George KURTZ"]["team"], placed["George KURTZ"]["car"]) == (
+        "CrowdStrike Racing by APR", "04")
+    assert (placed["Brendan IRIBE"]["team"], placed["Brendan IRIBE"]["car"]) == (
+        "Inception Racing", "70")
+    before = desk.entry_list(LEMANS, as_of=FIRST_LIST - timedelta(days=5))  # awards not placed yet
+    pending = {x["route"]: x for c in before["classes"] for x in c["pending"]}
+    assert "not an entry until placed with a team" in pending["imsa-2023/jim-trueman-award"]["note"]
+
+
+def test_a_competitor_holds_at_most_two_invitations(desk: Ledger) -> None:
+    view = desk.entry_list(LEMANS)
+    crowdstrike = sorted(x["route"] for c in view["classes"] for x in c["entries"]
+                         if x["team"] == "CrowdStrike Racing by APR")
+    assert crowdstrike == ["aslms-2023-24/lmp2-champion", "imsa-2023/jim-trueman-award"]
+    head = desk.head()
+    with pytest.raises(InvalidInputError, match=(
+            r"refused: CrowdStrike Racing by APR already holds 2 invitations "
+            r"\(aslms-2023-24/lmp2-champion, imsa-2023/jim-trueman-award\); "
+            r"a competitor holds at most 2")):
+        desk.transition_invitation(LEMANS, "elms-2023/lmp2-runner-up", "reallocated",
+                                   holder={"team": "CrowdStrike Racing by APR", "car": "40"},
+                                   reason="", effective_at=SECOND_LIST + timedelta(days=1),
+                                   actor="aco", source="test")
+    assert desk.head() == head
+
+
+def test_a_decline_after_the_first_list_promotes_the_first_reserve(desk: Ledger) -> None:
+    day_before = cls(desk.entry_list(LEMANS, as_of=DECLINED_AT - timedelta(days=1)), "LMP2")
+    day_after = cls(desk.entry_list(LEMANS, as_of=DECLINED_AT + timedelta(days=1)), "LMP2")
+    assert "#E4 ELMS LMP3 Champion (synthetic)" in teams(day_before["entries"])
+    assert "#R1 LMP2 Reserve 1 (synthetic)" not in teams(day_before["entries"])
+    assert teams(day_before["reserves"])[0] == "#R1 LMP2 Reserve 1 (synthetic)"
+    assert "#R1 LMP2 Reserve 1 (synthetic)" in teams(day_after["entries"])
+    assert [x["route"] for x in day_after["released"]] == [DECLINED_ROUTE]
+    promoted = next(x for x in day_after["entries"] if x["car"] == "R1")
+    assert promoted["basis"] == "reserve" and "promoted to a free place" in promoted["why"]
+    assert teams(day_after["reserves"]) == ["#R2 LMP2 Reserve 2 (synthetic)",
+                                            "#R3 LMP2 Reserve 3 (synthetic)"]
+    assert len(day_before["entries"]) == len(day_after["entries"]) == 16
+
+
+def test_published_versions_are_reproduced_whatever_was_recorded_later(
+        desk: Ledger, clock: Clock) -> None:
+    first = canonical_json(desk.entry_list(LEMANS, published=1))
+    clock.advance(days=1)  # a retroactive grant, recorded after the list was published
+    desk.change_capacity(LEMANS, "LMGT3", 24, reason="one more GT", actor="aco", source="test",
+                         effective_at=FIRST_LIST - timedelta(days=1))
+    desk.grant_place(LEMANS, "LMGT3", team="Late GT Entrant (synthetic)", car="L1",
+                     reference="SC-late", reason="", actor="aco", source="test",
+                     effective_at=FIRST_LIST - timedelta(days=1))
+    assert canonical_json(desk.entry_list(LEMANS, published=1)) == first
+    now = cls(desk.entry_list(LEMANS, as_of=FIRST_LIST), "LMGT3")
+    assert "#L1 Late GT Entrant (synthetic)" in teams(now["entries"])
+    assert cls(desk.entry_list(LEMANS, published=1), "LMGT3")["capacity"] == 23
+
+
+def test_the_diff_between_versions_says_what_changed_and_why(desk: Ledger) -> None:
+    diff = desk.entry_list_diff(LEMANS, 1, 2)
+    (lmp2,) = diff["classes"]
+    assert lmp2["class"] == "LMP2"
+    assert teams(lmp2["added"]) == ["#R1 LMP2 Reserve 1 (synthetic)"]
+    assert "promoted to a free place" in lmp2["added"][0]["why"]
+    assert teams(lmp2["removed"]) == ["#E4 ELMS LMP3 Champion (synthetic)"]
+    assert lmp2["removed"][0]["now"]["note"] == "declined: its place is free"
+
+
+def test_every_line_names_the_facts_behind_it(desk: Ledger) -> None:
+    view = desk.entry_list(LEMANS)
+    lines = [x for c in view["classes"] for part in ("entries", "reserves", "released")
+             for x in c[part]]
+    standings_routes = {"aslms-2023-24/lmp2-champion", "aslms-2023-24/gt-champion"}
+    for line in lines:
+        assert line["why"], line
+        assert line["facts"] or line["route"] in standings_routes, line
+        assert all(0 < p <= view["log_position"] for p in line["facts"]), line
+
+
+def test_replay_from_zero_equals_the_live_view(desk: Ledger, store_url: str) -> None:
+    from infra.bootstrap import open_ledger
+
+    live = [canonical_json(desk.entry_list(LEMANS, as_of=at, known_at=desk.clock()))
+            for at in (FIRST_LIST, DECLINED_AT, SECOND_LIST)]
+    fresh = open_ledger(store_url, clock=desk.clock)
+    assert [canonical_json(fresh.entry_list(LEMANS, as_of=at, known_at=desk.clock()))
+            for at in (FIRST_LIST, DECLINED_AT, SECOND_LIST)] == live
+    assert desk.replay().desk == desk.state().desk
+
+
+def test_the_scenario_is_idempotent(desk: Ledger) -> None:
+    head = desk.head()
+    again = load_lemans_scenario(desk)
+    assert {o.status for o in again} == {DUPLICATE} and desk.head() == head
+
+
+@pytest.mark.parametrize("command, error, message", [
+    (lambda d: d.change_capacity(LEMANS, "GT", 3, reason="", effective_at=FIRST_LIST,
+                                 actor="a", source="t"), UnknownClassError, "no class 'GT'"),
+    (lambda d: d.change_capacity(LEMANS, "LMP2", -1, reason="", effective_at=FIRST_LIST,
+                                 actor="a", source="t"), InvalidInputError, "≥ 0"),
+    (lambda d: d.grant_place(LEMANS, "LMP2", team=" ", car="1", reference="x", reason="",
+                             effective_at=FIRST_LIST, actor="a", source="t"),
+     InvalidInputError, "names a team and a car"),
+    (lambda d: d.rank_reserves(LEMANS, "LMP2", [{"team": ""}], reason="",
+                               effective_at=FIRST_LIST, actor="a", source="t"),
+     InvalidInputError, "reserve #1: name its team"),
+    (lambda d: d.publish_entry_list(LEMANS, note="", effective_at=FIRST_LIST, actor="a",
+                                    source="t"), TimeOrderError, "not after version 2"),
+    (lambda d: d.entry_list(LEMANS, published=9), InvalidInputError,
+     "no published entry list version 9 \\(published: 1, 2\\)"),
+])
+def test_bad_decisions_are_refused_and_change_nothing(desk: Ledger, command: Any,
+                                                     error: type[Exception], message: str) -> None:
+    head = desk.head()
+    with pytest.raises(error, match=message):
+        command(desk)
+    assert desk.head() == head
+
+
+def test_a_holder_that_missed_rounds_is_refused_with_them(demo: Ledger) -> None:
+    """AsLMS LMP2 12th place (#34) raced 3 of the 5 rounds: a route to 12th is refused."""
+    route = {"id": "test/lmp2-12th", "target_event": "test-event", "target_class": "LMP2",
+             "kind": "invitation", "beneficiary": "team", "description": "12th in AsLMS LMP2",
+             "source": {"type": "standings", "championship": "aslms-2023-24", "class": "LMP2",
+                        "position": 12}}
+    demo.register_target_event({"id": "test-event", "name": "Test", "starts_at": None,
+                                "capacity": 5, "classes": [{"id": "LMP2", "name": "LMP2",
+                                                            "capacity": 5}],
+                                "invitation_routes": [route]},
+                               effective_at=FIRST_LIST, actor="test", source="test")
+    (c,) = demo.entry_list("test-event", as_of=SECOND_LIST)["classes"]
+    (refused,) = c["refused"]
+    assert refused["car"] == "34" and refused["state"] == "refused"
+    assert refused["note"].startswith("refused: car #34 did not contest round(s) ")
+    assert refused["note"].endswith("of aslms-2023-24: the route requires every round")
+    assert c["free"] == 5
