@@ -89,6 +89,22 @@ class AwardSource:
 
 
 @dataclass(frozen=True)
+class JointSource:
+    """A classification across championships (the SRO/ACO joint GT classification): a team's
+    points in each part's class, added up; `position` of the sum holds the route."""
+
+    parts: tuple[tuple[str, str], ...]  # (championship, class)
+    position: int
+
+    @property
+    def championships(self) -> list[str]:
+        return [c for c, _ in self.parts]
+
+
+RouteSource = StandingsSource | AwardSource | JointSource
+
+
+@dataclass(frozen=True)
 class InvitationRoute:
     """How a place at a target event is earned. `priority` routes are not invitations."""
 
@@ -98,14 +114,17 @@ class InvitationRoute:
     kind: str
     beneficiary: str
     description: str
-    source: StandingsSource | AwardSource
+    source: RouteSource
 
     @classmethod
     def from_record(cls, r: Mapping[str, Any]) -> InvitationRoute:
         s = r["source"]
-        source: StandingsSource | AwardSource
+        source: RouteSource
         if s["type"] == "standings":
             source = StandingsSource(s["championship"], s["class"], int(s.get("position", 1)))
+        elif s["type"] == "joint":
+            source = JointSource(tuple((p["championship"], p["class"]) for p in s["parts"]),
+                                 int(s.get("position", 1)))
         else:
             source = AwardSource(s["award"])
         return cls(

@@ -8,11 +8,12 @@ the organiser records a decision, the recorded status and holder are shown.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from domain import invitations as lifecycle
 from domain.errors import PaddockError, UnknownTargetEventError
-from domain.rules import AwardSource, InvitationRoute, StandingsSource
+from domain.rules import AwardSource, InvitationRoute, JointSource, StandingsSource
 from domain.standings import Placed
 from projections.ledger import LedgerState, Recorded, Transition, winner
 from projections.standings_view import SeasonAt, season_at
@@ -111,6 +112,9 @@ def _describe_source(route: InvitationRoute) -> str:
     src = route.source
     if isinstance(src, StandingsSource):
         return f"{src.championship} {src.class_id} standings, position {src.position}"
+    if isinstance(src, JointSource):
+        parts = " + ".join(f"{c} {k}" for c, k in src.parts)
+        return f"joint classification of {parts} (team points added), position {src.position}"
     return f"award {src.award}"
 
 
@@ -119,17 +123,68 @@ def _computed(state: LedgerState, route: InvitationRoute, seasons: dict[str, Sea
     src = route.source
     if isinstance(src, AwardSource):
         return _from_award(state, src, as_of, known_at)
-    if src.championship not in state.championships:
-        return lifecycle.PENDING, None, [f"{src.championship} is not in the ledger yet"]
-    if src.championship not in seasons:
-        try:
-            seasons[src.championship] = season_at(state, src.championship, as_of, known_at)
-        except PaddockError as error:
-            seasons[src.championship] = error.message
-    season = seasons[src.championship]
-    if isinstance(season, str):
-        return lifecycle.PENDING, None, [f"no standings: {season}"]
+    names = src.championships if isinstance(src, JointSource) else [src.championship]
+    missing = [c for c in names if c not in state.championships]
+    if missing:
+        return lifecycle.PENDING, None, [f"{', '.join(missing)} not in the ledger yet"]
+    found = {c: _season(state, c, seasons, as_of, known_at) for c in names}
+    problems = [f"no standings: {s}" for s in found.values() if isinstance(s, str)]
+    if problems:
+        return lifecycle.PENDING, None, problems
+    if isinstance(src, JointSource):
+        return joint_holder({c: s for c, s in found.items() if isinstance(s, SeasonAt)}, src)
+    season = found[src.championship]
+    assert isinstance(season, SeasonAt)
     return _from_standings(season, src)
+
+
+def _season(state: LedgerState, championship: str, seasons: dict[str, SeasonAt | str],
+            as_of: datetime, known_at: datetime) -> SeasonAt | str:
+    if championship not in seasons:
+        try:
+            seasons[championship] = season_at(state, championship, as_of, known_at)
+        except PaddockError as error:
+            seasons[championship] = error.message
+    return seasons[championship]
+
+
+def joint_classification(seasons: dict[str, SeasonAt], src: JointSource) -> list[dict[str, Any]]:
+    """Teams ranked by their points added across the parts; equal sums share a position."""
+    teams: dict[str, dict[str, Any]] = {}
+    for championship, class_id in src.parts:
+        for placed in seasons[championship].standings(class_id):
+            c = placed.competitor
+            team = teams.setdefault(c.team.casefold().strip(), {
+                "team": c.team, "car": c.car, "points": Decimal(0), "parts": []})
+            team["points"] += c.points
+            team["parts"].append({"championship": championship, "class": class_id,
+                                  "car": c.car, "points": c.points})
+    ranked = sorted(teams.values(), key=lambda t: (-t["points"], t["team"].casefold()))
+    for i, t in enumerate(ranked):
+        same = i > 0 and ranked[i - 1]["points"] == t["points"]
+        t["position"] = ranked[i - 1]["position"] if same else i + 1
+    return ranked
+
+
+def joint_holder(seasons: dict[str, SeasonAt], src: JointSource
+                 ) -> tuple[str, dict[str, Any] | None, list[str]]:
+    if not any(s.rounds for s in seasons.values()):
+        return lifecycle.PENDING, None, ["no round of the joint classification published yet"]
+    complete = all(s.complete for s in seasons.values())
+    status = lifecycle.EARNED if complete else lifecycle.PROVISIONAL
+    notes = [] if complete else ["joint classification in progress: "
+                                 + ", ".join(c for c, s in seasons.items() if not s.complete)
+                                 + " not complete"]
+    at = [t for t in joint_classification(seasons, src) if t["position"] == src.position]
+    if not at:
+        return status, None, [*notes, f"nobody at position {src.position}"]
+    if len(at) > 1:
+        teams = ", ".join(t["team"] for t in at)
+        return status, None, [*notes, f"unresolved tie between {teams}: needs a decision"]
+    t = at[0]
+    holder = {"joint": [f"{c} {k}" for c, k in src.parts], "team": t["team"], "car": t["car"],
+              "points": t["points"], "parts": t["parts"]}
+    return status, holder, notes
 
 
 def _from_standings(season: SeasonAt, src: StandingsSource) -> tuple[str, dict[str, Any] | None, list[str]]:

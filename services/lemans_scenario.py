@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
-from services.demo import DEMO_OFFICIAL, LEMANS, SEASONS, load_demo
+from domain.classification import ClassificationRow, ResultStatus
+from domain.decisions import DecisionKind, DecisionTerms
+from services.demo import DEMO_OFFICIAL, DEMO_STEWARD, LEMANS, SEASONS, load_demo
 from services.importing import register_season
 from services.ledger import Ledger
 from services.outcome import Outcome
@@ -54,6 +57,16 @@ GRANTS = (
     + [("LMP2", f"LMP2 Committee Entrant {c} (synthetic)", f"C{i}")
        for i, c in enumerate("ABCDEFGHIJ", start=1)]
 )
+GTWC_ASIA = "gtwc-asia-2023"
+GTWC_ASIA_RESULTS = {  # synthetic: (car, team) in finishing order, all classified, 60 laps
+    1: [("888", "Triple Eight"), ("6", "Absolute Racing"), ("911", "Pure Rxcing"),
+        ("3", "Climax Racing")],
+    2: [("6", "Absolute Racing"), ("888", "Triple Eight"), ("3", "Climax Racing"),
+        ("911", "Pure Rxcing")],
+}
+JOINT_ROUTE = "sro-aco-2023/joint-gt-asia"
+JOINT_CORRECTED_AT = datetime.fromisoformat("2024-03-01T12:00:00+08:00")  # synthetic appeal ruling
+
 RESERVES = {
     "LMP2": [{"team": f"LMP2 Reserve {n} (synthetic)", "car": f"R{n}"} for n in (1, 2, 3)],
     "LMGT3": [{"team": f"LMGT3 Reserve {n} (synthetic)", "car": f"G{n}"} for n in (1, 2)],
@@ -70,6 +83,7 @@ def load_lemans_scenario(ledger: Ledger,
         progress(outcome)
 
     step(register_season(ledger, SEASONS / f"{WEC}.toml", actor=ACTOR))
+    _joint_classification(ledger, step)
     step(ledger.grant_award("imsa-2023/hypercar-invitation", name="IMSA Hypercar place 2024",
                             series="imsa", recipient={"team": "Whelen Cadillac Racing", "car": "311"},
                             effective_at=_at("2024-01-26T12:00:00-05:00"),
@@ -94,6 +108,24 @@ def load_lemans_scenario(ledger: Ledger,
         step(ledger.publish_entry_list(LEMANS, note="after the first decline",
                                        effective_at=SECOND_LIST, actor=ACTOR, source=SOURCE))
     return outcomes
+
+
+def _joint_classification(ledger: Ledger, step: Callable[[Outcome], None]) -> None:
+    """GT World Challenge Asia (synthetic), whose team points add to the AsLMS GT ones; Triple
+    Eight leads the joint classification until a (synthetic) late disqualification."""
+    step(register_season(ledger, SEASONS / f"{GTWC_ASIA}.toml", actor=ACTOR))
+    for number, cars in GTWC_ASIA_RESULTS.items():
+        rows = [ClassificationRow(position=i, car=car, team=team, class_name="GT3", drivers=(),
+                                  vehicle="", status=ResultStatus.CLASSIFIED, laps=60,
+                                  total_time=Decimal(10800 + i))
+                for i, (car, team) in enumerate(cars, start=1)]
+        flag = ledger.definition(GTWC_ASIA).round(number).flag_at  # explicit: reloads are resends
+        step(ledger.import_classification(GTWC_ASIA, number, rows, status="official",
+                                          published_at=flag, actor=ACTOR, source=SOURCE))
+    step(ledger.impose_penalty(GTWC_ASIA, 2, DecisionTerms(DecisionKind.DISQUALIFICATION, "888"),
+                               reference="GTWCA-R2-888-dsq", reason="appeal court ruling (synthetic)",
+                               effective_at=JOINT_CORRECTED_AT, signed_by=DEMO_STEWARD,
+                               actor=ACTOR, source=SOURCE))
 
 
 def _invitations(ledger: Ledger, step: Callable[[Outcome], None]) -> None:

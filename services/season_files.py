@@ -82,6 +82,19 @@ class AwardSourceFile(_Model):
     award: Ident
 
 
+class JointPartFile(_Model):
+    championship: Ident
+    class_: str = Field(alias="class")
+
+
+class JointSourceFile(_Model):
+    """Points of a team added across championships (e.g. AsLMS GT + GT World Challenge Asia)."""
+
+    type: Literal["joint"]
+    parts: Annotated[list[JointPartFile], Field(min_length=2)]
+    position: Annotated[int, Field(ge=1)] = 1
+
+
 class RouteFile(_Model):
     id: Ident
     target_event: Ident | None = None
@@ -89,7 +102,8 @@ class RouteFile(_Model):
     kind: Literal["invitation", "priority"] = "invitation"
     beneficiary: Literal["team", "driver"] = "team"
     description: str
-    source: Annotated[StandingsSourceFile | AwardSourceFile, Field(discriminator="type")]
+    source: Annotated[StandingsSourceFile | AwardSourceFile | JointSourceFile,
+                      Field(discriminator="type")]
 
 
 class EntryFile(_Model):
@@ -240,11 +254,15 @@ class TargetEventFile(_Model):
 
 def _route_record(route: RouteFile, target_event: str) -> dict[str, Any]:
     src = route.source
-    source: dict[str, Any] = (
-        {"type": "standings", "championship": src.championship, "class": src.class_,
-         "position": src.position}
-        if isinstance(src, StandingsSourceFile) else {"type": "award", "award": src.award}
-    )
+    source: dict[str, Any]
+    if isinstance(src, StandingsSourceFile):
+        source = {"type": "standings", "championship": src.championship, "class": src.class_,
+                  "position": src.position}
+    elif isinstance(src, JointSourceFile):
+        source = {"type": "joint", "position": src.position,
+                  "parts": [{"championship": p.championship, "class": p.class_} for p in src.parts]}
+    else:
+        source = {"type": "award", "award": src.award}
     return {
         "id": route.id,
         "target_event": target_event,

@@ -6,6 +6,7 @@ after the first published list promoting the first reserve, and published versio
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -18,6 +19,8 @@ from services.lemans_scenario import (
     DECLINED_AT,
     DECLINED_ROUTE,
     FIRST_LIST,
+    JOINT_CORRECTED_AT,
+    JOINT_ROUTE,
     SECOND_LIST,
     load_lemans_scenario,
 )
@@ -42,9 +45,10 @@ def teams(lines: list[dict[str, Any]]) -> list[str]:
 def test_the_first_list_has_62_places_split_23_16_23(desk: Ledger) -> None:
     view = desk.entry_list(LEMANS, published=1)
     assert view["published"]["version"] == 1 and view["as_of"] == FIRST_LIST
-    assert [(c["class"], c["capacity"], len(c["entries"])) for c in view["classes"]] == [
-        ("Hypercar", 23, 23), ("LMP2", 16, 16), ("LMGT3", 23, 23)]
-    assert view["entries"] == view["capacity"] == 62 and view["free"] == 0
+    assert [(c["class"], c["capacity"], len(c["entries"]) + len(c["pending"]))
+            for c in view["classes"]] == [("Hypercar", 23, 23), ("LMP2", 16, 16), ("LMGT3", 23, 23)]
+    assert view["capacity"] == 62 and view["free"] == 0
+    assert [x["route"] for c in view["classes"] for x in c["pending"]] == [JOINT_ROUTE]
     automatic = [x for c in view["classes"] for x in c["entries"] if x["basis"] == "automatic"]
     assert len(automatic) == 37  # the WEC 2024 full-season entries: 19 Hypercar, 18 LMGT3
     assert {x["why"] for x in automatic} == {"FIA WEC 2024 full-season entry"}
@@ -198,3 +202,41 @@ def test_a_holder_that_missed_rounds_is_refused_with_them(demo: Ledger) -> None:
     assert refused["note"].startswith("refused: car #34 did not contest round(s) ")
     assert refused["note"].endswith("of aslms-2023-24: the route requires every round")
     assert c["free"] == 5
+
+
+def test_the_joint_classification_adds_team_points_across_two_championships(desk: Ledger) -> None:
+    def joint(at: Any) -> dict[str, Any]:
+        view = desk.invitations(LEMANS, as_of=at)
+        return next(r for r in view["routes"] if r["route"] == JOINT_ROUTE)
+
+    before = joint(JOINT_CORRECTED_AT - timedelta(hours=1))
+    assert before["status"] == "earned"
+    holder = before["holder"]
+    assert (holder["team"], holder["points"]) == ("Triple Eight", 117)
+    assert [(p["championship"], p["car"], p["points"]) for p in holder["parts"]] == [
+        ("aslms-2023-24", "88", 74), ("gtwc-asia-2023", "888", 43)]
+    # a late disqualification in GT World Challenge Asia moves the route, as of its time
+    after = joint(JOINT_CORRECTED_AT + timedelta(hours=1))["holder"]
+    assert (after["team"], after["points"]) == ("Pure Rxcing", 106)
+    lmgt3 = cls(desk.entry_list(LEMANS, as_of=JOINT_CORRECTED_AT + timedelta(hours=1)), "LMGT3")
+    (pending,) = lmgt3["pending"]
+    assert (pending["route"], pending["team"]) == (JOINT_ROUTE, "Pure Rxcing")
+    assert "joint classification of aslms-2023-24 GT + gtwc-asia-2023 GT3" in pending["why"]
+
+
+def test_a_correction_in_the_other_championship_moves_the_joint_route_too(desk: Ledger) -> None:
+    """AsLMS side: 40 points off Pure Rxcing at R5 give the route back to Triple Eight."""
+    from domain.decisions import DecisionKind, DecisionTerms
+    from services.demo import ASLMS, DEMO_STEWARD
+
+    at = JOINT_CORRECTED_AT + timedelta(days=10)
+    desk.impose_penalty(ASLMS, 5, DecisionTerms(DecisionKind.POINTS_DEDUCTION, "91",
+                                                points=Decimal(40)),
+                        reference="late-deduction", reason="test", effective_at=at,
+                        signed_by=DEMO_STEWARD, actor="test", source="test")
+    view = desk.invitations(LEMANS, as_of=at + timedelta(hours=1))
+    holder = next(r for r in view["routes"] if r["route"] == JOINT_ROUTE)["holder"]
+    assert (holder["team"], holder["points"]) == ("Triple Eight", 74 + 25)  # R2 DSQ stands
+    earlier = desk.invitations(LEMANS, as_of=at - timedelta(hours=1))
+    assert next(r for r in earlier["routes"] if r["route"] == JOINT_ROUTE)["holder"]["team"] == (
+        "Pure Rxcing")
