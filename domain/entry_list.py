@@ -13,6 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 ENTRY, PENDING, REFUSED, RELEASED, RESERVE = "entry", "pending", "refused", "released", "reserve"
+BY_CLASS, OVERALL = "class", "overall"
+"""Reserve orders: a ranked list per class filling that class's free places, or one list
+ranked across classes (key OVERALL in `reserves`) filling the event's free places in order,
+each reserve in its own class."""
 HELD_BY_DECISION = frozenset({"confirmed", "accepted", "redeemed"})
 RELEASING = frozenset({"declined", "withdrawn", "reallocated"})
 
@@ -83,38 +87,63 @@ class Desk:
     granted: Sequence[Line] = ()
     reserves: Mapping[str, Sequence[Line]] = field(default_factory=dict)
     max_invitations: int = 2
+    reserve_order: str = BY_CLASS
 
 
 def compose(desk: Desk) -> list[ClassList]:
     """The list per class, in the order the classes are defined."""
     lines = _invitation_lines(desk.invitations, desk.max_invitations)
+    held = {c: _held(desk, lines, c) for c in desk.class_capacities}
+    promoted, waiting = _reserves(desk, held)
     out = []
     for class_id, capacity in desk.class_capacities.items():
+        taken, pending = held[class_id]
         mine = [ln for ln in lines if ln.class_id == class_id]
-        taken = [*_of(desk.automatic, class_id), *_of(desk.granted, class_id),
-                 *(ln for ln in mine if ln.state == ENTRY)]
-        pending = [ln for ln in mine if ln.state == PENDING]
-        waiting = list(desk.reserves.get(class_id, ()))
-        promoted, waiting = _promote(waiting, capacity - len(taken) - len(pending), class_id)
         out.append(ClassList(
-            class_id, capacity, (*taken, *promoted), tuple(pending), tuple(waiting),
+            class_id, capacity, (*taken, *_of(promoted, class_id)), tuple(pending),
+            tuple(_of(waiting, class_id)),
             tuple(ln for ln in mine if ln.state == REFUSED),
             tuple(ln for ln in mine if ln.state == RELEASED),
         ))
     return out
 
 
+def _held(desk: Desk, lines: list[Line], class_id: str) -> tuple[list[Line], list[Line]]:
+    """A class's entries (automatic, granted, invitations held) and pending invitations."""
+    mine = [ln for ln in lines if ln.class_id == class_id]
+    taken = [*_of(desk.automatic, class_id), *_of(desk.granted, class_id),
+             *(ln for ln in mine if ln.state == ENTRY)]
+    return taken, [ln for ln in mine if ln.state == PENDING]
+
+
+def _reserves(desk: Desk, held: dict[str, tuple[list[Line], list[Line]]]
+              ) -> tuple[list[Line], list[Line]]:
+    """Promoted reserves and those still waiting, by the event's reserve order."""
+    if desk.reserve_order == OVERALL:
+        used = sum(len(t) + len(p) for t, p in held.values())
+        return _promote(list(desk.reserves.get(OVERALL, ())), desk.capacity - used, "overall")
+    promoted: list[Line] = []
+    waiting: list[Line] = []
+    for class_id, capacity in desk.class_capacities.items():
+        taken, pending = held[class_id]
+        up, wait = _promote(list(desk.reserves.get(class_id, ())),
+                            capacity - len(taken) - len(pending), f"in {class_id}")
+        promoted += up
+        waiting += wait
+    return promoted, waiting
+
+
 def _of(lines: Iterable[Line], class_id: str) -> list[Line]:
     return [ln for ln in lines if ln.class_id == class_id]
 
 
-def _promote(reserves: list[Line], free: int, class_id: str) -> tuple[list[Line], list[Line]]:
+def _promote(reserves: list[Line], free: int, scope: str) -> tuple[list[Line], list[Line]]:
     """The first `free` reserves take the free places, in the organiser's order."""
     count = max(0, min(free, len(reserves)))
     promoted = [replace(r, basis="reserve", state=ENTRY,
-                        why=f"reserve #{i + 1} in {class_id}, promoted to a free place; {r.why}")
+                        why=f"reserve #{i + 1} {scope}, promoted to a free place; {r.why}")
                 for i, r in enumerate(reserves[:count])]
-    rest = [replace(r, state=RESERVE, why=f"reserve #{count + i + 1} in {class_id}; {r.why}")
+    rest = [replace(r, state=RESERVE, why=f"reserve #{count + i + 1} {scope}; {r.why}")
             for i, r in enumerate(reserves[count:])]
     return promoted, rest
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from domain.entry_list import ClassList, Desk, Invitation, Line, compose
+from domain.entry_list import BY_CLASS, ClassList, Desk, Invitation, Line, compose
 from domain.errors import InvalidInputError, PaddockError
 from projections.invitations_view import invitations_view
 from projections.ledger import DeskDecision, LedgerState, Recorded, winner
@@ -37,6 +37,7 @@ def entry_list_view(state: LedgerState, event_id: str, as_of: datetime, known_at
                      for r in invitations["routes"] if r["kind"] == "invitation"],
         granted=_granted(decisions), reserves=_reserves(decisions),
         max_invitations=int(defn.get("max_invitations_per_competitor", DEFAULT_MAX_INVITATIONS)),
+        reserve_order=defn.get("reserve_order", BY_CLASS),
     )
     classes = compose(desk)
     return {
@@ -50,6 +51,7 @@ def entry_list_view(state: LedgerState, event_id: str, as_of: datetime, known_at
                      for p in _publications(state, event_id) if p.visible(as_of, known_at)],
         "capacity": total,
         "max_invitations": desk.max_invitations,
+        "reserve_order": desk.reserve_order,
         "entries": sum(len(c.entries) for c in classes),
         "free": sum(c.free for c in classes),
         "classes": [_class_json(c) for c in classes],
@@ -174,8 +176,8 @@ def _reserves(decisions: list[Recorded[DeskDecision]]) -> dict[str, list[Line]]:
     out: dict[str, list[Line]] = {}
     for class_id, d in _latest(decisions, "reserves", "class_id").items():
         out[class_id] = [
-            Line(class_id, r["team"], r.get("car"), "reserve",
-                 f"ranked by the organiser (log position {d.position}){_reason(d)}", (d.position,))
+            Line(r.get("class", class_id), r["team"], r.get("car"), "reserve",
+                 f"ranked by the organiser{_reason(d)}", (d.position,))
             for r in d.value.values["ranked"]]
     return out
 

@@ -34,6 +34,7 @@ from domain.aggregates.target_event import TargetEvent
 from domain.authority import SIGNING_ROLES, Role
 from domain.classification import ClassificationRow
 from domain.decisions import DecisionKind, DecisionTerms
+from domain.entry_list import OVERALL
 from domain.errors import (
     ClassificationMissingError,
     ConflictingFactError,
@@ -370,10 +371,16 @@ class Ledger(Application[UUID]):
         """The ranked reserve list of a class; a later ranking replaces it."""
         require_aware(effective_at, field="effective_at")
         event = self._target_event(event_id)
-        _target_class(event, class_id)
+        overall = event.definitions[-1].get("reserve_order") == OVERALL
+        if overall != (class_id == OVERALL):
+            raise InvalidInputError(
+                f"{event_id} ranks its reserves {'overall' if overall else 'per class'}: "
+                + ("rank them with class 'overall', each reserve naming its class" if overall
+                   else f"'{OVERALL}' is not one of its classes; rank each class's reserves"))
         for i, r in enumerate(ranked, start=1):
             if not str(r.get("team", "")).strip():
                 raise InvalidInputError(f"reserve #{i}: name its team")
+            _target_class(event, r["class"] if overall else class_id)
         if self._desk_repeat(event_id, "reserves", effective_at, class_id=class_id, ranked=ranked):
             return Outcome(DUPLICATE, f"{event_id} {class_id}: these reserves are already ranked")
         event.rank_reserves(class_id, ranked, reason, effective_at, self.clock(), actor, source)

@@ -206,6 +206,7 @@ class TargetEventFile(_Model):
     starts_at: AwareDatetime | None = None
     capacity: Annotated[int, Field(ge=1)]
     max_invitations_per_competitor: Annotated[int, Field(ge=1)] | None = None
+    reserve_order: Literal["class", "overall"] | None = None  # default: a list per class
     classes: list[TargetClassFile] = []
     automatic_entries: list[AutomaticEntriesFile] = []
     invitation_routes: list[RouteFile] = []
@@ -249,6 +250,8 @@ class TargetEventFile(_Model):
                 for a in self.automatic_entries]
         if self.max_invitations_per_competitor is not None:
             out["max_invitations_per_competitor"] = self.max_invitations_per_competitor
+        if self.reserve_order is not None:
+            out["reserve_order"] = self.reserve_order
         return out
 
 

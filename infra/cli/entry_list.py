@@ -42,8 +42,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     res = org.add_parser("reserves", parents=[common], help="rank the reserves of a class (replaces)")
     res.add_argument("event")
     res.add_argument("--class", dest="class_id", required=True)
-    res.add_argument("--reserve", action="append", required=True, metavar="TEAM#CAR",
-                     help="in order; repeat: --reserve 'Team A#12' --reserve 'Team B#7'")
+    res.add_argument("--reserve", action="append", required=True, metavar="[CLASS:]TEAM#CAR",
+                     help="in order; repeat: --reserve 'Team A#12' --reserve 'Team B#7' "
+                          "(with --class overall, each names its class: 'LMP2:Team A#12')")
     _decision_args(res, "reserves")
     pub = org.add_parser("publish", parents=[common], help="publish the next version of the list")
     pub.add_argument("event")
@@ -92,17 +93,22 @@ def organiser_grant(args: argparse.Namespace) -> int:
 
 
 def organiser_reserves(args: argparse.Namespace) -> int:
-    ranked = [_reserve(text, i) for i, text in enumerate(args.reserve, start=1)]
+    overall = args.class_id == "overall"
+    ranked = [_reserve(text, i, overall) for i, text in enumerate(args.reserve, start=1)]
     return report(args, ledger_from(args).rank_reserves(
         args.event, args.class_id, ranked, reason=args.reason, effective_at=_when(args),
         actor=actor_of(args), source="cli"))
 
 
-def _reserve(text: str, index: int) -> dict[str, str]:
-    team, _, car = text.rpartition("#")
-    if not team.strip() or not car.strip():
-        raise InvalidInputError(f"--reserve #{index} '{text}': give TEAM#CAR, e.g. 'Team A#12'")
-    return {"team": team.strip(), "car": car.strip()}
+def _reserve(text: str, index: int, overall: bool) -> dict[str, str]:
+    class_id, _, rest = text.partition(":") if overall else ("", "", text)
+    team, _, car = rest.rpartition("#")
+    if not team.strip() or not car.strip() or (overall and not class_id.strip()):
+        example = "'LMP2:Team A#12'" if overall else "'Team A#12'"
+        raise InvalidInputError(f"--reserve #{index} '{text}': give "
+                                f"{'CLASS:' if overall else ''}TEAM#CAR, e.g. {example}")
+    out = {"team": team.strip(), "car": car.strip()}
+    return {"class": class_id.strip(), **out} if overall else out
 
 
 def organiser_publish(args: argparse.Namespace) -> int:

@@ -174,6 +174,9 @@ def test_the_scenario_is_idempotent(desk: Ledger) -> None:
      InvalidInputError, "reserve #1: name its team"),
     (lambda d: d.publish_entry_list(LEMANS, note="", effective_at=FIRST_LIST, actor="a",
                                     source="t"), TimeOrderError, "not after version 2"),
+    (lambda d: d.rank_reserves(LEMANS, "overall", [{"team": "X", "class": "LMP2"}], reason="",
+                               effective_at=FIRST_LIST, actor="a", source="t"),
+     InvalidInputError, "ranks its reserves per class"),
     (lambda d: d.entry_list(LEMANS, published=9), InvalidInputError,
      "no published entry list version 9 \\(published: 1, 2\\)"),
 ])
@@ -240,3 +243,26 @@ def test_a_correction_in_the_other_championship_moves_the_joint_route_too(desk: 
     earlier = desk.invitations(LEMANS, as_of=at - timedelta(hours=1))
     assert next(r for r in earlier["routes"] if r["route"] == JOINT_ROUTE)["holder"]["team"] == (
         "Pure Rxcing")
+
+
+def test_an_event_whose_rules_rank_reserves_overall(demo: Ledger) -> None:
+    demo.register_target_event({"id": "overall-event", "name": "Overall", "starts_at": None,
+                                "capacity": 1, "reserve_order": "overall",
+                                "classes": [{"id": "LMP2", "name": "LMP2", "capacity": 1},
+                                            {"id": "LMGT3", "name": "LMGT3", "capacity": 0}],
+                                "invitation_routes": []},
+                               effective_at=FIRST_LIST, actor="test", source="test")
+    with pytest.raises(InvalidInputError, match="rank them with class 'overall'"):
+        demo.rank_reserves("overall-event", "LMP2", [{"team": "X"}], reason="",
+                           effective_at=FIRST_LIST, actor="a", source="t")
+    with pytest.raises(UnknownClassError, match="no class 'GT'"):
+        demo.rank_reserves("overall-event", "overall", [{"team": "X", "class": "GT"}], reason="",
+                           effective_at=FIRST_LIST, actor="a", source="t")
+    demo.rank_reserves("overall-event", "overall",
+                       [{"team": "GT First", "car": "1", "class": "LMGT3"},
+                        {"team": "P2 Second", "car": "2", "class": "LMP2"}],
+                       reason="overall order", effective_at=FIRST_LIST, actor="a", source="t")
+    view = demo.entry_list("overall-event", as_of=SECOND_LIST)
+    assert view["reserve_order"] == "overall"
+    assert teams(cls(view, "LMGT3")["entries"]) == ["#1 GT First"]
+    assert teams(cls(view, "LMP2")["reserves"]) == ["#2 P2 Second"]

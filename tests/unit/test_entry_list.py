@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from domain.entry_list import ENTRY, PENDING, REFUSED, RELEASED, Desk, Invitation, Line, compose
+from domain.entry_list import (
+    ENTRY,
+    OVERALL,
+    PENDING,
+    REFUSED,
+    RELEASED,
+    Desk,
+    Invitation,
+    Line,
+    compose,
+)
 
 
 def auto(team: str, car: str, class_id: str = "LMP2") -> Line:
@@ -83,3 +93,18 @@ def test_classes_keep_their_own_lines_and_order() -> None:
                 invitations=[inv("g", "accepted", "I", class_id="LMGT3")])
     assert [(c.class_id, [x.team for x in c.entries], c.free) for c in compose(desk)] == [
         ("Hypercar", ["H"], 0), ("LMGT3", ["G", "I"], 0)]
+
+
+def test_an_overall_reserve_order_fills_the_events_free_places_whatever_the_class() -> None:
+    """Rules may rank reserves across classes: a place freed in LMP2 goes to the first reserve
+    overall, here a GT car, which then races in its own class."""
+    gt, lmp2 = (Line("LMGT3", "GT Reserve", "G1", "reserve", "ranked", (5,)),
+                Line("LMP2", "P2 Reserve", "P1", "reserve", "ranked", (5,)))
+    desk = Desk(3, {"LMP2": 2, "LMGT3": 1}, automatic=[auto("A", "1"), auto("G", "2", "LMGT3")],
+                invitations=[inv("x", "declined", "T")],
+                reserves={OVERALL: [gt, lmp2]}, reserve_order=OVERALL)
+    p2, gt3 = compose(desk)
+    assert [x.team for x in p2.entries] == ["A"] and [x.team for x in p2.reserves] == ["P2 Reserve"]
+    assert [x.team for x in gt3.entries] == ["G", "GT Reserve"]
+    assert gt3.entries[1].why.startswith("reserve #1 overall, promoted to a free place")
+    assert p2.reserves[0].why.startswith("reserve #2 overall")
