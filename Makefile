@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/paddock demo
+	$(BIN)/paddock demo --lemans
 
 test: $(STAMP)
 	$(BIN)/pytest

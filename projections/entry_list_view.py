@@ -203,18 +203,20 @@ def _class_json(c: ClassList) -> dict[str, Any]:
 
 
 def entry_list_diff(state: LedgerState, event_id: str, before: int, after: int) -> dict[str, Any]:
-    """What changed between two published versions, per class, and why: entries added (with
-    the reason they are there now) and removed (with what became of them)."""
+    """What changed between two published versions, per class, and why: places taken or held
+    (entries and pending invitations) added, with the reason they are there now, and removed,
+    with what became of them."""
     old = entry_list_view(state, event_id, _epoch(), _epoch(), published=before)
     new = entry_list_view(state, event_id, _epoch(), _epoch(), published=after)
     classes = []
     for o, n in zip(old["classes"], new["classes"], strict=True):
-        was = {_key(x): x for x in o["entries"]}
-        now = {_key(x): x for x in n["entries"]}
-        elsewhere = {_key(x): x for part in ("pending", "reserves", "refused", "released")
-                     for x in n[part]}
+        was = {_key(x): x for part in ("entries", "pending") for x in o[part]}
+        now = {_key(x): x for part in ("entries", "pending") for x in n[part]}
+        elsewhere = {_key(x): x for part in ("reserves", "refused", "released") for x in n[part]}
         added = [now[k] for k in now if k not in was]
-        removed = [{**was[k], "now": elsewhere.get(k)} for k in was if k not in now]
+        holders = {x["route"]: x for x in added if x["route"]}
+        removed = [{**was[k], "now": elsewhere.get(k), "route_now_held_by": holders.get(was[k]["route"])}
+                   for k in was if k not in now]
         if added or removed or o["capacity"] != n["capacity"]:
             classes.append({"class": n["class"], "capacity": [o["capacity"], n["capacity"]],
                             "added": added, "removed": removed})

@@ -148,6 +148,19 @@ def _why(line: dict[str, Any]) -> str:
     return f"{line['why']}{note}{facts}"
 
 
+def _what_became(line: dict[str, Any]) -> str:
+    if line["now"]:
+        return str(line["now"]["note"] or line["now"]["why"])
+    successor = line.get("route_now_held_by")
+    if successor:
+        return f"{line['route']} now goes to {_who(successor)}"
+    return "no longer listed"
+
+
+def _pending(line: dict[str, Any]) -> str:
+    return " (pending)" if line["state"] == "pending" else ""
+
+
 def diff_text(view: dict[str, Any]) -> str:
     old, new = view["from"], view["to"]
     out = [(f"{view['event']}: entry list version {old['version']} "
@@ -157,9 +170,8 @@ def diff_text(view: dict[str, Any]) -> str:
     for c in view["classes"]:
         before, after = c["capacity"]
         out += ["", c["class"] + (f": capacity {before} → {after}" if before != after else "")]
-        out += [f"  + {_who(x)}: {x['why']}" for x in c["added"]]
-        out += [f"  − {_who(x)}: " + (x["now"]["note"] or x["now"]["why"] if x["now"] else "no longer listed")
-                for x in c["removed"]]
+        out += [f"  + {_who(x)}{_pending(x)}: {x['why']}" for x in c["added"]]
+        out += [f"  − {_who(x)}{_pending(x)}: {_what_became(x)}" for x in c["removed"]]
     return "\n".join(out)
 
 

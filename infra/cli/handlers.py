@@ -23,6 +23,8 @@ from infra.cli import (
 )
 from infra.cli.args import parse_decimal, parse_duration, parse_when
 from infra.cli.context import StoreError, actor_of, ledger_from, report
+from infra.cli.entry_list import diff_text as entry_list_diff_text
+from infra.cli.entry_list import entry_list_text
 from infra.cli.keys import signer
 from infra.cli.parser import DECISION_KINDS
 from infra.cli.render import as_json
@@ -38,6 +40,7 @@ from infra.store import store_from_env
 from services import demo as demo_season
 from services.importing import import_alkamel_file, register_season
 from services.ledger import Ledger
+from services.lemans_scenario import load_lemans_scenario
 from services.outcome import Outcome
 
 _ledger = ledger_from
@@ -234,8 +237,22 @@ def demo(args: argparse.Namespace) -> int:
     print(invitations_text(ledger.invitations(demo_season.LEMANS, as_of=dates[1][0])))
     print()
     print(invitations_text(ledger.invitations(demo_season.LEMANS)))
+    if args.lemans:
+        _lemans_desk(ledger, say)
     print(f"\nexplore: paddock standings {demo_season.ASLMS} --store {url} --as-of 2024-02-05")
+    if args.lemans:
+        print(f"         paddock entry-list {demo_season.LEMANS} --store {url} --as-of 2024-03-10")
     return 0
+
+
+def _lemans_desk(ledger: Ledger, say: Callable[[str], None]) -> None:
+    """The organiser's desk on top of the season: the two published entry lists and their diff."""
+    outcomes = load_lemans_scenario(ledger)
+    say(f"Le Mans desk: {sum(1 for o in outcomes if o.accepted)} new facts recorded")
+    print("\n=== Le Mans 2024 entry list, version 1 as published on 19 Feb 2024 ===\n")
+    print(entry_list_text(ledger.entry_list(demo_season.LEMANS, published=1)))
+    print("\n=== What changed by version 2 (12 Mar 2024), and why ===\n")
+    print(entry_list_diff_text(ledger.entry_list_diff(demo_season.LEMANS, 1, 2)))
 
 
 def _demo_json(ledger: Ledger, url: str, outcomes: list[Outcome],

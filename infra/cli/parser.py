@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", parents=[common], help="load the real AsLMS 2023/24 season and show it")
+    demo.add_argument("--lemans", action="store_true",
+                      help="also the Le Mans 2024 organiser's desk: entry lists and their diff")
     demo.set_defaults(handler="demo")
 
     season = sub.add_parser("season", help="season definitions").add_subparsers(dest="sub", required=True)

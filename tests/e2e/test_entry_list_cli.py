@@ -59,3 +59,16 @@ def test_bad_organiser_input_is_named(paddock: CliRunner) -> None:
     for args, message in cases:
         run = paddock(*args)
         assert run.code == 1 and message in run.err, (args, run.err)
+
+
+def test_the_demo_shows_the_le_mans_desk(paddock: CliRunner) -> None:
+    run = paddock("demo", "--lemans")
+    ok(run)
+    assert "=== Le Mans 2024 entry list, version 1 as published on 19 Feb 2024 ===" in run.out
+    assert "Hypercar: 23 of 23 places" in run.out and "LMP2: 16 of 16 places" in run.out
+    assert "LMGT3: 22 of 23 places, 1 pending" in run.out
+    assert "− #E4 ELMS LMP3 Champion (synthetic): declined: its place is free" in run.out
+    assert "− #88 Triple Eight (pending): sro-aco-2023/joint-gt-asia now goes to #91 Pure Rxcing" in run.out
+    again = paddock("demo", "--lemans")
+    ok(again)
+    assert "Le Mans desk: 0 new facts recorded" in again.err

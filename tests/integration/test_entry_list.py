@@ -125,8 +125,12 @@ def test_published_versions_are_reproduced_whatever_was_recorded_later(
 
 def test_the_diff_between_versions_says_what_changed_and_why(desk: Ledger) -> None:
     diff = desk.entry_list_diff(LEMANS, 1, 2)
-    (lmp2,) = diff["classes"]
-    assert lmp2["class"] == "LMP2"
+    lmp2, lmgt3 = diff["classes"]
+    assert (lmp2["class"], lmgt3["class"]) == ("LMP2", "LMGT3")
+    # the joint route moved on 1 Mar (a late disqualification in GT World Challenge Asia)
+    assert teams(lmgt3["added"]) == ["#91 Pure Rxcing"] and lmgt3["added"][0]["state"] == "pending"
+    assert teams(lmgt3["removed"]) == ["#88 Triple Eight"]
+    assert lmgt3["removed"][0]["route_now_held_by"]["team"] == "Pure Rxcing"
     assert teams(lmp2["added"]) == ["#R1 LMP2 Reserve 1 (synthetic)"]
     assert "promoted to a free place" in lmp2["added"][0]["why"]
     assert teams(lmp2["removed"]) == ["#E4 ELMS LMP3 Champion (synthetic)"]
