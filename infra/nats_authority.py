@@ -8,7 +8,8 @@ service would refuse anyway, before anything reaches the ingest stream:
   the service's replies come;
 - the subscriber publishes nothing that writes: requests to the query service and the
   read-only JetStream API requests of the latest-state KV bucket; it subscribes to the state
-  subjects, the checkpoints and its own inbox;
+  subjects (`state_subjects`: standings, invitations, entry lists), the checkpoints and its
+  own inbox;
 - the service (`paddock serve`) runs the JetStream API on its own streams only, publishes
   state, dead letters, checkpoints and replies, and answers the query service's requests.
 

@@ -18,7 +18,7 @@ QUERY_STANDINGS = "paddock.query.standings"
 QUERY_INVITATIONS = "paddock.query.invitations"
 QUERY_HISTORY = "paddock.query.history"
 QUERY_ENDPOINTS = ("standings", "invitations", "history", "audit.explain", "audit.timeline",
-                   "audit.diff")
+                   "audit.diff", "entry_list", "entry_list_diff")
 
 _OUTSIDE_TOKEN = re.compile(r"[^A-Za-z0-9_-]")
 _PREFIX = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
@@ -44,9 +44,15 @@ def invitations_subject(event: str, *, prefix: str = DEFAULT_PREFIX) -> str:
     return f"{check_prefix(prefix)}.invitations.{token(event)}"
 
 
+def entry_list_subject(event: str, *, prefix: str = DEFAULT_PREFIX) -> str:
+    return f"{check_prefix(prefix)}.entry-list.{token(event)}"
+
+
 def state_subjects(*, prefix: str = DEFAULT_PREFIX) -> list[str]:
-    """The wildcards the state stream captures."""
-    return [f"{check_prefix(prefix)}.standings.>", f"{prefix}.invitations.>"]
+    """The wildcards the state stream captures (and so what the service publishes and a
+    subscriber may follow: infra/nats_authority.py derives both from this list)."""
+    return [f"{check_prefix(prefix)}.standings.>", f"{prefix}.invitations.>",
+            f"{prefix}.entry-list.>"]
 
 
 def standings_key(championship: str, class_id: str) -> str:
@@ -55,6 +61,10 @@ def standings_key(championship: str, class_id: str) -> str:
 
 def invitations_key(event: str) -> str:
     return f"invitations.{token(event)}"
+
+
+def entry_list_key(event: str) -> str:
+    return f"entry-list.{token(event)}"
 
 
 def bucket_name(*, prefix: str = DEFAULT_PREFIX) -> str:

@@ -1,9 +1,13 @@
-"""Live views: the standings and invitation views at the head of a log prefix (pure, no I/O).
+"""Live views: the standings, invitation and entry-list views at the head of a log prefix
+(pure, no I/O).
 
 The live view of log position P has `as_of = known_at = T(P)`, the largest `recorded_at` among
-events 1..P (docs/SERVICE.md). Names: `standings/<championship>`, `invitations/<event>`; the
-body is canonical JSON. A view that cannot be computed yet (e.g. the invitations of an event
-whose definition is not in effect at T) is simply absent.
+events 1..P (docs/SERVICE.md). Names: `standings/<championship>`, `invitations/<event>`,
+`entry-list/<event>`; the body is canonical JSON. A view that cannot be computed yet (e.g. the
+invitations of an event whose definition is not in effect at T) is simply absent. An event's
+entry list exists once a class of it has a number of places (in a definition or an organiser's
+decision in effect at T): without one there is no list to publish. Both conditions, once met,
+stay met as T grows, so a view never disappears once written (view stores only upsert).
 
 A persisted view need not be rewritten at every position: between two events that may change
 it, only its header (`as_of`, `known_at`, `log_position`) would move. `LiveFold` therefore
@@ -34,14 +38,18 @@ from domain.aggregates.stewards_decision import StewardsDecision
 from domain.aggregates.target_event import TargetEvent
 from domain.errors import PaddockError
 from projections.canonical import canonical_json
+from projections.entry_list_view import entry_list_view
 from projections.invitations_view import invitations_view
 from projections.ledger import LedgerFold, LedgerState
 from projections.standings_view import SeasonAt, season_at, standings_view
 
 STANDINGS = "standings/"
 INVITATIONS = "invitations/"
+ENTRY_LISTS = "entry-list/"
 EVERY_INVITATION = "invitations/*"
 """In an `affected_views` answer: the invitations view of every target event."""
+EVERY_ENTRY_LIST = "entry-list/*"
+"""In an `affected_views` answer: the entry-list view of every target event."""
 
 Owners = Mapping[UUID, str]
 """Aggregate id → the view its events are about (`standings/<c>` or `invitations/<e>`)."""
@@ -55,6 +63,15 @@ def invitations_name(event_id: str) -> str:
     return f"{INVITATIONS}{event_id}"
 
 
+def entry_list_name(event_id: str) -> str:
+    return f"{ENTRY_LISTS}{event_id}"
+
+
+def entry_list_of(invitations: str) -> str:
+    """The entry list of the event an invitations view is about: it is computed from it."""
+    return entry_list_name(invitations.removeprefix(INVITATIONS))
+
+
 # -- computing views ----------------------------------------------------------------------------
 
 
@@ -64,9 +81,11 @@ def live_time(state: LedgerState) -> datetime | None:
 
 
 def view_names(state: LedgerState) -> list[str]:
-    """Every view the state may have: one per championship and one per target event."""
+    """Every view the state may have: one per championship, two per target event (its
+    invitations and its entry list)."""
     return sorted([standings_name(c) for c in state.championships]
-                  + [invitations_name(e) for e in state.target_events])
+                  + [invitations_name(e) for e in state.target_events]
+                  + [entry_list_name(e) for e in state.target_events])
 
 
 def live_views(state: LedgerState, names: Iterable[str] | None = None,
@@ -90,6 +109,9 @@ def _expand(names: Iterable[str], state: LedgerState) -> set[str]:
     if EVERY_INVITATION in wanted:
         wanted.discard(EVERY_INVITATION)
         wanted.update(invitations_name(e) for e in state.target_events)
+    if EVERY_ENTRY_LIST in wanted:
+        wanted.discard(EVERY_ENTRY_LIST)
+        wanted.update(entry_list_name(e) for e in state.target_events)
     return wanted
 
 
@@ -104,9 +126,26 @@ def _view(state: LedgerState, name: str, at: datetime,
         if name.startswith(INVITATIONS):
             return canonical_json(invitations_view(state, name.removeprefix(INVITATIONS), at, at,
                                                    seasons=seasons))
+        if name.startswith(ENTRY_LISTS):
+            event_id = name.removeprefix(ENTRY_LISTS)
+            if not has_places(state, event_id, at):
+                return None
+            return canonical_json(entry_list_view(state, event_id, at, at))
     except PaddockError:
         return None
     return None
+
+
+def has_places(state: LedgerState, event_id: str, at: datetime) -> bool:
+    """Whether a class of the event has had a number of places by T = `at`: in a version of
+    its definition in effect by then, or by an organiser's decision. Any version counts, not
+    only the current one, so that the view, once it exists, exists at every later T (a store
+    never deletes one)."""
+    defined = any("capacity" in c for v in state.target_events.get(event_id, [])
+                  if v.visible(at, at) for c in v.value.get("classes", []))
+    decided = any(d.value.kind == "capacity" and d.value.values.get("class_id") is not None
+                  for d in state.desk.get(event_id, []) if d.visible(at, at))
+    return defined or decided
 
 
 # -- which views a batch of events may change ---------------------------------------------------
@@ -142,8 +181,13 @@ def affected_views(events: Sequence[Any], owners: Owners | None = None) -> set[s
     A championship's events (definition, entries, ties, classifications, poles, decisions)
     change its standings and every target event's invitations (`EVERY_INVITATION`); awards
     change every invitations view; a target event's or invitation's events change that event's
-    invitations. `owners` (aggregate id → view) names the aggregates created before the batch;
-    an event of an aggregate not seen being created makes the answer None.
+    invitations. An entry list is computed from its event's invitations, so it changes with
+    them, and also with its event's desk decisions (capacity, grants, reserves, publications:
+    target-event events, so already the event's own) and with the declared entries of the
+    championships named in `automatic_entries` (championship events, so already every event's).
+    Hence every answer naming an invitations view also names its entry list. `owners`
+    (aggregate id → view) names the aggregates created before the batch; an event of an
+    aggregate not seen being created makes the answer None.
     """
     known = dict(owners or {})
     learn_owners(events, known)
@@ -158,13 +202,15 @@ def affected_views(events: Sequence[Any], owners: Owners | None = None) -> set[s
 
 def _affected_by(event: Any, owners: Owners) -> set[str] | None:
     if isinstance(event, (IngestReceipt.Received, SigningKey.Registered, SigningKey.Revoked)):
-        return set()  # receipts and signing keys change no standings or invitations view
+        return set()  # receipts and signing keys change no view
     if isinstance(event, Award.Granted):
-        return {EVERY_INVITATION}
+        return {EVERY_INVITATION, EVERY_ENTRY_LIST}
     owner = owners.get(event.originator_id)
     if owner is None:
         return None
-    return {owner, EVERY_INVITATION} if owner.startswith(STANDINGS) else {owner}
+    if owner.startswith(STANDINGS):
+        return {owner, EVERY_INVITATION, EVERY_ENTRY_LIST}
+    return {owner, entry_list_of(owner)}
 
 
 class ViewRouter:
@@ -198,10 +244,12 @@ class ViewRouter:
 
     def _expand(self, names: set[str] | None) -> set[str]:
         known = set(self.owners.values())
+        known |= {entry_list_of(n) for n in known if n.startswith(INVITATIONS)}
         if names is None:
             return known
-        if EVERY_INVITATION in names:
-            names = (names - {EVERY_INVITATION}) | {n for n in known if n.startswith(INVITATIONS)}
+        for wildcard, kind in ((EVERY_INVITATION, INVITATIONS), (EVERY_ENTRY_LIST, ENTRY_LISTS)):
+            if wildcard in names:
+                names = (names - {wildcard}) | {n for n in known if n.startswith(kind)}
         return names
 
 

@@ -77,6 +77,9 @@ def _state_channels(prefix: str, channels: dict[str, Any], operations: dict[str,
                       "A class's standings, on every change, in log order"),
         "invitations": (f"{prefix}.invitations.{{event}}",
                         "A target event's invitation state, on every change"),
+        "entry_list": (f"{prefix}.entry-list.{{event}}",
+                       ("A target event's entry list (entries, pending, reserves, free places, "
+                        "each line with why), on every change")),
         "dead_letters": (f"{prefix}.dlq.{{reason}}",
                          "Rejected messages: original payload and headers, Paddock-Reason, Paddock-Detail"),
         "checkpoints": (f"{prefix}.audit.checkpoint",
@@ -89,9 +92,23 @@ def _state_channels(prefix: str, channels: dict[str, Any], operations: dict[str,
                          "headers": _STATE_HEADERS, "payload": {"type": "object"}}
         channels[key] = {"address": address, "messages": {key: {"$ref": f"#/components/messages/{key}"}}}
         operations[f"receive_{key}"] = {"action": "receive", "channel": {"$ref": f"#/channels/{key}"}}
-    for query in ("standings", "invitations", "history", "audit.explain", "audit.timeline",
-                  "audit.diff"):
+    for query, summary in _QUERIES.items():
         key = f"query_{query.replace('.', '_')}"
         channels[key] = {"address": f"{prefix}.query.{query}", "messages": {}}
         operations[key] = {"action": "receive", "channel": {"$ref": f"#/channels/{key}"},
-                           "summary": f"request/reply: {query} with as_of/known_at, as the CLI answers"}
+                           "summary": f"request/reply: {summary}, as the CLI answers"}
+
+
+_AS_OF = "with as_of/known_at"
+_QUERIES = {
+    "standings": f"standings {_AS_OF}",
+    "invitations": f"invitations {_AS_OF}",
+    "history": f"history {_AS_OF}",
+    "audit.explain": f"audit.explain {_AS_OF}",
+    "audit.timeline": f"audit.timeline {_AS_OF}",
+    "audit.diff": f"audit.diff {_AS_OF}",
+    "entry_list": ("entry_list {event, as_of?, known_at?} or {event, published: N} "
+                   "(the list as version N was published)"),
+    "entry_list_diff": "entry_list_diff {event, from: N, to: M}: what changed between two versions",
+}
+"""Every query endpoint (infra/nats_subjects.py QUERY_ENDPOINTS) and what it answers."""

@@ -6,8 +6,9 @@ For each view the projection worker wrote after the publisher's position, in log
   class (every top-level field, `classes` holding the one class): byte-identical to the canonical
   JSON of `standings_view(state, championship, T, T, class_id)`.
 - `invitations/<event>` goes whole to `<prefix>.invitations.<event>`.
-Each body is also put in the KV bucket (`standings.<championship>.<class>`, `invitations.<event>`)
-so a late joiner reads the current state at once. Headers: `Paddock-Log-Position` (the log
+- `entry-list/<event>` goes whole to `<prefix>.entry-list.<event>`.
+Each body is also put in the KV bucket (`standings.<championship>.<class>`, `invitations.<event>`,
+`entry-list.<event>`) so a late joiner reads the current state at once. Headers: `Paddock-Log-Position` (the log
 position the state reflects: the body's `log_position`), `Paddock-As-Of`, `Paddock-Known-At`,
 `Paddock-View`, and `Nats-Msg-Id` = `<view name>@<log position>[/<class>]`. A live view's body
 is a function of the log prefix up to its `log_position`, so one id always names one content,
@@ -28,6 +29,7 @@ which the view stores allow (one connection behind a lock).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 import time
@@ -45,6 +47,8 @@ from nats.js.kv import KeyValue
 from infra.nats_subjects import (
     DEFAULT_PREFIX,
     bucket_name,
+    entry_list_key,
+    entry_list_subject,
     invitations_key,
     invitations_subject,
     standings_key,
@@ -115,6 +119,15 @@ def invitations_message(view: StoredView, event: str, prefix: str) -> StateMessa
     )
 
 
+def entry_list_message(view: StoredView, event: str, prefix: str) -> StateMessage:
+    return StateMessage(
+        subject=entry_list_subject(event, prefix=prefix),
+        key=entry_list_key(event),
+        body=view.body.encode(),
+        headers=_headers(view, json.loads(view.body)),
+    )
+
+
 def messages_for(view: StoredView, prefix: str = DEFAULT_PREFIX) -> list[StateMessage]:
     """The messages a stored view becomes; none for a kind of view the publisher does not know."""
     kind, _, ident = view.name.partition("/")
@@ -122,6 +135,8 @@ def messages_for(view: StoredView, prefix: str = DEFAULT_PREFIX) -> list[StateMe
         return standings_messages(view, ident, prefix)
     if kind == "invitations" and ident:
         return [invitations_message(view, ident, prefix)]
+    if kind == "entry-list" and ident:
+        return [entry_list_message(view, ident, prefix)]
     log.warning("view not published: unknown kind", view=view.name)
     return []
 
@@ -161,14 +176,24 @@ class Publisher:
         return self._kv
 
     async def _ensure_stream(self) -> None:
+        wanted = state_subjects(prefix=self.prefix)
         try:
-            await self.js.stream_info(self.stream)
+            info = await self.js.stream_info(self.stream)
         except NotFoundError:
             await self.js.add_stream(StreamConfig(
-                name=self.stream, subjects=state_subjects(prefix=self.prefix),
+                name=self.stream, subjects=wanted,
                 duplicate_window=self.duplicate_window, storage=StorageType.FILE,
-                description="Paddock standings and invitation states, as published",
+                description="Paddock standings, invitation and entry-list states, as published",
             ))
+            return
+        # a stream created by an earlier version lacks the subjects of newer views (entry lists):
+        # without them a publish there finds no stream
+        subjects = list(info.config.subjects or [])
+        missing = [s for s in wanted if s not in subjects]
+        if missing:
+            await self.js.update_stream(dataclasses.replace(info.config,
+                                                            subjects=[*subjects, *missing]))
+            log.info("state stream subjects added", stream=self.stream, subjects=missing)
 
     async def _ensure_bucket(self) -> KeyValue:
         try:
@@ -176,7 +201,7 @@ class Publisher:
         except BucketNotFoundError:
             return await self.js.create_key_value(
                 bucket=self.bucket, history=1,
-                description="Paddock latest standings and invitation states",
+                description="Paddock latest standings, invitation and entry-list states",
             )
 
     async def publish_pending(self, stop: asyncio.Event | None = None) -> int:

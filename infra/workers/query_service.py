@@ -1,4 +1,5 @@
-"""The query service: `nats.micro` service "paddock" answering standings, invitations and history.
+"""The query service: `nats.micro` service "paddock" answering standings, invitations, history,
+the audit views and the entry list (a date, a published version, the diff of two versions).
 
 Requests are JSON objects (unknown fields rejected); times are ISO 8601 with an offset or a bare
 date, as on the command line. A reply is the canonical JSON of the same view `paddock … --json`
@@ -29,7 +30,7 @@ from nats.micro.request import Request
 from nats.micro.service import Service, ServiceConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from domain.errors import PaddockError
+from domain.errors import InvalidInputError, PaddockError
 from infra.cli.args import parse_when
 from infra.nats_subjects import DEFAULT_PREFIX, SERVICE_NAME, query_subject
 from projections.canonical import canonical_json
@@ -127,6 +128,35 @@ def answer_diff(ledger: Ledger, data: bytes) -> dict[str, Any]:
                        known_at=parse_when(q.known_at, option="known_at"))
 
 
+class EntryListQuery(_Query):
+    event: Id
+    published: int | None = None  # a version the event does not have: the Ledger says which exist
+
+
+class EntryListDiffQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    event: Id
+    before: int = Field(alias="from")
+    after: int = Field(alias="to")
+
+
+def answer_entry_list(ledger: Ledger, data: bytes) -> dict[str, Any]:
+    """As `paddock entry-list EVENT [--as-of] [--known-at] [--published N]`. A published version
+    fixes both times, so times given with it are refused, as the CLI refuses them, rather than
+    silently ignored."""
+    q = EntryListQuery.model_validate_json(data)
+    if q.published is not None and (q.as_of or q.known_at):
+        raise InvalidInputError("published N fixes both times: drop as_of and known_at")
+    return ledger.entry_list(q.event, **q.times(), published=q.published)
+
+
+def answer_entry_list_diff(ledger: Ledger, data: bytes) -> dict[str, Any]:
+    """As `paddock entry-list EVENT --diff N M`."""
+    q = EntryListDiffQuery.model_validate_json(data)
+    return ledger.entry_list_diff(q.event, q.before, q.after)
+
+
 ANSWERS: dict[str, Answer] = {
     "standings": answer_standings,
     "invitations": answer_invitations,
@@ -134,6 +164,8 @@ ANSWERS: dict[str, Answer] = {
     "audit.explain": answer_explain,
     "audit.timeline": answer_timeline,
     "audit.diff": answer_diff,
+    "entry_list": answer_entry_list,
+    "entry_list_diff": answer_entry_list_diff,
 }
 
 
@@ -252,7 +284,7 @@ class QueryService(Service):
     def __init__(self, nc: Client, handlers: QueryHandlers) -> None:
         super().__init__(nc, ServiceConfig(
             name=SERVICE_NAME, version=service_version(),
-            description="Paddock standings, invitations and history",
+            description="Paddock standings, invitations, history, audit and entry lists",
         ))
         self.handlers = handlers
 

@@ -24,6 +24,7 @@ from infra.views.factory import open_view_store
 from infra.workers.projection_worker import ProjectionWorker
 from infra.workers.rebuild import rebuild_views
 from projections.canonical import canonical_json
+from projections.entry_list_view import entry_list_view
 from projections.invitations_view import invitations_view
 from projections.live_views import live_time
 from projections.standings_view import standings_view
@@ -34,6 +35,7 @@ from tests.views_invariants import check_views
 
 STANDINGS = f"standings/{ASLMS}"
 INVITATIONS = f"invitations/{LEMANS}"
+ENTRY_LIST = f"entry-list/{LEMANS}"
 
 
 @pytest.fixture
@@ -58,7 +60,8 @@ def replayed(ledger: Ledger) -> dict[str, str]:
     t = live_time(state)
     assert t is not None
     return {STANDINGS: canonical_json(standings_view(state, ASLMS, t, t)),
-            INVITATIONS: canonical_json(invitations_view(state, LEMANS, t, t))}
+            INVITATIONS: canonical_json(invitations_view(state, LEMANS, t, t)),
+            ENTRY_LIST: canonical_json(entry_list_view(state, LEMANS, t, t))}
 
 
 def lmp2_top(body: str) -> tuple[str, int]:
@@ -101,8 +104,8 @@ async def test_a_restarted_worker_resumes_from_its_tracked_position(
             progress = await ProjectionWorker(demo, restarted).run_until_caught_up()
         batches = [e for e in logs if e["event"] == "projection.batch"]
         assert [(b["events"], b["views_written"], b["position"]) for b in batches] == [
-            (1, 2, demo.head())]
-        assert (progress.events, progress.views_written) == (1, 2)
+            (1, 3, demo.head())]
+        assert (progress.events, progress.views_written) == (1, 3)
         assert bodies(restarted) == replayed(demo)
         assert lmp2_top(bodies(restarted)[STANDINGS]) == ("4", 81)
         assert all(v.position == demo.head() for v in dump(restarted).values())
@@ -185,7 +188,7 @@ async def test_rebuilt_views_equal_the_live_ones_and_replace_them_at_once(
     report = rebuild_views(demo, store_url, batch=4, on_batch=mid_way)
     assert len(seen_mid_way) == report.events // 4 + (1 if report.events % 4 else 0) > 1
     assert all(seen == before for seen in seen_mid_way)
-    assert (report.events, report.views, report.position) == (demo.head(), 2, demo.head())
+    assert (report.events, report.views, report.position) == (demo.head(), 3, demo.head())
     assert report.changed == []
     assert bodies(views) == {n: v.body for n, v in before.items()} == replayed(demo)
     assert views.workers() == {"projections": demo.head()}
@@ -326,13 +329,13 @@ async def test_projections_status_and_rebuild_commands(
     args = parse("projections", "status", "--store", store_url, "--json")
     assert cli.HANDLERS[args.handler](args) == 0
     status = json.loads(capsys.readouterr().out)
-    assert status["head"] == demo.head() and status["views"] == 2
+    assert status["head"] == demo.head() and status["views"] == 3
     assert status["workers"] == {"projections": {"position": demo.head() - 1, "events_behind": 1}}
     args = parse("projections", "rebuild", "--store", store_url, "--batch", "10")
     with capture_logs():
         assert await asyncio.to_thread(cli.HANDLERS[args.handler], args) == 0
     out = capsys.readouterr().out
-    assert f"rebuilt 2 views from {demo.head()} events (log position {demo.head()})" in out
+    assert f"rebuilt 3 views from {demo.head()} events (log position {demo.head()})" in out
     assert "differ from the ones they replaced" in out  # the old ones were a position behind
     args = parse("projections", "status", "--store", store_url)
     assert cli.status(args) == 0

@@ -144,7 +144,8 @@ async def test_the_service_answers_discovery_with_its_endpoints(nc: NatsClient, 
     assert info["name"] == "paddock"
     assert sorted(e["subject"] for e in info["endpoints"]) == [
         f"{nats_prefix}.query.audit.diff", f"{nats_prefix}.query.audit.explain",
-        f"{nats_prefix}.query.audit.timeline", f"{nats_prefix}.query.history",
+        f"{nats_prefix}.query.audit.timeline", f"{nats_prefix}.query.entry_list",
+        f"{nats_prefix}.query.entry_list_diff", f"{nats_prefix}.query.history",
         f"{nats_prefix}.query.invitations", f"{nats_prefix}.query.standings",
     ]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import pytest
@@ -18,9 +19,11 @@ from domain.aggregates.invitation import Invitation
 from domain.aggregates.race_classification import RaceClassification
 from domain.aggregates.target_event import TargetEvent
 from projections.canonical import canonical_json
+from projections.entry_list_view import entry_list_view
 from projections.invitations_view import invitations_view
 from projections.ledger import LedgerFold
 from projections.live_views import (
+    EVERY_ENTRY_LIST,
     EVERY_INVITATION,
     LiveFold,
     affected_views,
@@ -31,11 +34,14 @@ from projections.live_views import (
 from projections.standings_view import standings_view
 from services.demo import ASLMS, DEMO_OFFICIAL, LEMANS, load_demo
 from services.ledger import Ledger
+from services.lemans_scenario import load_lemans_scenario
 from tests.unit.test_fold_properties import events_of
 from tests.views_invariants import Event, check_views, content, fold_to, log_position
 
 STANDINGS = f"standings/{ASLMS}"
 INVITATIONS = f"invitations/{LEMANS}"
+ENTRY_LIST = f"entry-list/{LEMANS}"
+EVERY_TARGET_EVENT = {EVERY_INVITATION, EVERY_ENTRY_LIST}
 
 
 def of_type(events: tuple[Event, ...], kind: type) -> list[Any]:
@@ -48,13 +54,13 @@ def of_type(events: tuple[Event, ...], kind: type) -> list[Any]:
 def test_a_championship_event_affects_its_standings_and_every_invitations_view() -> None:
     events = events_of("demo")
     registered = of_type(events, Championship.Registered)
-    assert affected_views(registered) == {STANDINGS, EVERY_INVITATION}
+    assert affected_views(registered) == {STANDINGS, *EVERY_TARGET_EVENT}
 
 
 def test_awards_affect_invitations_and_a_target_event_its_own() -> None:
     events = events_of("demo")
-    assert affected_views(of_type(events, Award.Granted)) == {EVERY_INVITATION}
-    assert affected_views(of_type(events, TargetEvent.Registered)) == {INVITATIONS}
+    assert affected_views(of_type(events, Award.Granted)) == EVERY_TARGET_EVENT
+    assert affected_views(of_type(events, TargetEvent.Registered)) == {INVITATIONS, ENTRY_LIST}
 
 
 def test_an_event_of_an_aggregate_not_seen_created_affects_every_view() -> None:
@@ -63,12 +69,12 @@ def test_an_event_of_an_aggregate_not_seen_created_affects_every_view() -> None:
     assert affected_views(published) is None
     owners: dict[Any, str] = {}
     learn_owners((e for _, e in events), owners)
-    assert affected_views(published, owners) == {STANDINGS, EVERY_INVITATION}
+    assert affected_views(published, owners) == {STANDINGS, *EVERY_TARGET_EVENT}
 
 
 def test_a_batch_names_its_own_aggregates() -> None:
     events = [e for _, e in events_of("demo")]
-    assert affected_views(events) == {STANDINGS, INVITATIONS, EVERY_INVITATION}
+    assert affected_views(events) == {STANDINGS, INVITATIONS, ENTRY_LIST, *EVERY_TARGET_EVENT}
     assert affected_views([]) == set()
 
 
@@ -78,7 +84,7 @@ def test_organiser_decisions_affect_only_their_event() -> None:
     learn_owners((e for _, e in events), owners)
     decisions = of_type(events, Invitation.Transitioned)
     assert decisions
-    assert affected_views(decisions, owners) == {INVITATIONS}
+    assert affected_views(decisions, owners) == {INVITATIONS, ENTRY_LIST}
 
 
 # -- live_views -------------------------------------------------------------------------------
@@ -92,6 +98,7 @@ def test_live_views_are_the_views_at_the_latest_recorded_time(log: str) -> None:
     assert live_views(state) == {
         STANDINGS: canonical_json(standings_view(state, ASLMS, t, t)),
         INVITATIONS: canonical_json(invitations_view(state, LEMANS, t, t)),
+        ENTRY_LIST: canonical_json(entry_list_view(state, LEMANS, t, t)),
     }
 
 
@@ -116,7 +123,7 @@ def test_views_that_cannot_be_computed_yet_are_absent() -> None:
     assert live_views(fold_to(events, 2)) == {}  # the two signing keys change no view
     assert list(live_views(fold_to(events, 3))) == [STANDINGS]  # no target event yet
     assert live_views(fold_to(events, 3), [INVITATIONS, "standings/nope", "other/x"]) == {}
-    assert list(live_views(fold_to(events, 4))) == [INVITATIONS, STANDINGS]
+    assert list(live_views(fold_to(events, 4))) == [ENTRY_LIST, INVITATIONS, STANDINGS]
 
 
 # -- LiveFold: the views each batch changes ---------------------------------------------------
@@ -180,7 +187,7 @@ def test_a_fact_recorded_before_it_takes_effect_changes_the_views_when_time_reac
     before = live.advance(events[:-1])
     assert _lmp2_leader(before[STANDINGS]) == ("4", 81)
     after = live.advance(events[-1:])  # an award: about invitations only, but T moved past 22:00
-    assert set(after) == {STANDINGS, INVITATIONS}
+    assert set(after) == {STANDINGS, INVITATIONS, ENTRY_LIST}
     assert _lmp2_leader(after[STANDINGS]) == ("4", 83)
     assert log_position(after[STANDINGS]) == events[-1][0]
     check_views(events, {**before, **after}, events[-1][0])
@@ -190,3 +197,129 @@ def test_a_fact_recorded_before_it_takes_effect_changes_the_views_when_time_reac
 def _lmp2_leader(body: str) -> tuple[str, int]:
     lmp2 = next(c for c in json.loads(body)["classes"] if c["class"] == "LMP2")
     return lmp2["rows"][0]["car"], lmp2["rows"][0]["points"]
+
+
+# -- the entry list of a target event ---------------------------------------------------------
+
+
+class _SteppingClock:
+    """Every append one minute after the previous one (as in tests/unit/test_fold_properties)."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(minutes=1)
+        return self.now
+
+
+def desk_ledger() -> Ledger:
+    """The Le Mans 2024 desk (services/lemans_scenario.py) in memory."""
+    ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=_SteppingClock())
+    load_lemans_scenario(ledger)
+    return ledger
+
+
+@lru_cache(maxsize=1)
+def desk_events() -> tuple[Event, ...]:
+    return tuple(desk_ledger().read_events())
+
+
+DESK_DECISIONS = (TargetEvent.CapacityChanged, TargetEvent.PlaceGranted,
+                  TargetEvent.ReservesRanked, TargetEvent.EntryListPublished)
+
+
+@pytest.mark.parametrize("kind", DESK_DECISIONS)
+def test_the_organisers_desk_decisions_affect_their_events_invitations_and_entry_list(
+        kind: type) -> None:
+    events = desk_events()
+    owners: dict[Any, str] = {}
+    learn_owners((e for _, e in events), owners)
+    decisions = of_type(events, kind)
+    assert decisions
+    assert affected_views(decisions, owners) == {INVITATIONS, ENTRY_LIST}
+
+
+def test_the_automatic_entries_championship_affects_every_entry_list() -> None:
+    events = desk_events()
+    owners: dict[Any, str] = {}
+    learn_owners((e for _, e in events), owners)
+    wec = [e for e in of_type(events, Championship.Registered) if e.definition["id"] == "wec-2024"]
+    entries = of_type(events, Championship.EntryDeclared)
+    assert wec
+    assert affected_views(wec + entries, owners) == {"standings/wec-2024", *EVERY_TARGET_EVENT}
+
+
+def test_the_live_entry_list_is_the_entry_list_at_the_latest_recorded_time() -> None:
+    state = LedgerFold().apply_all(desk_events())
+    t = live_time(state)
+    assert t is not None
+    views = live_views(state)
+    assert views[ENTRY_LIST] == canonical_json(entry_list_view(state, LEMANS, t, t))
+    assert live_views(state, [EVERY_ENTRY_LIST]) == {ENTRY_LIST: views[ENTRY_LIST]}
+    body = json.loads(views[ENTRY_LIST])
+    assert [v["version"] for v in body["versions"]] == [1, 2] and body["published"] is None
+
+
+def test_the_entry_list_view_follows_the_desk_whatever_the_batches() -> None:
+    events = desk_events()
+    whole = stored_after(events, len(events))
+    for size in (1, 7):
+        assert stored_after(events, size) == whole, size
+    check_views(events, whole, events[-1][0])
+    assert ENTRY_LIST in whole
+
+
+def test_a_decline_rewrites_the_entry_list_with_the_promoted_reserve() -> None:
+    events = desk_events()
+    declines = [p for p, e in events if isinstance(e, Invitation.Transitioned)
+                and e.status == "declined"]
+    assert len(declines) == 1
+    live = LiveFold()
+    before = live.advance([x for x in events if x[0] < declines[0]])
+    after = live.advance([x for x in events if x[0] == declines[0]])
+    assert ENTRY_LIST in after and log_position(after[ENTRY_LIST]) == declines[0]
+    assert _lmp2_reserves_in(after[ENTRY_LIST]) == _lmp2_reserves_in(before[ENTRY_LIST]) + 1
+    check_views(events, {**before, **after}, declines[0])
+
+
+def _lmp2_reserves_in(body: str) -> int:
+    """Reserves holding an LMP2 place (entries of basis `reserve`)."""
+    lmp2 = next(c for c in json.loads(body)["classes"] if c["class"] == "LMP2")
+    return sum(1 for x in lmp2["entries"] if x["basis"] == "reserve")
+
+
+def test_an_event_without_places_per_class_has_no_entry_list_until_one_is_decided() -> None:
+    ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=_SteppingClock())
+    act = {"actor": "test", "source": "test"}
+    since = datetime(2024, 1, 1, tzinfo=UTC)
+    ledger.register_target_event(_event("open-2024"), effective_at=since, **act)
+    live = LiveFold()
+    assert set(live.advance(ledger.read_events())) == {"invitations/open-2024"}
+    ledger.change_capacity("open-2024", "GT", 12, reason="", effective_at=since, **act)
+    changed = live.advance(ledger.read_events(live.position))
+    assert set(changed) == {"invitations/open-2024", "entry-list/open-2024"}
+    assert [c["class"] for c in json.loads(changed["entry-list/open-2024"])["classes"]] == ["GT"]
+    check_views(tuple(ledger.read_events()), stored_after(tuple(ledger.read_events()), 1),
+                live.position)
+
+
+def test_an_entry_list_once_written_never_vanishes() -> None:
+    """A view store only upserts: a revision dropping every class's places empties the list
+    rather than removing it."""
+    ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=_SteppingClock())
+    act = {"actor": "test", "source": "test"}
+    ledger.register_target_event(_event("caps-2024", gt_places=10),
+                                 effective_at=datetime(2024, 1, 1, tzinfo=UTC), **act)
+    ledger.register_target_event(_event("caps-2024"), effective_at=datetime(2024, 2, 1, tzinfo=UTC),
+                                 **act)
+    events = tuple(ledger.read_events())
+    views = live_views(fold_to(events, events[-1][0]))
+    assert json.loads(views["entry-list/caps-2024"])["classes"] == []
+    check_views(events, stored_after(events, 1), events[-1][0])
+
+
+def _event(event_id: str, gt_places: int | None = None) -> dict[str, Any]:
+    gt: dict[str, Any] = {"id": "GT"} if gt_places is None else {"id": "GT", "capacity": gt_places}
+    return {"id": event_id, "name": event_id, "capacity": 30, "classes": [gt, {"id": "LMP2"}],
+            "invitation_routes": []}

@@ -13,6 +13,8 @@ from infra.nats_subjects import (
     QUERY_STANDINGS,
     STATE_STREAM,
     bucket_name,
+    entry_list_key,
+    entry_list_subject,
     invitations_key,
     invitations_subject,
     query_subject,
@@ -45,7 +47,17 @@ def test_default_names() -> None:
     assert (bucket_name(), state_stream_name()) == (LATEST_BUCKET, STATE_STREAM)
     assert [query_subject(e) for e in ("standings", "invitations", "history")] == [
         QUERY_STANDINGS, QUERY_INVITATIONS, QUERY_HISTORY]
-    assert state_subjects() == ["paddock.standings.>", "paddock.invitations.>"]
+    assert state_subjects() == ["paddock.standings.>", "paddock.invitations.>",
+                                "paddock.entry-list.>"]
+
+
+def test_entry_list_names() -> None:
+    assert entry_list_subject("lemans-2024") == "paddock.entry-list.lemans-2024"
+    assert entry_list_subject("le mans.2024", prefix="t1") == "t1.entry-list.le_mans_2024"
+    assert entry_list_key("le mans.2024") == "entry-list.le_mans_2024"
+    assert [query_subject(e, prefix="t1") for e in ("entry_list", "entry_list_diff")] == [
+        "t1.query.entry_list", "t1.query.entry_list_diff"]
+    assert "t1.entry-list.>" in state_subjects(prefix="t1")  # the state stream captures it
 
 
 def test_a_prefix_moves_subjects_stream_and_bucket() -> None:
@@ -85,6 +97,16 @@ def test_an_invitations_view_goes_whole_and_unknown_kinds_are_skipped() -> None:
     assert (message.subject, message.key, message.body, message.msg_id) == (
         "paddock.invitations.e", "invitations.e", body.encode(), "invitations/e@3")
     assert messages_for(StoredView("entries/e", 3, "{}")) == []
+
+
+def test_an_entry_list_view_goes_whole_with_its_position_and_times() -> None:
+    body = '{"as_of":"A","event":"le mans","known_at":"K","log_position":5}'
+    (message,) = messages_for(StoredView("entry-list/le mans", 8, body), "x")
+    assert (message.subject, message.key, message.body, message.msg_id) == (
+        "x.entry-list.le_mans", "entry-list.le_mans", body.encode(), "entry-list/le mans@5")
+    assert {k: v for k, v in message.headers.items() if k.startswith("Paddock-")} == {
+        "Paddock-View": "entry-list/le mans", "Paddock-Log-Position": "5",
+        "Paddock-As-Of": "A", "Paddock-Known-At": "K"}
 
 
 def test_views_are_grouped_by_position_in_order() -> None:

@@ -49,3 +49,23 @@ def test_a_class_view_keeps_only_its_own_poles_and_decisions() -> None:
     assert full["rounds"][0]["poles"] == {"GT": "42", "LMP2": "90", "LMP3": "20"}
     assert lmp2["rounds"][0]["poles"] == {"LMP2": "90"}
     assert [c["class"] for c in lmp2["classes"]] == ["LMP2"]
+
+
+def test_an_entry_list_recomputed_later_is_the_same_state_until_the_list_changes() -> None:
+    from datetime import datetime, timedelta
+
+    from projections.canonical import canonical_json
+    from services.demo import LEMANS
+    from services.ledger import Ledger
+    from services.lemans_scenario import DECLINED_AT, load_lemans_scenario
+
+    ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    load_lemans_scenario(ledger)
+
+    def at(when: datetime) -> bytes:
+        return canonical_json(ledger.entry_list(LEMANS, as_of=when)).encode()
+
+    before, just_before = at(DECLINED_AT - timedelta(days=2)), at(DECLINED_AT - timedelta(hours=1))
+    assert json.loads(before)["as_of"] != json.loads(just_before)["as_of"]
+    assert _same_state(before, just_before)  # only the times moved: nothing to tell anyone
+    assert not _same_state(just_before, at(DECLINED_AT))  # the decline promotes a reserve
