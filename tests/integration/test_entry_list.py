@@ -270,3 +270,30 @@ def test_an_event_whose_rules_rank_reserves_overall(demo: Ledger) -> None:
     assert view["reserve_order"] == "overall"
     assert teams(cls(view, "LMGT3")["entries"]) == ["#1 GT First"]
     assert teams(cls(view, "LMP2")["reserves"]) == ["#2 P2 Second"]
+
+
+def test_known_at_reproduces_each_published_version(desk: Ledger, clock: Clock) -> None:
+    versions = desk.entry_list(LEMANS)["versions"]
+    assert [v["version"] for v in versions] == [1, 2]
+    clock.advance(days=30)  # later facts, some retroactive, must not change what was published
+    desk.grant_place(LEMANS, "LMP2", team="Retroactive (synthetic)", car="X1", reference="SC-x",
+                     reason="", effective_at=FIRST_LIST - timedelta(days=2), actor="aco",
+                     source="test")
+    for v in versions:
+        published = desk.entry_list(LEMANS, published=v["version"])
+        replayed = desk.entry_list(LEMANS, as_of=v["published_at"], known_at=v["recorded_at"])
+        assert replayed["classes"] == published["classes"]
+        assert "#X1 Retroactive (synthetic)" not in teams(cls(replayed, "LMP2")["entries"])
+    assert "#X1 Retroactive (synthetic)" in teams(cls(desk.entry_list(LEMANS), "LMP2")["entries"])
+
+
+def test_an_entry_declared_by_the_organiser_in_the_wec_is_automatic(desk: Ledger) -> None:
+    desk.declare_entry("wec-2024", {"car": "33", "team": "Late WEC Entrant (synthetic)",
+                                    "class": "LMGT3", "drivers": []},
+                       effective_at=SECOND_LIST + timedelta(days=1), actor="aco", source="test")
+    before = cls(desk.entry_list(LEMANS, as_of=SECOND_LIST), "LMGT3")
+    after = cls(desk.entry_list(LEMANS, as_of=SECOND_LIST + timedelta(days=2)), "LMGT3")
+    assert "#33 Late WEC Entrant (synthetic)" not in teams(before["entries"])
+    line = next(x for x in after["entries"] if x["car"] == "33")
+    assert (line["basis"], line["why"]) == ("automatic", "FIA WEC 2024 full-season entry")
+    assert after["over"] == 1  # the organiser now has one car too many in LMGT3, and sees it
