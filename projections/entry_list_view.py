@@ -9,23 +9,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from domain.classification import ResultStatus
 from domain.entry_list import BY_CLASS, ClassList, Desk, Invitation, Line, compose
-from domain.errors import InvalidInputError, PaddockError
+from domain.errors import InvalidInputError
 from projections.invitations_view import invitations_view
 from projections.ledger import DeskDecision, LedgerState, Recorded, winner
-from projections.standings_view import SeasonAt, standings_view
+from projections.standings_view import SeasonAt
 
 DEFAULT_MAX_INVITATIONS = 2
 
 
 def entry_list_view(state: LedgerState, event_id: str, as_of: datetime, known_at: datetime,
-                    *, published: int | None = None) -> dict[str, Any]:
-    """`published=N`: the list exactly as version N was published (its as_of and known_at)."""
+                    *, published: int | None = None,
+                    seasons: dict[str, SeasonAt | str] | None = None) -> dict[str, Any]:
+    """`published=N`: the list exactly as version N was published (its as_of and known_at).
+    `seasons` may carry championships already computed at the same (as_of, known_at)."""
     version = None
     if published is not None:
         version = publication(state, event_id, published)
         as_of, known_at = version.effective_at, version.recorded_at
-    seasons: dict[str, SeasonAt | str] = {}
+        seasons = None
+    seasons = {} if seasons is None else seasons
     invitations = invitations_view(state, event_id, as_of, known_at, seasons=seasons)
     defn = _definition(state, event_id, as_of, known_at)
     decisions = [d for d in state.desk.get(event_id, []) if d.visible(as_of, known_at)]
@@ -33,7 +37,7 @@ def entry_list_view(state: LedgerState, event_id: str, as_of: datetime, known_at
     desk = Desk(
         capacity=total, class_capacities=capacities,
         automatic=_automatic(state, defn, as_of, known_at),
-        invitations=[_invitation(state, event_id, r, as_of, known_at)
+        invitations=[_invitation(state, event_id, r, seasons, as_of, known_at)
                      for r in invitations["routes"] if r["kind"] == "invitation"],
         granted=_granted(decisions), reserves=_reserves(decisions),
         max_invitations=int(defn.get("max_invitations_per_competitor", DEFAULT_MAX_INVITATIONS)),
@@ -119,7 +123,8 @@ def _automatic(state: LedgerState, defn: dict[str, Any], as_of: datetime,
     return lines
 
 
-def _invitation(state: LedgerState, event_id: str, route: dict[str, Any], as_of: datetime,
+def _invitation(state: LedgerState, event_id: str, route: dict[str, Any],
+                seasons: dict[str, SeasonAt | str], as_of: datetime,
                 known_at: datetime) -> Invitation:
     holder = route["holder"] or {}
     why = route["description"] + (f" ({route['source']})" if route["source"] else "")
@@ -128,7 +133,7 @@ def _invitation(state: LedgerState, event_id: str, route: dict[str, Any], as_of:
         team=holder.get("team"), car=holder.get("car"), driver=holder.get("driver"),
         personal=route["beneficiary"] == "driver", why=why,
         facts=_route_facts(state, event_id, route, as_of, known_at),
-        problem=_missed_rounds(state, holder, as_of, known_at),
+        problem=_missed_rounds(holder, seasons),
     )
 
 
@@ -143,22 +148,18 @@ def _route_facts(state: LedgerState, event_id: str, route: dict[str, Any], as_of
     return tuple(sorted([*grants, *decisions]))
 
 
-def _missed_rounds(state: LedgerState, holder: dict[str, Any], as_of: datetime,
-                   known_at: datetime) -> str | None:
-    """A route earned in standings needs the car to have contested every round of its series."""
-    if "championship" not in holder or "class" not in holder:
+def _missed_rounds(holder: dict[str, Any], seasons: dict[str, SeasonAt | str]) -> str | None:
+    """A route earned in standings needs the car to have contested every published round of
+    its series (the season was computed for the route's holder, at the same times)."""
+    season = seasons.get(str(holder.get("championship")))
+    if not isinstance(season, SeasonAt) or "class" not in holder:
         return None
-    try:
-        view = standings_view(state, holder["championship"], as_of, known_at, holder["class"])
-    except PaddockError:
+    placed = [p for p in season.standings(holder["class"]) if p.competitor.car == holder["car"]]
+    if not placed:
         return None
-    rows = [r for c in view["classes"] for r in c["rows"] if r["car"] == holder["car"]]
-    published = [r["round"] for r in view["rounds"] if r["status"] != "not published"]
-    if not rows:
-        return None
-    contested = {r["round"] for r in rows[0]["rounds"]
-                 if r and r.get("status") not in (None, "did_not_start")}
-    missed = [n for n in published if n not in contested]
+    contested = {r.round for r in placed[0].competitor.results
+                 if r.status is not ResultStatus.DID_NOT_START}
+    missed = [n for n in sorted(season.rounds) if n not in contested]
     if not missed:
         return None
     return (f"car #{holder['car']} did not contest round(s) {', '.join(map(str, missed))} of "

@@ -130,7 +130,7 @@ def _view(state: LedgerState, name: str, at: datetime,
             event_id = name.removeprefix(ENTRY_LISTS)
             if not has_places(state, event_id, at):
                 return None
-            return canonical_json(entry_list_view(state, event_id, at, at))
+            return canonical_json(entry_list_view(state, event_id, at, at, seasons=seasons))
     except PaddockError:
         return None
     return None
