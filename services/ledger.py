@@ -8,14 +8,12 @@ from zero, which must give the same views.
 
 from __future__ import annotations
 
-import base64
 import gc
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -28,18 +26,15 @@ from domain.aggregates.award import Award
 from domain.aggregates.championship import Championship
 from domain.aggregates.invitation import Invitation
 from domain.aggregates.race_classification import RaceClassification
-from domain.aggregates.signing_key import SigningKey
 from domain.aggregates.stewards_decision import StewardsDecision
 from domain.aggregates.target_event import TargetEvent
-from domain.authority import SIGNING_ROLES, Role
+from domain.authority import Role
 from domain.classification import ClassificationRow
 from domain.decisions import DecisionKind, DecisionTerms
-from domain.entry_list import OVERALL
 from domain.errors import (
     ClassificationMissingError,
     ConflictingFactError,
     InvalidInputError,
-    SignatureError,
     TimeOrderError,
     UnknownCarError,
     UnknownChampionshipError,
@@ -47,23 +42,23 @@ from domain.errors import (
     UnknownDecisionError,
     UnknownTargetEventError,
 )
-from domain.invitations import ACCEPTED as INVITATION_ACCEPTED
-from domain.invitations import CONFIRMED, EARNED, REALLOCATED
+from domain.invitations import CONFIRMED, EARNED
 from domain.race_status import OFFICIAL, STATUSES
 from domain.rules import ChampionshipDefinition
-from domain.signing import SignatureRecord, award_statement, penalty_statement, tie_statement
+from domain.signing import award_statement, penalty_statement, tie_statement
 from domain.standings import car_sort_key
 from domain.timing import require_aware
 from projections.diff_view import diff_view
-from projections.entry_list_view import entry_list_diff, entry_list_view
 from projections.explain_view import explain_view
 from projections.history_view import history_view
 from projections.invitations_view import invitations_view
 from projections.ledger import LedgerFold, LedgerState
 from projections.standings_view import standings_view
 from projections.timeline_view import RETROACTIVE_AFTER, timeline_view
+from services.entry_list_desk import HOLDING, EntryListDesk
 from services.outcome import ACCEPTED, DUPLICATE, Outcome
-from services.signatures import Signer, is_public_key, verify
+from services.signatures import Signer
+from services.signing_desk import SigningDesk
 
 Clock = Callable[[], datetime]
 A = TypeVar("A", bound=Aggregate)
@@ -82,7 +77,7 @@ def rows_digest(records: Sequence[dict[str, Any]]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class Ledger(Application[UUID]):
+class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
     name = "Paddock"
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
@@ -324,174 +319,6 @@ class Ledger(Application[UUID]):
         agg.declare_entry(entry, require_aware(effective_at, field="effective_at"), self.clock(),
                           actor, source)
         return self._append(f"{championship} entry #{entry['car']} {entry['team']} declared", agg)
-
-    # -- commands: the organiser's entry list ---------------------------------------------------------
-
-    def _target_event(self, event_id: str) -> TargetEvent:
-        event = self.find(TargetEvent, event_id=event_id)
-        if event is None:
-            known = ", ".join(sorted(self.state().target_events)) or "none registered"
-            raise UnknownTargetEventError(f"unknown target event '{event_id}' (known: {known})")
-        return event
-
-    def change_capacity(self, event_id: str, class_id: str | None, capacity: int, *, reason: str,
-                        effective_at: datetime, actor: str, source: str) -> Outcome:
-        """The organiser's decision on how many places a class (or the event) has."""
-        require_aware(effective_at, field="effective_at")
-        event = self._target_event(event_id)
-        if class_id is not None:
-            _target_class(event, class_id)
-        if capacity < 0:
-            raise InvalidInputError(f"a capacity is a number of places ≥ 0 (got {capacity})")
-        if self._desk_repeat(event_id, "capacity", effective_at, class_id=class_id,
-                             capacity=capacity):
-            return Outcome(DUPLICATE, f"{event_id} {class_id or 'total'} capacity {capacity} "
-                                      "already decided at that time")
-        event.change_capacity(class_id, capacity, reason, effective_at, self.clock(), actor, source)
-        what = f"{event_id} {class_id or 'total'} capacity: {capacity}"
-        return self._append(what, event)
-
-    def grant_place(self, event_id: str, class_id: str, *, team: str, car: str, reference: str,
-                    reason: str, effective_at: datetime, actor: str, source: str) -> Outcome:
-        """A place granted by the selection committee (not earned through a route)."""
-        require_aware(effective_at, field="effective_at")
-        event = self._target_event(event_id)
-        _target_class(event, class_id)
-        if not team.strip() or not car.strip():
-            raise InvalidInputError("a granted place names a team and a car")
-        if reference in event.grants:
-            return Outcome(DUPLICATE, f"{event_id}: place {reference} already granted")
-        event.grant_place(class_id, team, car, reference, reason, effective_at, self.clock(),
-                          actor, source)
-        return self._append(f"{event_id} {class_id}: place granted to {team} #{car} ({reference})",
-                            event)
-
-    def rank_reserves(self, event_id: str, class_id: str, ranked: list[dict[str, str]], *,
-                      reason: str, effective_at: datetime, actor: str, source: str) -> Outcome:
-        """The ranked reserve list of a class; a later ranking replaces it."""
-        require_aware(effective_at, field="effective_at")
-        event = self._target_event(event_id)
-        overall = event.definitions[-1].get("reserve_order") == OVERALL
-        if overall != (class_id == OVERALL):
-            raise InvalidInputError(
-                f"{event_id} ranks its reserves {'overall' if overall else 'per class'}: "
-                + ("rank them with class 'overall', each reserve naming its class" if overall
-                   else f"'{OVERALL}' is not one of its classes; rank each class's reserves"))
-        for i, r in enumerate(ranked, start=1):
-            if not str(r.get("team", "")).strip():
-                raise InvalidInputError(f"reserve #{i}: name its team")
-            _target_class(event, r["class"] if overall else class_id)
-        if self._desk_repeat(event_id, "reserves", effective_at, class_id=class_id, ranked=ranked):
-            return Outcome(DUPLICATE, f"{event_id} {class_id}: these reserves are already ranked")
-        event.rank_reserves(class_id, ranked, reason, effective_at, self.clock(), actor, source)
-        return self._append(f"{event_id} {class_id}: {len(ranked)} reserve(s) ranked", event)
-
-    def _recorded_before(self, event_id: str, route: str, status: str, effective_at: datetime,
-                         holder: dict[str, Any] | None) -> bool:
-        """A resent decision (same status, time and holder) that is no longer the latest."""
-        return any(t.value.status == status and t.effective_at == effective_at
-                   and (holder is None or t.value.holder == holder)
-                   for t in self.state().invitations.get((event_id, route), []))
-
-    def _check_invitation_limit(self, event_id: str, route: str,
-                                holder: dict[str, Any] | None, effective_at: datetime) -> None:
-        """A competitor holds at most N invitations (the target event's rule, 2 by default)."""
-        team = str((holder or {}).get("team") or "").strip()
-        if not team:
-            return
-        view = self.entry_list(event_id, as_of=effective_at)
-        held = sorted({ln["route"] for c in view["classes"] for ln in [*c["entries"], *c["pending"]]
-                       if ln["basis"] == "invitation" and ln["route"] != route
-                       and ln["team"].casefold().strip() == team.casefold()})
-        limit = view["max_invitations"]
-        if len(held) >= limit:
-            raise InvalidInputError(
-                f"refused: {team} already holds {len(held)} invitations ({', '.join(held)}); "
-                f"a competitor holds at most {limit}", where=f"{event_id}/{route}")
-
-    def _desk_repeat(self, event_id: str, kind: str, effective_at: datetime,
-                     **values: Any) -> bool:
-        """The same organiser's decision, at the same time, already recorded (a resend)."""
-        return any(d.value.kind == kind and d.effective_at == effective_at
-                   and all(d.value.values.get(k) == v for k, v in values.items())
-                   for d in self.state().desk.get(event_id, []))
-
-    def publish_entry_list(self, event_id: str, *, note: str, effective_at: datetime, actor: str,
-                           source: str) -> Outcome:
-        """Publishing freezes nothing: the version is the list computed at its effective time
-        with what was recorded by its publication, reproducible forever after."""
-        require_aware(effective_at, field="effective_at")
-        event = self._target_event(event_id)
-        version = event.publish_list(note, effective_at, self.clock(), actor, source)
-        return self._append(f"{event_id} entry list version {version} published", event)
-
-    def entry_list(self, event_id: str, *, as_of: datetime | None = None,
-                   known_at: datetime | None = None, published: int | None = None) -> dict[str, Any]:
-        a, k = self._times(as_of, known_at)
-        return entry_list_view(self.state(), event_id, a, k, published=published)
-
-    def entry_list_diff(self, event_id: str, before: int, after: int) -> dict[str, Any]:
-        """What changed between two published versions of the entry list, and why."""
-        return entry_list_diff(self.state(), event_id, before, after)
-
-    # -- commands: signing keys ----------------------------------------------------------------------
-
-    def register_signing_key(self, public_key: str, *, person: str, role: str,
-                             effective_at: datetime, actor: str, source: str) -> Outcome:
-        """Whoever administers the ledger vouches that this key is this person's."""
-        require_aware(effective_at, field="effective_at")
-        if not is_public_key(public_key):
-            raise InvalidInputError(f"'{public_key}' is not an nkeys user public key (56 characters "
-                                    "starting with 'U', as printed by `paddock keys generate`)")
-        if role not in {r.value for r in SIGNING_ROLES}:
-            raise InvalidInputError(f"role '{role}' signs nothing; keys are registered for "
-                                    f"{' or '.join(sorted(r.value for r in SIGNING_ROLES))}")
-        if not person.strip():
-            raise InvalidInputError("a signing key is registered for a named person")
-        known = self.state().signing_keys.get(public_key)
-        if known is not None:
-            if (known.person, known.role) == (person, role):
-                return Outcome(DUPLICATE, f"key {public_key} is already registered for {person}")
-            raise ConflictingFactError(f"key {public_key} is already registered for "
-                                       f"{known.person} ({known.role})")
-        key = SigningKey(public_key=public_key, person=person, role=role,
-                         effective_at=effective_at, recorded_at=self.clock(), actor=actor,
-                         source=source)
-        return self._append(f"signing key of {person} ({role}) registered", key)
-
-    def revoke_signing_key(self, public_key: str, *, reason: str, effective_at: datetime,
-                           actor: str, source: str) -> Outcome:
-        require_aware(effective_at, field="effective_at")
-        key = self.find(SigningKey, public_key=public_key)
-        if key is None:
-            raise SignatureError(f"key {public_key} is not registered")
-        if key.revoked:
-            return Outcome(DUPLICATE, f"key {public_key} was already revoked")
-        key.revoke(reason, effective_at, self.clock(), actor, source)
-        return self._append(f"signing key of {key.person} revoked", key)
-
-    def _verified(self, role: Role, signer: Signer | None, statement: bytes) -> _Verified:
-        """The signature record to keep with the decision, once the key is known, holds the
-        role, is not revoked and has signed exactly this statement; SignatureError otherwise."""
-        if signer is None:
-            raise SignatureError(f"a {role.value}'s decision must be signed with the deciding "
-                                 "person's registered key (CLI: --sign-with SEEDFILE; NATS: the "
-                                 "message's `signature` field)")
-        key = self.state().signing_keys.get(signer.public_key)
-        if key is None:
-            raise SignatureError(f"key {signer.public_key} is not registered: register it with "
-                                 "`paddock keys register` before signing decisions with it")
-        if key.revoked_at is not None:
-            raise SignatureError(f"key {signer.public_key} of {key.person} was revoked "
-                                 f"(log position {key.revoked_at}); it signs nothing new")
-        if key.role != role.value:
-            raise SignatureError(f"key {signer.public_key} belongs to {key.person}, a {key.role}: "
-                                 f"only a {role.value} may sign this decision")
-        value = signer.signature_for(statement)
-        verify(signer.public_key, statement, value)
-        record = SignatureRecord(signer.public_key, key.person, key.role,
-                                 base64.b64encode(value).decode())
-        return _Verified(record, f"{key.role}:{key.person}")
 
     # -- commands: classifications and poles -------------------------------------------------------
 
@@ -737,22 +564,6 @@ class Ledger(Application[UUID]):
             self._check_invitation_limit(event_id, route, holder or agg.holder, effective_at)
         agg.transition(status, holder, reason, effective_at, self.clock(), actor, source)
         return self._append(f"{event_id}/{route}: {status}", agg)
-
-
-@dataclass(frozen=True)
-class _Verified:
-    record: SignatureRecord
-    actor: str
-
-
-HOLDING = (CONFIRMED, INVITATION_ACCEPTED, REALLOCATED)
-
-
-def _target_class(event: TargetEvent, class_id: str) -> None:
-    classes = [c["id"] for c in event.definitions[-1].get("classes", [])]
-    if class_id not in classes:
-        raise UnknownClassError(f"{event.event_id} has no class '{class_id}' "
-                                f"(classes: {', '.join(classes)})")
 
 
 def _confirmable_holder(route: dict[str, Any]) -> dict[str, Any]:
