@@ -21,16 +21,19 @@ DEFAULT_MAX_INVITATIONS = 2
 
 def entry_list_view(state: LedgerState, event_id: str, as_of: datetime, known_at: datetime,
                     *, published: int | None = None,
-                    seasons: dict[str, SeasonAt | str] | None = None) -> dict[str, Any]:
+                    seasons: dict[str, SeasonAt | str] | None = None,
+                    invitations: dict[str, Any] | None = None) -> dict[str, Any]:
     """`published=N`: the list exactly as version N was published (its as_of and known_at).
-    `seasons` may carry championships already computed at the same (as_of, known_at)."""
+    `seasons` may carry championships, `invitations` the event's invitations view, already
+    computed at the same (as_of, known_at)."""
     version = None
     if published is not None:
         version = publication(state, event_id, published)
         as_of, known_at = version.effective_at, version.recorded_at
-        seasons = None
+        seasons, invitations = None, None
     seasons = {} if seasons is None else seasons
-    invitations = invitations_view(state, event_id, as_of, known_at, seasons=seasons)
+    if invitations is None:
+        invitations = invitations_view(state, event_id, as_of, known_at, seasons=seasons)
     defn = _definition(state, event_id, as_of, known_at)
     decisions = [d for d in state.desk.get(event_id, []) if d.visible(as_of, known_at)]
     total, capacities = _capacities(defn, decisions)
@@ -207,8 +210,7 @@ def entry_list_diff(state: LedgerState, event_id: str, before: int, after: int) 
     """What changed between two published versions, per class, and why: places taken or held
     (entries and pending invitations) added, with the reason they are there now, and removed,
     with what became of them."""
-    old = entry_list_view(state, event_id, _epoch(), _epoch(), published=before)
-    new = entry_list_view(state, event_id, _epoch(), _epoch(), published=after)
+    old, new = (_as_published(state, event_id, v) for v in (before, after))
     classes = []
     for o, n in zip(old["classes"], new["classes"], strict=True):
         was = {_key(x): x for part in ("entries", "pending") for x in o[part]}
@@ -229,6 +231,6 @@ def _key(line: dict[str, Any]) -> tuple[Any, ...]:
     return (line["team"], line["car"], line["route"], line["driver"])
 
 
-def _epoch() -> datetime:
-    """Ignored when a published version fixes the times."""
-    return datetime.fromtimestamp(0).astimezone()
+def _as_published(state: LedgerState, event_id: str, version: int) -> dict[str, Any]:
+    p = publication(state, event_id, version)
+    return entry_list_view(state, event_id, p.effective_at, p.recorded_at, published=version)

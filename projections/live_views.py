@@ -97,8 +97,9 @@ def live_views(state: LedgerState, names: Iterable[str] | None = None,
     wanted = view_names(state) if names is None else _expand(names, state)
     views = {}
     seasons: dict[str, SeasonAt | str] = {}  # standings and invitations share each season
-    for name in sorted(wanted, key=lambda n: (not n.startswith(STANDINGS), n)):
-        body = _view(state, name, when, seasons)
+    invitations: dict[str, dict[str, Any]] = {}  # an entry list starts from its invitations
+    for name in sorted(wanted, key=_computing_order):
+        body = _view(state, name, when, seasons, invitations)
         if body is not None:
             views[name] = body
     return dict(sorted(views.items()))
@@ -115,8 +116,14 @@ def _expand(names: Iterable[str], state: LedgerState) -> set[str]:
     return wanted
 
 
-def _view(state: LedgerState, name: str, at: datetime,
-          seasons: dict[str, SeasonAt | str]) -> str | None:
+def _computing_order(name: str) -> tuple[int, str]:
+    """Standings, then invitations, then entry lists: each reuses what came before."""
+    kinds = (STANDINGS, INVITATIONS, ENTRY_LISTS)
+    return next((i for i, k in enumerate(kinds) if name.startswith(k)), len(kinds)), name
+
+
+def _view(state: LedgerState, name: str, at: datetime, seasons: dict[str, SeasonAt | str],
+          invitations: dict[str, dict[str, Any]]) -> str | None:
     try:
         if name.startswith(STANDINGS):
             championship = name.removeprefix(STANDINGS)
@@ -124,13 +131,15 @@ def _view(state: LedgerState, name: str, at: datetime,
             seasons[championship] = season
             return canonical_json(standings_view(state, championship, at, at, season=season))
         if name.startswith(INVITATIONS):
-            return canonical_json(invitations_view(state, name.removeprefix(INVITATIONS), at, at,
-                                                   seasons=seasons))
+            event_id = name.removeprefix(INVITATIONS)
+            invitations[event_id] = invitations_view(state, event_id, at, at, seasons=seasons)
+            return canonical_json(invitations[event_id])
         if name.startswith(ENTRY_LISTS):
             event_id = name.removeprefix(ENTRY_LISTS)
             if not has_places(state, event_id, at):
                 return None
-            return canonical_json(entry_list_view(state, event_id, at, at, seasons=seasons))
+            return canonical_json(entry_list_view(state, event_id, at, at, seasons=seasons,
+                                                  invitations=invitations.get(event_id)))
     except PaddockError:
         return None
     return None

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 
 from domain.classification import ClassificationRow, ResultStatus
 from domain.decisions import DecisionKind, DecisionTerms
@@ -157,7 +156,3 @@ def _published(ledger: Ledger, version: int) -> bool:
 
 def _at(text: str) -> datetime:
     return datetime.fromisoformat(text)
-
-
-def season_file(name: str) -> Path:
-    return SEASONS / f"{name}.toml"

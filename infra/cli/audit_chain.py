@@ -19,8 +19,8 @@ from eventsourcing.persistence import PersistenceError
 
 from infra.bootstrap import open_ledger
 from infra.chain import NoChainError, opened_chain, store_identity
+from infra.cli.context import store_url
 from infra.cli.render import as_json, table
-from infra.store import store_from_env
 from projections.canonical import iso_utc
 from services.audit_chain import (
     Checkpoint,
@@ -30,7 +30,6 @@ from services.audit_chain import (
 )
 from services.signature_audit import SignatureAudit, audit_signatures
 
-DEFAULT_STORE = "sqlite:///paddock.db"  # as infra.cli.handlers: the CLI's default log
 INTACT, BROKEN, UNVERIFIABLE = 0, 1, 2
 
 
@@ -76,10 +75,6 @@ def load_checkpoints(path: Path) -> list[Checkpoint]:
     return checkpoints
 
 
-def _store(args: argparse.Namespace) -> str:
-    return store_from_env(args.store) or DEFAULT_STORE
-
-
 def _cannot(args: argparse.Namespace, reason: str) -> int:
     if args.json:
         print(as_json({"status": "unverifiable", "reason": reason}))
@@ -88,7 +83,7 @@ def _cannot(args: argparse.Namespace, reason: str) -> int:
 
 
 def audit_verify(args: argparse.Namespace) -> int:
-    url = _store(args)
+    url = store_url(args)
     try:
         checkpoints = [c for file in args.checkpoint for c in load_checkpoints(Path(file))]
         with opened_chain(url) as chain:
@@ -153,7 +148,7 @@ def verdict_text(verdict: Verdict) -> str:
 
 
 def audit_checkpoint(args: argparse.Namespace) -> int:
-    url = _store(args)
+    url = store_url(args)
     if args.position is not None and args.position < 1:
         return _cannot(args, f"--position {args.position}: log positions start at 1")
     try:

@@ -16,14 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from domain.errors import InvalidInputError
-from infra.bootstrap import open_ledger
 from infra.cli.args import parse_when
+from infra.cli.context import ledger_from
 from infra.cli.render import as_json
 from infra.report.html import render_report
-from infra.store import store_from_env
 from services.audit_report import build_report
 
-DEFAULT_STORE = "sqlite:///paddock.db"
 FILE_MODE = 0o644  # a report is for sharing; the temporary file starts private (0600)
 
 
@@ -43,7 +41,7 @@ def add_parsers(audit: argparse._SubParsersAction[argparse.ArgumentParser],
 
 def audit_report(args: argparse.Namespace) -> int:
     out = checked_destination(args.out)
-    ledger = open_ledger(store_from_env(args.store) or DEFAULT_STORE)
+    ledger = ledger_from(args)
     data = build_report(ledger, args.championship,
                         as_of=parse_when(args.as_of, option="--as-of"),
                         known_at=parse_when(args.known_at, option="--known-at"))

@@ -22,8 +22,13 @@ class StoreError(Exception):
     """The event log could not be opened or written."""
 
 
+def store_url(args: argparse.Namespace, default: str = DEFAULT_STORE) -> str:
+    """--store, else $PADDOCK_STORE, else the default."""
+    return store_from_env(args.store) or default
+
+
 def ledger_from(args: argparse.Namespace, default: str = DEFAULT_STORE) -> Ledger:
-    url = store_from_env(args.store) or default
+    url = store_url(args, default)
     try:
         return open_ledger(url)
     except PersistenceError as error:

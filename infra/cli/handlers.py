@@ -43,10 +43,6 @@ from services.ledger import Ledger
 from services.lemans_scenario import load_lemans_scenario
 from services.outcome import Outcome
 
-_ledger = ledger_from
-_actor = actor_of
-_report = report
-
 
 def _required_when(args: argparse.Namespace, name: str = "effective_at") -> datetime:
     value = parse_when(getattr(args, name), option=f"--{name.replace('_', '-')}")
@@ -58,16 +54,16 @@ def _required_when(args: argparse.Namespace, name: str = "effective_at") -> date
 
 
 def season_register(args: argparse.Namespace) -> int:
-    return _report(args, register_season(_ledger(args), Path(args.file), actor=_actor(args)))
+    return report(args, register_season(ledger_from(args), Path(args.file), actor=actor_of(args)))
 
 
 def import_alkamel(args: argparse.Namespace) -> int:
     outcome = import_alkamel_file(
-        _ledger(args), Path(args.file), championship=args.championship, round_number=args.round,
+        ledger_from(args), Path(args.file), championship=args.championship, round_number=args.round,
         status=args.status, published_at=parse_when(args.published_at, option="--published-at"),
-        actor=_actor(args),
+        actor=actor_of(args),
     )
-    return _report(args, outcome)
+    return report(args, outcome)
 
 
 def _terms(args: argparse.Namespace) -> DecisionTerms:
@@ -81,84 +77,84 @@ def _terms(args: argparse.Namespace) -> DecisionTerms:
 
 
 def penalty_impose(args: argparse.Namespace) -> int:
-    outcome = _ledger(args).impose_penalty(
+    outcome = ledger_from(args).impose_penalty(
         args.championship, args.round, _terms(args), reference=args.ref, reason=args.reason,
         effective_at=_required_when(args), signed_by=signer(args),
-        actor=_actor(args), source="cli",
+        actor=actor_of(args), source="cli",
     )
-    return _report(args, outcome)
+    return report(args, outcome)
 
 
 def penalty_amend(args: argparse.Namespace) -> int:
-    outcome = _ledger(args).amend_penalty(
+    outcome = ledger_from(args).amend_penalty(
         args.championship, args.round, args.ref, _terms(args), reason=args.reason,
         effective_at=_required_when(args), signed_by=signer(args),
-        actor=_actor(args), source="cli",
+        actor=actor_of(args), source="cli",
     )
-    return _report(args, outcome)
+    return report(args, outcome)
 
 
 def penalty_rescind(args: argparse.Namespace) -> int:
-    outcome = _ledger(args).rescind_penalty(
+    outcome = ledger_from(args).rescind_penalty(
         args.championship, args.round, args.ref, reason=args.reason,
         effective_at=_required_when(args), signed_by=signer(args),
-        actor=_actor(args), source="cli",
+        actor=actor_of(args), source="cli",
     )
-    return _report(args, outcome)
+    return report(args, outcome)
 
 
 def pole(args: argparse.Namespace) -> int:
-    outcome = _ledger(args).record_pole(
+    outcome = ledger_from(args).record_pole(
         args.championship, args.round, args.class_id, args.car,
         effective_at=parse_when(args.effective_at, option="--effective-at"),
-        actor=_actor(args), source="cli",
+        actor=actor_of(args), source="cli",
     )
-    return _report(args, outcome)
+    return report(args, outcome)
 
 
 def official(args: argparse.Namespace) -> int:
-    outcome = _ledger(args).declare_official(
-        args.championship, args.round, effective_at=_required_when(args), actor=_actor(args),
+    outcome = ledger_from(args).declare_official(
+        args.championship, args.round, effective_at=_required_when(args), actor=actor_of(args),
         source="cli",
     )
-    return _report(args, outcome)
+    return report(args, outcome)
 
 
 def award(args: argparse.Namespace) -> int:
     recipient = {k: v for k, v in (("driver", args.driver), ("team", args.team), ("car", args.car)) if v}
-    outcome = _ledger(args).grant_award(
+    outcome = ledger_from(args).grant_award(
         args.award, name=args.name, series=args.series, recipient=recipient,
         effective_at=_required_when(args), signed_by=signer(args),
-        actor=_actor(args), source="cli",
+        actor=actor_of(args), source="cli",
     )
-    return _report(args, outcome)
+    return report(args, outcome)
 
 
 def invitation(args: argparse.Namespace) -> int:
     holder = {k: v for k, v in (("team", args.team), ("car", args.car), ("driver", args.driver)) if v}
-    outcome = _ledger(args).transition_invitation(
+    outcome = ledger_from(args).transition_invitation(
         args.event, args.route, args.status, holder=holder or None, reason=args.reason,
-        effective_at=_required_when(args), actor=_actor(args), source="cli",
+        effective_at=_required_when(args), actor=actor_of(args), source="cli",
     )
-    return _report(args, outcome)
+    return report(args, outcome)
 
 
 def entry(args: argparse.Namespace) -> int:
     record = {"car": args.car, "team": args.team, "class": args.class_id, "drivers": args.driver}
-    outcome = _ledger(args).declare_entry(
-        args.championship, record, effective_at=_required_when(args), actor=_actor(args), source="cli",
+    outcome = ledger_from(args).declare_entry(
+        args.championship, record, effective_at=_required_when(args), actor=actor_of(args), source="cli",
     )
-    return _report(args, outcome)
+    return report(args, outcome)
 
 
 def tie(args: argparse.Namespace) -> int:
     order = [c.strip() for c in args.order.split(",") if c.strip()]
-    outcome = _ledger(args).resolve_tie(
+    outcome = ledger_from(args).resolve_tie(
         args.championship, args.class_id, order, reference=args.ref, reason=args.reason,
         effective_at=_required_when(args), signed_by=signer(args),
-        actor=_actor(args), source="cli",
+        actor=actor_of(args), source="cli",
     )
-    return _report(args, outcome)
+    return report(args, outcome)
 
 
 # -- queries ----------------------------------------------------------------------------------
@@ -172,25 +168,25 @@ def _times(args: argparse.Namespace) -> dict[str, datetime | None]:
 
 
 def standings(args: argparse.Namespace) -> int:
-    view = _ledger(args).standings(args.championship, class_id=args.class_id, **_times(args))
+    view = ledger_from(args).standings(args.championship, class_id=args.class_id, **_times(args))
     print(as_json(view) if args.json else standings_text(view, drivers=args.drivers))
     return 0
 
 
 def invitations(args: argparse.Namespace) -> int:
-    view = _ledger(args).invitations(args.event, **_times(args))
+    view = ledger_from(args).invitations(args.event, **_times(args))
     print(as_json(view) if args.json else invitations_text(view))
     return 0
 
 
 def audit_explain(args: argparse.Namespace) -> int:
-    view = _ledger(args).explain(args.championship, args.car, **_times(args))
+    view = ledger_from(args).explain(args.championship, args.car, **_times(args))
     print(as_json(view) if args.json else explain_text(view))
     return 0
 
 
 def audit_diff(args: argparse.Namespace) -> int:
-    view = _ledger(args).diff(args.championship, _required_when(args, "start"),
+    view = ledger_from(args).diff(args.championship, _required_when(args, "start"),
                               _required_when(args, "end"),
                               known_at=parse_when(args.known_at, option="--known-at"))
     print(as_json(view) if args.json else diff_text(view))
@@ -200,14 +196,14 @@ def audit_diff(args: argparse.Namespace) -> int:
 def audit_timeline(args: argparse.Namespace) -> int:
     if args.retroactive_after < 0:
         raise InvalidInputError("--retroactive-after: give a number of hours ≥ 0")
-    view = _ledger(args).timeline(args.championship, **_times(args),
+    view = ledger_from(args).timeline(args.championship, **_times(args),
                                   retroactive_after=timedelta(hours=args.retroactive_after))
     print(as_json(view) if args.json else timeline_text(view))
     return 0
 
 
 def history(args: argparse.Namespace) -> int:
-    view = _ledger(args).history(args.championship, car=args.car, **_times(args))
+    view = ledger_from(args).history(args.championship, car=args.car, **_times(args))
     print(as_json(view) if args.json else history_text(view))
     return 0
 
@@ -219,7 +215,7 @@ def demo(args: argparse.Namespace) -> int:
     url = store_from_env(args.store)
     if url is None:
         url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='paddock-demo-')) / 'paddock.db'}"
-    ledger = _ledger(args, url)
+    ledger = ledger_from(args, url)
     say: Callable[[str], None] = (lambda _: None) if args.json else (lambda s: print(s, file=sys.stderr))
     say(f"event log: {url}")
     outcomes = demo_season.load_demo(ledger, progress=lambda o: say(f"  {o.status:9} {o.what}"))

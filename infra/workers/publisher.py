@@ -110,22 +110,10 @@ def standings_messages(view: StoredView, championship: str, prefix: str) -> list
     return messages
 
 
-def invitations_message(view: StoredView, event: str, prefix: str) -> StateMessage:
-    return StateMessage(
-        subject=invitations_subject(event, prefix=prefix),
-        key=invitations_key(event),
-        body=view.body.encode(),
-        headers=_headers(view, json.loads(view.body)),
-    )
-
-
-def entry_list_message(view: StoredView, event: str, prefix: str) -> StateMessage:
-    return StateMessage(
-        subject=entry_list_subject(event, prefix=prefix),
-        key=entry_list_key(event),
-        body=view.body.encode(),
-        headers=_headers(view, json.loads(view.body)),
-    )
+def whole_view_message(view: StoredView, subject: str, key: str) -> StateMessage:
+    """A view published as it is stored (a target event's invitations or entry list)."""
+    return StateMessage(subject=subject, key=key, body=view.body.encode(),
+                        headers=_headers(view, json.loads(view.body)))
 
 
 def messages_for(view: StoredView, prefix: str = DEFAULT_PREFIX) -> list[StateMessage]:
@@ -134,9 +122,11 @@ def messages_for(view: StoredView, prefix: str = DEFAULT_PREFIX) -> list[StateMe
     if kind == "standings" and ident:
         return standings_messages(view, ident, prefix)
     if kind == "invitations" and ident:
-        return [invitations_message(view, ident, prefix)]
+        return [whole_view_message(view, invitations_subject(ident, prefix=prefix),
+                                   invitations_key(ident))]
     if kind == "entry-list" and ident:
-        return [entry_list_message(view, ident, prefix)]
+        return [whole_view_message(view, entry_list_subject(ident, prefix=prefix),
+                                   entry_list_key(ident))]
     log.warning("view not published: unknown kind", view=view.name)
     return []
 
