@@ -42,9 +42,11 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.service_bench
+	$(BIN)/python -m bench.cli_startup
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.service_bench --quick
+	$(BIN)/python -m bench.cli_startup --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

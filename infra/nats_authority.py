@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain.authority import KIND_ROLES, Role, kinds_of
-from infra.nats_ingest import IngestTopology
 from infra.nats_subjects import (
     DEFAULT_PREFIX,
     bucket_name,
@@ -120,6 +119,8 @@ def subscriber_permissions(prefix: str = DEFAULT_PREFIX) -> Permissions:
 
 def service_streams(prefix: str = DEFAULT_PREFIX) -> tuple[str, ...]:
     """The streams `paddock serve` creates and uses; its JetStream API access stops there."""
+    from infra.nats_ingest import IngestTopology  # nats-py: not for `paddock --help`
+
     topology = IngestTopology(prefix=prefix)
     return (topology.stream, topology.dlq_stream, state_stream_name(prefix=prefix),
             f"KV_{bucket_name(prefix=prefix)}", checkpoint_stream_name(prefix=prefix))
@@ -139,6 +140,8 @@ def _stream_api(stream: str) -> tuple[str, ...]:
 def service_permissions(prefix: str = DEFAULT_PREFIX) -> Permissions:
     """The service: its streams' JetStream API, state, KV puts, dead letters, checkpoints,
     replies to producers' inboxes; query requests and micro discovery to answer."""
+    from infra.nats_ingest import IngestTopology  # nats-py: not for `paddock --help`
+
     check_prefix(prefix)
     jetstream = ["$JS.API.INFO", "$JS.API.STREAM.NAMES"]
     for stream in service_streams(prefix):

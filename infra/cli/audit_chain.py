@@ -13,12 +13,8 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eventsourcing.persistence import PersistenceError
-
-from infra.bootstrap import open_ledger
-from infra.chain import NoChainError, opened_chain, store_identity
 from infra.cli.context import store_url
 from infra.cli.render import as_json, table
 from projections.canonical import iso_utc
@@ -28,7 +24,9 @@ from services.audit_chain import (
     Verdict,
     checkpoint_from_json,
 )
-from services.signature_audit import SignatureAudit, audit_signatures
+
+if TYPE_CHECKING:  # the log's backends load when a command opens it, not for `paddock --help`
+    from services.signature_audit import SignatureAudit
 
 INTACT, BROKEN, UNVERIFIABLE = 0, 1, 2
 
@@ -83,6 +81,9 @@ def _cannot(args: argparse.Namespace, reason: str) -> int:
 
 
 def audit_verify(args: argparse.Namespace) -> int:
+    from infra.chain import NoChainError, opened_chain, store_identity
+    from services.signature_audit import SignatureAudit
+
     url = store_url(args)
     try:
         checkpoints = [c for file in args.checkpoint for c in load_checkpoints(Path(file))]
@@ -104,6 +105,11 @@ def audit_verify(args: argparse.Namespace) -> int:
 def _signatures(url: str) -> SignatureAudit | str:
     """Every kept signature re-checked against its decision as recorded (or why it could not
     be: an unreadable event is already a chain finding)."""
+    from eventsourcing.persistence import PersistenceError
+
+    from infra.bootstrap import open_ledger
+    from services.signature_audit import audit_signatures
+
     try:
         return audit_signatures(open_ledger(url).read_events(0))
     except (PersistenceError, ValueError, KeyError, TypeError) as error:
@@ -148,6 +154,8 @@ def verdict_text(verdict: Verdict) -> str:
 
 
 def audit_checkpoint(args: argparse.Namespace) -> int:
+    from infra.chain import NoChainError, opened_chain, store_identity
+
     url = store_url(args)
     if args.position is not None and args.position < 1:
         return _cannot(args, f"--position {args.position}: log positions start at 1")

@@ -19,8 +19,6 @@ from domain.errors import InvalidInputError
 from infra.cli.args import parse_when
 from infra.cli.context import ledger_from
 from infra.cli.render import as_json
-from infra.report.html import render_report
-from services.audit_report import build_report
 
 FILE_MODE = 0o644  # a report is for sharing; the temporary file starts private (0600)
 
@@ -40,6 +38,9 @@ def add_parsers(audit: argparse._SubParsersAction[argparse.ArgumentParser],
 
 
 def audit_report(args: argparse.Namespace) -> int:
+    from infra.report.html import render_report
+    from services.audit_report import build_report
+
     out = checked_destination(args.out)
     ledger = ledger_from(args)
     data = build_report(ledger, args.championship,

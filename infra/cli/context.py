@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import getpass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from eventsourcing.persistence import PersistenceError
-
-from infra.bootstrap import open_ledger
 from infra.cli.args import parse_when
 from infra.cli.render import as_json
 from infra.store import store_from_env
-from services.ledger import Ledger
 from services.outcome import Outcome
+
+if TYPE_CHECKING:  # the ledger and its backends load when a command opens the log, not before
+    from services.ledger import Ledger
 
 DEFAULT_STORE = "sqlite:///paddock.db"
 
@@ -28,6 +28,10 @@ def store_url(args: argparse.Namespace, default: str = DEFAULT_STORE) -> str:
 
 
 def ledger_from(args: argparse.Namespace, default: str = DEFAULT_STORE) -> Ledger:
+    from eventsourcing.persistence import PersistenceError
+
+    from infra.bootstrap import open_ledger
+
     url = store_url(args, default)
     try:
         return open_ledger(url)

@@ -8,19 +8,10 @@ import tempfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.decisions import DecisionKind, DecisionTerms
 from domain.errors import InvalidInputError
-from infra.cli import (
-    audit_chain,
-    audit_report,
-    entry_list,
-    keys,
-    nats_config,
-    projections,
-    service,
-)
 from infra.cli.args import parse_decimal, parse_duration, parse_when
 from infra.cli.context import StoreError, actor_of, ledger_from, report
 from infra.cli.entry_list import diff_text as entry_list_diff_text
@@ -37,11 +28,10 @@ from infra.cli.views import (
     timeline_text,
 )
 from infra.store import store_from_env
-from services import demo as demo_season
-from services.importing import import_alkamel_file, register_season
-from services.ledger import Ledger
-from services.lemans_scenario import load_lemans_scenario
 from services.outcome import Outcome
+
+if TYPE_CHECKING:  # season files and the demo (pydantic, TOML) load only in the commands using them
+    from services.ledger import Ledger
 
 
 def _required_when(args: argparse.Namespace, name: str = "effective_at") -> datetime:
@@ -54,10 +44,14 @@ def _required_when(args: argparse.Namespace, name: str = "effective_at") -> date
 
 
 def season_register(args: argparse.Namespace) -> int:
+    from services.importing import register_season
+
     return report(args, register_season(ledger_from(args), Path(args.file), actor=actor_of(args)))
 
 
 def import_alkamel(args: argparse.Namespace) -> int:
+    from services.importing import import_alkamel_file
+
     outcome = import_alkamel_file(
         ledger_from(args), Path(args.file), championship=args.championship, round_number=args.round,
         status=args.status, published_at=parse_when(args.published_at, option="--published-at"),
@@ -212,6 +206,8 @@ def history(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
+    from services import demo as demo_season
+
     url = store_from_env(args.store)
     if url is None:
         url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='paddock-demo-')) / 'paddock.db'}"
@@ -243,6 +239,9 @@ def demo(args: argparse.Namespace) -> int:
 
 def _lemans_desk(ledger: Ledger, say: Callable[[str], None]) -> None:
     """The organiser's desk on top of the season: the two published entry lists and their diff."""
+    from services import demo as demo_season
+    from services.lemans_scenario import load_lemans_scenario
+
     outcomes = load_lemans_scenario(ledger)
     say(f"Le Mans desk: {sum(1 for o in outcomes if o.accepted)} new facts recorded")
     print("\n=== Le Mans 2024 entry list, version 1 as published on 19 Feb 2024 ===\n")
@@ -253,6 +252,8 @@ def _lemans_desk(ledger: Ledger, say: Callable[[str], None]) -> None:
 
 def _demo_json(ledger: Ledger, url: str, outcomes: list[Outcome],
                dates: list[tuple[datetime | None, str]]) -> dict[str, Any]:
+    from services import demo as demo_season
+
     return {
         "store": url,
         "outcomes": [{"status": o.status, "what": o.what, "positions": list(o.positions)} for o in outcomes],
@@ -282,15 +283,6 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "audit_explain": audit_explain,
     "audit_timeline": audit_timeline,
     "audit_diff": audit_diff,
-    **audit_report.HANDLERS,
-    **audit_chain.HANDLERS,
-    **keys.HANDLERS,
-    **entry_list.HANDLERS,
-    "serve": service.serve_command,
-    "produce": service.produce_command,
-    "schema": service.schema_command,
-    **nats_config.HANDLERS,
-    **projections.HANDLERS,
 }
 
 __all__ = ["HANDLERS", "StoreError"]

@@ -6,22 +6,25 @@ import sys
 import time
 from collections.abc import Sequence
 
-import structlog
-from eventsourcing.persistence import PersistenceError
-
-from domain.errors import PaddockError
-from infra.cli.handlers import HANDLERS, StoreError
 from infra.cli.parser import build_parser
-from infra.logging import configure_logging
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    configure_logging()
+    # Parse first: `--help` and usage errors end here, before the imports below (issue 9 item 20).
     args = build_parser().parse_args(argv)
+    import structlog
+    from eventsourcing.persistence import PersistenceError
+
+    from domain.errors import PaddockError
+    from infra.cli.context import StoreError
+    from infra.cli.dispatch import handler
+    from infra.logging import configure_logging
+
+    configure_logging()
     log = structlog.get_logger("paddock.cli").bind(command=args.handler)
     started = time.perf_counter()
     try:
-        code = HANDLERS[args.handler](args)
+        code = handler(args.handler)(args)
         log.info("command.done", exit_code=code, seconds=round(time.perf_counter() - started, 3))
         return code
     except PaddockError as error:

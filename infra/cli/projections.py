@@ -10,17 +10,16 @@ import argparse
 import sqlite3
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eventsourcing.persistence import PersistenceError
-
-from infra.bootstrap import open_ledger
 from infra.cli.render import as_json
 from infra.store import store_from_env
 from infra.views import ViewStore
 from infra.views.factory import open_view_store, views_location
-from infra.workers.rebuild import RebuildReport, rebuild_views
-from services.ledger import Ledger
+
+if TYPE_CHECKING:  # the log and the workers load when a command runs, not for `paddock --help`
+    from infra.workers.rebuild import RebuildReport
+    from services.ledger import Ledger
 
 DEFAULT_STORE = "sqlite:///paddock.db"
 EXIT_STORE = 3
@@ -44,6 +43,10 @@ class _StoreUnavailableError(Exception):
 
 
 def _open(args: argparse.Namespace) -> tuple[str, Ledger, ViewStore]:
+    from eventsourcing.persistence import PersistenceError
+
+    from infra.bootstrap import open_ledger
+
     url = store_from_env(args.store) or DEFAULT_STORE
     try:
         return url, open_ledger(url), open_view_store(url)
@@ -71,6 +74,8 @@ def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
 @_guarded
 def rebuild(args: argparse.Namespace) -> int:
     """Rebuild the views from zero next to the live ones and swap them in."""
+    from infra.workers.rebuild import rebuild_views
+
     if args.batch < 1:
         print(f"error: --batch must be at least 1 (got {args.batch})", file=sys.stderr)
         return 1

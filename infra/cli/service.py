@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import random
 import sys
 from dataclasses import replace
 from pathlib import Path
-
-from nats.errors import Error as NatsError
+from typing import TYPE_CHECKING
 
 from infra.cli.render import table
 from infra.config import ROLES, redact_url, serve_config
 from infra.nats_authority import SERVICE, inbox_prefix, producer_inbox
-from infra.producer import produce as publish_messages
-from infra.runtime import connect, serve
 from infra.store import store_from_env
-from services import contracts
-from services.asyncapi import asyncapi
-from services.timing_messages import OutgoingMessage, classification_message, demo_messages
+
+if TYPE_CHECKING:  # nats-py, the service and the contracts load in the command that needs them
+    from services.timing_messages import OutgoingMessage
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -58,7 +54,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    import asyncio
+
     from infra.logging import configure_logging
+    from infra.runtime import serve
 
     config = serve_config(store_url=store_from_env(args.store) or "sqlite:///paddock.db",
                           nats_url=args.nats_url, roles=args.roles, prefix=args.prefix,
@@ -73,7 +72,14 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def produce_command(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from nats.errors import Error as NatsError
+
     from infra.cli.args import parse_when
+    from infra.producer import produce as publish_messages
+    from infra.runtime import connect
+    from services.timing_messages import classification_message, demo_messages
 
     prefix = args.prefix or "paddock"
     if args.file:
@@ -133,6 +139,9 @@ def _arrange(messages: list[OutgoingMessage], resend: int, seed: int | None) -> 
 
 
 def schema_command(args: argparse.Namespace) -> int:
+    from services import contracts
+    from services.asyncapi import asyncapi
+
     doc = asyncapi(args.prefix)
     if not args.out:
         print(json.dumps(doc, indent=2, sort_keys=True))
@@ -144,3 +153,6 @@ def schema_command(args: argparse.Namespace) -> int:
     (out / "asyncapi.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     print(f"wrote {len(contracts.CONTRACTS)} JSON Schemas and asyncapi.json to {out}")
     return 0
+
+
+HANDLERS = {"serve": serve_command, "produce": produce_command, "schema": schema_command}
