@@ -17,7 +17,7 @@ from infra.cli.context import StoreError, actor_of, ledger_from, report
 from infra.cli.entry_list import diff_text as entry_list_diff_text
 from infra.cli.entry_list import entry_list_text
 from infra.cli.keys import signer
-from infra.cli.parser import DECISION_KINDS
+from infra.cli.parser import DECISION_AMOUNTS, DECISION_EXTRAS, DECISION_KINDS
 from infra.cli.render import as_json
 from infra.cli.views import (
     diff_text,
@@ -61,18 +61,34 @@ def import_alkamel(args: argparse.Namespace) -> int:
 
 
 def _terms(args: argparse.Namespace) -> DecisionTerms:
-    return DecisionTerms(
-        kind=DecisionKind(DECISION_KINDS[args.kind]),
-        car=args.car,
-        seconds=parse_duration(args.seconds, option="--seconds"),
-        laps=args.laps,
-        points=parse_decimal(args.points, option="--points"),
-    )
+    amounts: dict[str, Any] = {
+        "seconds": parse_duration(args.seconds, option="--seconds"),
+        "laps": args.laps,
+        "points": parse_decimal(args.points, option="--points"),
+    }
+    _check_amounts(args.kind, amounts)
+    return DecisionTerms(kind=DecisionKind(DECISION_KINDS[args.kind]), car=args.car, **amounts)
+
+
+def _check_amounts(kind: str, amounts: dict[str, Any]) -> None:
+    """Name the flag: `--kind laps` needs `--laps`, `--kind dsq` takes none (domain/decisions.py
+    checks the same terms, in its own words)."""
+    needed = DECISION_AMOUNTS.get(kind)
+    allowed = (needed, *DECISION_EXTRAS.get(kind, ())) if needed else ()
+    for name, value in amounts.items():
+        if name == needed and value is None:
+            raise InvalidInputError(f"--kind {kind} needs --{name} N (how many {name})")
+        if name == needed and value <= 0:
+            raise InvalidInputError(f"--{name}: --kind {kind} needs a positive number (got {value})")
+        if name not in allowed and value is not None:
+            also = f" (it takes {' and '.join(f'--{x}' for x in allowed)})" if allowed else ""
+            raise InvalidInputError(f"--kind {kind} takes no --{name}{also}")
 
 
 def penalty_impose(args: argparse.Namespace) -> int:
+    terms = _terms(args)  # bad flags are refused before the log is opened
     outcome = ledger_from(args).impose_penalty(
-        args.championship, args.round, _terms(args), reference=args.ref, reason=args.reason,
+        args.championship, args.round, terms, reference=args.ref, reason=args.reason,
         effective_at=_required_when(args), signed_by=signer(args),
         actor=actor_of(args), source="cli",
     )
@@ -80,8 +96,9 @@ def penalty_impose(args: argparse.Namespace) -> int:
 
 
 def penalty_amend(args: argparse.Namespace) -> int:
+    terms = _terms(args)  # bad flags are refused before the log is opened
     outcome = ledger_from(args).amend_penalty(
-        args.championship, args.round, args.ref, _terms(args), reason=args.reason,
+        args.championship, args.round, args.ref, terms, reason=args.reason,
         effective_at=_required_when(args), signed_by=signer(args),
         actor=actor_of(args), source="cli",
     )

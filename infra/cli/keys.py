@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from infra.cli.context import actor_of, ledger_from, now_or, report
 from infra.cli.render import as_json, table
 from services.signatures import SEED_ENV, SeedSigner
 
+ROLE_CHOICES = sorted(r.value for r in SIGNING_ROLES)
+
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                 common: argparse.ArgumentParser) -> None:
@@ -22,12 +25,15 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     gen = keys.add_parser("generate", parents=[common],
                           help="make a new key: the seed goes to a file only you can read")
     gen.add_argument("--out", required=True, help="seed file to create (refuses to overwrite)")
+    gen.add_argument("--role", choices=ROLE_CHOICES,
+                     help="the role the key will sign for: printed in the `keys register` to run next")
+    gen.add_argument("--person", help="whose key it is: printed in the `keys register` to run next")
     gen.set_defaults(handler="keys_generate")
     reg = keys.add_parser("register", parents=[common],
                           help="vouch that a public key is this person's, for one role")
     reg.add_argument("public_key", help="the U... key printed by `paddock keys generate`")
     reg.add_argument("--person", required=True)
-    reg.add_argument("--role", required=True, choices=sorted(r.value for r in SIGNING_ROLES))
+    reg.add_argument("--role", required=True, choices=ROLE_CHOICES)
     reg.add_argument("--effective-at", help="default: now")
     reg.set_defaults(handler="keys_register")
     rev = keys.add_parser("revoke", parents=[common], help="a revoked key signs nothing new")
@@ -64,11 +70,19 @@ def keys_generate(args: argparse.Namespace) -> int:
     with os.fdopen(fd, "w") as file:
         file.write(key.seed.decode() + "\n")
     if args.json:
-        print(as_json({"public_key": key.public_key, "seed_file": str(out)}))
+        print(as_json({"public_key": key.public_key, "seed_file": str(out),
+                       "next": register_command(key.public_key, args.person, args.role)}))
     else:
         print(f"public key: {key.public_key}\nseed file:  {out} (mode 600: keep it secret)\n"
-              f"next: paddock keys register {key.public_key} --person NAME --role steward")
+              f"next: {register_command(key.public_key, args.person, args.role)}")
     return 0
+
+
+def register_command(public_key: str, person: str | None, role: str | None) -> str:
+    """The `keys register` to run next, with placeholders for what `generate` was not told."""
+    person_arg = shlex.quote(person) if person else "NAME"
+    role_arg = role or "{" + "|".join(ROLE_CHOICES) + "}"
+    return f"paddock keys register {public_key} --person {person_arg} --role {role_arg}"
 
 
 def keys_register(args: argparse.Namespace) -> int:

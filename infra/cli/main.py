@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Sequence
 
 from infra.cli.parser import build_parser
 
+PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
+
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `paddock` command. Output cut short by its reader (`paddock standings … | head`)
+    ends it quietly, exit code 141 as for any process stopped by SIGPIPE."""
+    try:
+        try:
+            return run(argv)
+        finally:  # what is still buffered fails here, not in the interpreter's exit
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # Nothing more reaches the reader; devnull takes what is left, so the flush at exit
+        # cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return PIPE_CLOSED
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse, run the command's handler, turn the errors a user can fix into exit codes."""
     # Parse first: `--help` and usage errors end here, before the imports below (issue 9 item 20).
     args = build_parser().parse_args(argv)
     import structlog

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
 
 from infra.cli import (
     audit_chain,
@@ -22,7 +25,29 @@ DECISION_KINDS = {
     "points": "points_deduction",
     "pole-stripped": "pole_stripped",
 }
+# The amount each kind of decision needs, named by its flag; a lap penalty may add seconds.
+DECISION_AMOUNTS = {"time": "seconds", "laps": "laps", "points": "points"}
+DECISION_EXTRAS = {"laps": ("seconds",)}
 INVITATION_STATUSES = ("confirmed", "accepted", "declined", "withdrawn", "reallocated", "redeemed")
+
+
+class _VersionAction(argparse.Action):
+    """`paddock --version`: the installed package's version, read only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("paddock")
+        except PackageNotFoundError:
+            text = "(not installed: run `make setup`)"
+        print(f"{parser.prog} {text}")
+        sys.exit(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="paddock", description="Event-sourced results, standings and Le Mans invitations."
     )
+    parser.add_argument("--version", action=_VersionAction, help="print the installed version")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", parents=[common], help="load the real AsLMS 2023/24 season and show it")

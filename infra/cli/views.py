@@ -39,7 +39,7 @@ def _class_block(cls: dict[str, Any], round_numbers: list[int], drivers: bool) -
         by_round = {x["round"]: x for x in r["rounds"]}
         rows.append([_pos(r), f"#{r['car']}", r["team"],
                      *(_round_cell(by_round.get(n)) for n in round_numbers), r["points"], _note(r)])
-    headers = ["Pos", "Car", "Team", *(f"R{n}" for n in round_numbers), "Pts", ""]
+    headers = ["Pos", "Car", "Team", *(f"R{n}" for n in round_numbers), "Pts", "Tie-break"]
     right = (0, *range(3, 4 + len(round_numbers)))
     ties = [r for r in cls["rows"] if r["tie"] == "unresolved"]
     footer = "\n= unresolved tie: level on points and countback; needs a decision" if ties else ""
@@ -132,7 +132,7 @@ def timeline_text(view: dict[str, Any]) -> str:
          f["position"], f["summary"], f["actor"]]
         for f in view["facts"]
     ]
-    return head + "\n\n" + table(["", "Effective at", "Recorded at", "Pos", "Fact", "By"], rows,
+    return head + "\n\n" + table(["Retro", "Effective at", "Recorded at", "Pos", "Fact", "By"], rows,
                                   right=(3,))
 
 

@@ -145,7 +145,7 @@ def test_bad_input_is_rejected_specifically_and_changes_nothing(paddock: CliRunn
          "car #777"),
         (["penalty", "impose", "--championship", ASLMS, "--round", "5", "--car", "3", "--kind",
           "time", "--effective-at", "2024-02-12T10:00:00Z", "--sign-with", seed],
-         "needs a positive seconds"),
+         "--kind time needs --seconds"),
         (["penalty", "impose", "--championship", ASLMS, "--round", "5", "--car", "3", "--kind",
           "time", "--seconds", "5", "--effective-at", "2024-02-12T10:00:00Z"],
          "must be signed with the deciding person's registered key"),
