@@ -7,8 +7,13 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The official AsyncAPI parser, pinned in tests/asyncapi/package-lock.json, for
+# tests/e2e/test_asyncapi_document.py; installed by the tests when npm is on PATH.
+ASYNCAPI_PARSER := tests/asyncapi/node_modules/.installed
+NPM := $(shell command -v npm 2>/dev/null)
+TEST_DEPS := $(STAMP) $(if $(NPM),$(ASYNCAPI_PARSER))
 
-.PHONY: setup demo test unit integration e2e lint typecheck bench bench-quick clean
+.PHONY: setup demo test unit integration e2e lint typecheck bench bench-quick asyncapi-parser clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (python3.11+ on PATH)"; exit 1; }
@@ -19,10 +24,16 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+$(ASYNCAPI_PARSER): tests/asyncapi/package.json tests/asyncapi/package-lock.json
+	cd tests/asyncapi && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+asyncapi-parser: $(ASYNCAPI_PARSER)
+
 demo: $(STAMP)
 	$(BIN)/paddock demo --lemans
 
-test: $(STAMP)
+test: $(TEST_DEPS)
 	$(BIN)/pytest
 
 unit: $(STAMP)
@@ -31,7 +42,7 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration
 
-e2e: $(STAMP)
+e2e: $(TEST_DEPS)
 	$(BIN)/pytest tests/e2e
 
 lint: $(STAMP)
@@ -49,4 +60,4 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m bench.cli_startup --quick
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/asyncapi/node_modules

@@ -44,12 +44,13 @@ def asyncapi(prefix: str = "paddock", version: str = "0.1.0") -> dict[str, Any]:
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
     for model in c.CONTRACTS:
         kind = c.kind_of(model)
         key = kind.replace(".", "_")
         messages[key] = {"name": kind, "title": model.__name__, "summary": (model.__doc__ or "").strip(),
                          "contentType": "application/json", "headers": _INGEST_HEADERS,
-                         "payload": model.model_json_schema(by_alias=True)}
+                         "payload": _shared(model.model_json_schema(by_alias=True), schemas)}
         channels[key] = {"address": c.subject_for(kind, prefix),
                          "messages": {key: {"$ref": f"#/components/messages/{key}"}}}
         operations[f"send_{key}"] = {
@@ -66,8 +67,31 @@ def asyncapi(prefix: str = "paddock", version: str = "0.1.0") -> dict[str, Any]:
         "defaultContentType": "application/json",
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages},
+        "components": {"messages": messages, "schemas": dict(sorted(schemas.items()))},
     }
+
+
+_DEFS = "#/$defs/"
+_SCHEMAS = "#/components/schemas/"
+
+
+def _shared(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """A payload schema without its `$defs`: they move to `components/schemas` (shared by every
+    message that uses them) and its refs follow, since a ref resolves from the document's root."""
+    for name, definition in schema.pop("$defs", {}).items():
+        moved = _moved_refs(definition)
+        if schemas.setdefault(name, moved) != moved:
+            raise ValueError(f"two contracts define the schema {name} differently; rename one")
+    return dict(_moved_refs(schema))
+
+
+def _moved_refs(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: (_SCHEMAS + v.removeprefix(_DEFS) if k == "$ref" and isinstance(v, str)
+                    and v.startswith(_DEFS) else _moved_refs(v)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_moved_refs(v) for v in node]
+    return node
 
 
 def _state_channels(prefix: str, channels: dict[str, Any], operations: dict[str, Any],

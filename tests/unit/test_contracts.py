@@ -30,6 +30,25 @@ def test_shipped_asyncapi_matches_and_describes_every_contract() -> None:
     assert "paddock.dlq.{reason}" in addresses
 
 
+def refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == "$ref"] + [r for v in node.values() for r in refs(v)]
+    return [r for v in node for r in refs(v)] if isinstance(node, list) else []
+
+
+def test_every_ref_of_the_asyncapi_document_resolves_from_its_root() -> None:
+    """Payloads share the contracts' definitions through components/schemas (issue 9 item 22;
+    the official parser's check: tests/e2e/test_asyncapi_document.py)."""
+    doc = asyncapi()
+    assert "$defs" not in json.dumps(doc)
+    for ref in refs(doc):
+        node: object = doc
+        for part in ref.removeprefix("#/").split("/"):
+            assert isinstance(node, dict) and part in node, f"{ref} does not resolve"
+            node = node[part]
+    assert {"RecipientV1", "SignatureV1", "ClassificationRowV1"} <= set(doc["components"]["schemas"])
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
