@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Callable
 
@@ -19,11 +20,13 @@ from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 
-from infra.nats_authority import reply_allowed
+from infra.nats_authority import reply_fault
 from infra.nats_ingest import IngestTopology
 from services.ingest import REJECTED, Delivery, IngestResult, IngestService
+from services.ingest_headers import BAD_HEADER, MESSAGE_ID, REPLY_TO, described, shown
 
-REPLY_HEADER = "Paddock-Reply-To"
+REPLY_HEADER = REPLY_TO
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # what a client may publish as a name
 log = structlog.get_logger("paddock.ingest")
 
 
@@ -78,16 +81,39 @@ class IngestWorker:
         except (NatsTimeout, TimeoutError):
             return 0
         started = time.perf_counter()
+        fetched = len(msgs)
+        msgs = await self._refuse_bad_replies(msgs, started)
+        if not msgs:
+            return fetched
         try:
             results = await asyncio.to_thread(self.service.process_batch, _deliveries(msgs))
         except Exception:  # noqa: BLE001 - isolate the failing message, lose nothing
             await self._one_by_one(msgs, started)
-            return len(msgs)
+            return fetched
         for msg, result in zip(msgs, results, strict=True):
             await self._settle(msg, result, time.perf_counter() - started)
         if any(r.status != REJECTED for r in results):
             self.on_appended()
-        return len(msgs)
+        return fetched
+
+    async def _refuse_bad_replies(self, msgs: list[Msg], started: float) -> list[Msg]:
+        """Reject (dead-letter, never record) each message whose reply subject is malformed or
+        not its sender's own inbox, alone; return the others."""
+        rest = []
+        for msg in msgs:
+            fault = self._reply_fault(msg)
+            if fault is None:
+                rest.append(msg)
+                continue
+            [delivery] = _deliveries([msg])
+            result = IngestResult(REJECTED, delivery.message_id, reason=BAD_HEADER, detail=fault)
+            await self._settle(msg, result, time.perf_counter() - started)
+        return rest
+
+    def _reply_fault(self, msg: Msg) -> str | None:
+        reply_to = (msg.headers or {}).get(REPLY_HEADER)
+        fault = reply_fault(reply_to, msg.subject, self.topology.prefix) if reply_to else None
+        return described(REPLY_HEADER, reply_to or "", fault) if fault else None
 
     async def _one_by_one(self, msgs: list[Msg], started: float) -> None:
         """A batch failed: handle its messages singly so one poison message (or a store outage)
@@ -120,23 +146,24 @@ class IngestWorker:
             structlog.contextvars.clear_contextvars()
 
     async def _reply(self, msg: Msg, result: IngestResult) -> None:
+        """Answer on the sender's reply subject, if it gave a valid one; never let one message's
+        reply stop the others from being answered and acknowledged."""
         reply_to = (msg.headers or {}).get(REPLY_HEADER)
-        if not reply_to:
+        if not reply_to or self._reply_fault(msg):
             return
-        if not reply_allowed(reply_to, msg.subject, self.topology.prefix):
-            log.warning("ingest.reply_refused", reply_to=reply_to, subject=msg.subject,
-                        message_id=result.message_id)
-            return
-        await self.nc.publish(reply_to, json.dumps(result.reply()).encode())
+        try:
+            await self.nc.publish(reply_to, json.dumps(result.reply()).encode())
+        except (NatsError, ValueError) as error:
+            log.warning("ingest.reply_failed", reply_to=shown(reply_to), error=repr(error))
 
     async def _dead_letter(self, msg: Msg, result: IngestResult, reason: str | None = None) -> None:
-        headers = {f"Paddock-Original-{k}": v for k, v in (msg.headers or {}).items()}
+        headers = _original_headers(msg)
         headers.update({
             "Paddock-Original-Subject": msg.subject,
             "Paddock-Reason": reason or result.reason or "rejected",
             "Paddock-Detail": _one_line(result.detail or ""),
             "Paddock-Message-Id": result.message_id,
-            "Nats-Msg-Id": f"dlq-{result.message_id}",
+            MESSAGE_ID: f"dlq-{result.message_id}",
         })
         await self.js.publish(self.topology.dlq_subject(headers["Paddock-Reason"]), msg.data,
                               headers=headers)
@@ -145,7 +172,7 @@ class IngestWorker:
         for msg in msgs:
             delivered = msg.metadata.num_delivered
             if delivered >= self.poison_after:
-                result = IngestResult(REJECTED, (msg.headers or {}).get("Nats-Msg-Id", ""),
+                result = IngestResult(REJECTED, _deliveries([msg])[0].message_id,
                                       reason="poison",
                                       detail=f"failed {delivered} times; see the service logs")
                 await self._dead_letter(msg, result, "poison")
@@ -160,6 +187,13 @@ class IngestWorker:
 
 def _deliveries(msgs: list[Msg]) -> list[Delivery]:
     return [Delivery(m.subject, m.data, dict(m.headers or {})) for m in msgs]
+
+
+def _original_headers(msg: Msg) -> dict[str, str]:
+    """The message's headers for its dead letter, as `Paddock-Original-<name>`: hostile values
+    escaped and cut, names a client could not publish left out."""
+    return {f"Paddock-Original-{k}": shown(v, 1000)[1:-1] for k, v in (msg.headers or {}).items()
+            if _HEADER_NAME.fullmatch(k)}
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
