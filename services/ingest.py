@@ -31,7 +31,7 @@ from domain.errors import (
 from domain.timing import parse_race_time
 from services import contracts as c
 from services.importing import register_season_file
-from services.ingest_headers import ACTOR, BAD_HEADER, MESSAGE_ID, header_fault, message_id_fault
+from services.ingest_headers import ACTOR, BAD_HEADER, given_message_id, header_fault
 from services.ledger import Ledger
 from services.message_signing import presented, recipient_of, terms_of
 from services.outcome import ACCEPTED, DUPLICATE, Outcome
@@ -81,8 +81,8 @@ class Delivery:
     def message_id(self) -> str:
         """The producer's id; a content digest when it gave none or a malformed one (which
         `IngestService` rejects, so it never keys a receipt)."""
-        given = self.headers.get(MESSAGE_ID)
-        if given and message_id_fault(given) is None:
+        given = given_message_id(self.headers)
+        if given:
             return given
         return hashlib.sha256(self.subject.encode() + b"\0" + self.payload).hexdigest()
 

@@ -11,6 +11,10 @@ import re
 from collections.abc import Mapping
 
 MESSAGE_ID = "Nats-Msg-Id"
+RECEIPT_ID = "Paddock-Message-Id"
+"""The message's permanent id when it is not the broker's `Nats-Msg-Id`: a producer that resends
+within the broker's dedupe window, to hear the service's answer, gives the copy a fresh
+`Nats-Msg-Id` and the original id here."""
 ACTOR = "Paddock-Actor"
 REPLY_TO = "Paddock-Reply-To"
 BAD_HEADER = "bad_header"
@@ -43,12 +47,19 @@ def actor_fault(value: str) -> str | None:
 
 def header_fault(headers: Mapping[str, str]) -> str | None:
     """The first malformed header the service reads, named with its (escaped) value."""
-    for name, check in ((MESSAGE_ID, message_id_fault), (ACTOR, actor_fault)):
+    for name, check in ((MESSAGE_ID, message_id_fault), (RECEIPT_ID, message_id_fault),
+                        (ACTOR, actor_fault)):
         value = headers.get(name)
         fault = check(value) if value else None
         if fault:
             return described(name, value or "", fault)
     return None
+
+
+def given_message_id(headers: Mapping[str, str]) -> str | None:
+    """The producer's id for the message (the receipt's key), if it gave a well-formed one."""
+    given = headers.get(RECEIPT_ID) or headers.get(MESSAGE_ID)
+    return given if given and message_id_fault(given) is None else None
 
 
 def described(name: str, value: str, fault: str) -> str:

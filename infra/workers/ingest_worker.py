@@ -8,10 +8,11 @@ Several workers may share the durable consumer. A message is acknowledged only a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import structlog
 from nats.aio.client import Client
@@ -80,21 +81,46 @@ class IngestWorker:
             msgs: list[Msg] = await psub.fetch(self.batch, timeout=timeout)
         except (NatsTimeout, TimeoutError):
             return 0
-        started = time.perf_counter()
-        fetched = len(msgs)
+        async with self._in_progress(msgs):
+            await self._handle(msgs, time.perf_counter())
+        return len(msgs)
+
+    @contextlib.asynccontextmanager
+    async def _in_progress(self, msgs: list[Msg]) -> AsyncIterator[None]:
+        """While the batch is being worked on, tell the broker so every `progress_every`
+        seconds: the ack wait can then be short, and what a killed worker held comes back
+        promptly, without a long batch being redelivered under a live one."""
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(self.topology.progress_every)
+                try:
+                    for msg in msgs:
+                        if not msg.is_acked:
+                            await msg.in_progress()
+                except NatsError as error:  # the ack or the next fetch will say more
+                    log.warning("ingest.progress_failed", error=repr(error))
+
+        task = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _handle(self, msgs: list[Msg], started: float) -> None:
         msgs = await self._refuse_bad_replies(msgs, started)
         if not msgs:
-            return fetched
+            return
         try:
             results = await asyncio.to_thread(self.service.process_batch, _deliveries(msgs))
         except Exception:  # noqa: BLE001 - isolate the failing message, lose nothing
             await self._one_by_one(msgs, started)
-            return fetched
+            return
         for msg, result in zip(msgs, results, strict=True):
             await self._settle(msg, result, time.perf_counter() - started)
         if any(r.status != REJECTED for r in results):
             self.on_appended()
-        return fetched
 
     async def _refuse_bad_replies(self, msgs: list[Msg], started: float) -> list[Msg]:
         """Reject (dead-letter, never record) each message whose reply subject is malformed or

@@ -41,6 +41,7 @@ def test_a_malformed_reply_subject_is_refused_with_a_reason(reply_to: str) -> No
     ("Nats-Msg-Id", "id\x07", "printable ASCII"),
     ("Nats-Msg-Id", "é", "printable ASCII"),
     ("Nats-Msg-Id", "i" * 201, "201 characters; the limit is 200"),
+    ("Paddock-Message-Id", "a\tb", "printable ASCII"),
     ("Paddock-Actor", "\x1b[2Jmallory", "control or invisible"),
     ("Paddock-Actor", "zero\u200bwidth", "control or invisible"),
     ("Paddock-Actor", "bad \ufffd bytes", "not UTF-8"),
