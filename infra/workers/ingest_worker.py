@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -23,11 +22,11 @@ from nats.js import JetStreamContext
 
 from infra.nats_authority import reply_fault
 from infra.nats_ingest import IngestTopology
+from infra.workers.dead_letter import letter
 from services.ingest import REJECTED, Delivery, IngestResult, IngestService
-from services.ingest_headers import BAD_HEADER, MESSAGE_ID, REPLY_TO, described, shown
+from services.ingest_headers import BAD_HEADER, REPLY_TO, described, shown
 
 REPLY_HEADER = REPLY_TO
-_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # what a client may publish as a name
 log = structlog.get_logger("paddock.ingest")
 
 
@@ -183,16 +182,10 @@ class IngestWorker:
             log.warning("ingest.reply_failed", reply_to=shown(reply_to), error=repr(error))
 
     async def _dead_letter(self, msg: Msg, result: IngestResult, reason: str | None = None) -> None:
-        headers = _original_headers(msg)
-        headers.update({
-            "Paddock-Original-Subject": msg.subject,
-            "Paddock-Reason": reason or result.reason or "rejected",
-            "Paddock-Detail": _one_line(result.detail or ""),
-            "Paddock-Message-Id": result.message_id,
-            MESSAGE_ID: f"dlq-{result.message_id}",
-        })
-        await self.js.publish(self.topology.dlq_subject(headers["Paddock-Reason"]), msg.data,
-                              headers=headers)
+        reason = reason or result.reason or "rejected"
+        data, headers = letter(msg, result, reason, stream=self.topology.stream,
+                               max_payload=self.nc.max_payload)
+        await self.js.publish(self.topology.dlq_subject(reason), data, headers=headers)
 
     async def _retry_later(self, msgs: list[Msg], error: BaseException) -> None:
         for msg in msgs:
@@ -215,19 +208,8 @@ def _deliveries(msgs: list[Msg]) -> list[Delivery]:
     return [Delivery(m.subject, m.data, dict(m.headers or {})) for m in msgs]
 
 
-def _original_headers(msg: Msg) -> dict[str, str]:
-    """The message's headers for its dead letter, as `Paddock-Original-<name>`: hostile values
-    escaped and cut, names a client could not publish left out."""
-    return {f"Paddock-Original-{k}": shown(v, 1000)[1:-1] for k, v in (msg.headers or {}).items()
-            if _HEADER_NAME.fullmatch(k)}
-
-
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
     try:
         await asyncio.wait_for(stop.wait(), seconds)
     except TimeoutError:
         pass
-
-
-def _one_line(text: str, limit: int = 1000) -> str:
-    return " ".join(text.split())[:limit]

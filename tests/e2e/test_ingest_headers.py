@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from infra.nats_ingest import IngestTopology
+from infra.nats_ingest import BROKER_MAX_MESSAGE, IngestTopology
 from infra.workers.ingest_worker import REPLY_HEADER, IngestWorker
 from services import contracts as c
 from services.demo import load_demo
@@ -125,3 +125,47 @@ async def test_a_hostile_header_is_rejected_alone_and_the_rest_of_the_batch_answ
     # Only the valid messages were recorded: a pole and a receipt each.
     receipts = [e for _, e in ledger.read_events(head) if type(e).__name__ == "Received"]
     assert len(receipts) == len(valid)
+
+
+async def test_a_message_at_the_brokers_size_limit_is_dead_lettered_and_its_batch_answered(
+        nc: Client, nats_prefix: str) -> None:
+    """Its dead letter (payload and headers) would exceed the server's maximum payload, which
+    closes the connection; the letter goes without the payload, which stays in the stream."""
+    ledger = memory_ledger()
+    load_demo(ledger)
+    topology = IngestTopology(prefix=nats_prefix)
+    worker = IngestWorker(nc, IngestService(ledger, prefix=nats_prefix), topology, batch=16)
+    js = nc.jetstream()
+    await topology.ensure(js)
+    replies: Counter[str] = Counter()
+    bodies: dict[str, dict[str, object]] = {}
+
+    async def on_reply(msg: Msg) -> None:
+        replies[msg.subject] += 1
+        bodies[msg.subject] = json.loads(msg.data)
+
+    await nc.subscribe(f"_INBOX.{nats_prefix}.timing.>", cb=on_reply)
+    before, after = poles(nats_prefix, 2)
+    inbox = f"_INBOX.{nats_prefix}.timing"
+    pad = BROKER_MAX_MESSAGE - 160  # with the headers, just within what the stream takes
+    big = b'{"kind":"pole.recorded","pad":"' + b"x" * pad + b'"}'
+    for subject, body, mid in ((before.subject, before.body, before.message_id),
+                               (before.subject, big, "big"), (after.subject, after.body, after.message_id)):
+        await js.publish(subject, body, headers={"Nats-Msg-Id": mid, REPLY_HEADER: f"{inbox}.{mid}"})
+
+    await worker.run_until_idle(idle=0.5)
+    await nc.flush()
+
+    assert dict(replies) == {f"{inbox}.{m}": 1 for m in (before.message_id, "big", after.message_id)}
+    assert bodies[f"{inbox}.big"]["reason"] == "oversized"
+    assert bodies[f"{inbox}.{after.message_id}"]["status"] == "accepted"
+    info = await js.consumer_info(topology.stream, topology.durable)
+    assert (info.num_pending, info.num_ack_pending, info.num_redelivered) == (0, 0, 0)
+    dlq = await js.pull_subscribe(f"{nats_prefix}.dlq.>", stream=topology.dlq_stream)
+    [letter] = await dlq.fetch(1, timeout=2)
+    headers = letter.headers or {}
+    assert headers["Paddock-Reason"] == "oversized" and letter.data == b""
+    assert headers["Paddock-Payload-Omitted"] == f"{len(big)} bytes; in stream {topology.stream} " \
+                                                 f"at sequence {headers['Paddock-Original-Sequence']}"
+    original = await js.get_msg(topology.stream, int(headers["Paddock-Original-Sequence"]))
+    assert original.data == big
