@@ -18,6 +18,7 @@ from infra.workers.ingest_worker import REPLY_HEADER, IngestWorker
 from services import contracts as c
 from services.demo import load_demo
 from services.ingest import IngestService
+from services.ledger import Ledger
 from services.timing_messages import OutgoingMessage, message
 from tests.e2e.test_ingest import memory_ledger
 
@@ -49,6 +50,28 @@ def hostile_headers(prefix: str) -> dict[str, dict[str, str]]:
     }
 
 
+async def ready(nc: Client, prefix: str) -> tuple[Ledger, IngestWorker]:
+    """The demo season in memory and a worker (one fetch takes up to 64 messages)."""
+    ledger = memory_ledger()
+    load_demo(ledger)
+    topology = IngestTopology(prefix=prefix)
+    await topology.ensure(nc.jetstream())
+    return ledger, IngestWorker(nc, IngestService(ledger, prefix=prefix), topology, batch=64)
+
+
+async def listen(nc: Client, prefix: str) -> tuple[Counter[str], dict[str, dict[str, object]]]:
+    """How many replies each timing inbox got, and the last body on each."""
+    replies: Counter[str] = Counter()
+    bodies: dict[str, dict[str, object]] = {}
+
+    async def on_reply(msg: Msg) -> None:
+        replies[msg.subject] += 1
+        bodies[msg.subject] = json.loads(msg.data)
+
+    await nc.subscribe(f"_INBOX.{prefix}.timing.>", cb=on_reply)
+    return replies, bodies
+
+
 async def raw_publish(url: str, subject: str, headers: bytes, body: bytes) -> None:
     """HPUB over a bare socket: header bytes no client library would send (not UTF-8, a key that
     is not a token)."""
@@ -67,22 +90,9 @@ async def raw_publish(url: str, subject: str, headers: bytes, body: bytes) -> No
 
 async def test_a_hostile_header_is_rejected_alone_and_the_rest_of_the_batch_answered(
         nc: Client, nats_url: str, nats_prefix: str) -> None:
-    ledger = memory_ledger()
-    load_demo(ledger)
-    head = ledger.head()
-    topology = IngestTopology(prefix=nats_prefix)
-    worker = IngestWorker(nc, IngestService(ledger, prefix=nats_prefix), topology, batch=64)
-    js = nc.jetstream()
-    await topology.ensure(js)
-
-    replies: Counter[str] = Counter()
-    bodies: dict[str, dict[str, object]] = {}
-
-    async def on_reply(msg: Msg) -> None:
-        replies[msg.subject] += 1
-        bodies[msg.subject] = json.loads(msg.data)
-
-    await nc.subscribe(f"_INBOX.{nats_prefix}.timing.>", cb=on_reply)
+    ledger, worker = await ready(nc, nats_prefix)
+    head, topology, js = ledger.head(), worker.topology, nc.jetstream()
+    replies, bodies = await listen(nc, nats_prefix)
     cases = hostile_headers(nats_prefix)
     facts = poles(nats_prefix, 2 * len(cases) + 2)
     valid, hostile = facts[:len(cases) + 1], facts[len(cases) + 1:]
@@ -131,20 +141,9 @@ async def test_a_message_at_the_brokers_size_limit_is_dead_lettered_and_its_batc
         nc: Client, nats_prefix: str) -> None:
     """Its dead letter (payload and headers) would exceed the server's maximum payload, which
     closes the connection; the letter goes without the payload, which stays in the stream."""
-    ledger = memory_ledger()
-    load_demo(ledger)
-    topology = IngestTopology(prefix=nats_prefix)
-    worker = IngestWorker(nc, IngestService(ledger, prefix=nats_prefix), topology, batch=16)
-    js = nc.jetstream()
-    await topology.ensure(js)
-    replies: Counter[str] = Counter()
-    bodies: dict[str, dict[str, object]] = {}
-
-    async def on_reply(msg: Msg) -> None:
-        replies[msg.subject] += 1
-        bodies[msg.subject] = json.loads(msg.data)
-
-    await nc.subscribe(f"_INBOX.{nats_prefix}.timing.>", cb=on_reply)
+    _, worker = await ready(nc, nats_prefix)
+    topology, js = worker.topology, nc.jetstream()
+    replies, bodies = await listen(nc, nats_prefix)
     before, after = poles(nats_prefix, 2)
     inbox = f"_INBOX.{nats_prefix}.timing"
     pad = BROKER_MAX_MESSAGE - 160  # with the headers, just within what the stream takes
