@@ -23,7 +23,6 @@ from nats.aio.client import Client
 
 from infra.bootstrap import open_ledger
 from infra.nats_ingest import IngestTopology
-from infra.producer import produce as produce_messages
 from infra.workers.ingest_worker import IngestWorker
 from services import contracts as c
 from services.demo import load_demo
@@ -205,18 +204,33 @@ async def test_a_batch_longer_than_the_ack_wait_is_kept_in_progress_not_redelive
         nc: Client, nats_prefix: str) -> None:
     ledger = memory_ledger()
     load_demo(ledger)
-    topology = IngestTopology(prefix=nats_prefix, ack_wait=1.0)
+    topology = IngestTopology(prefix=nats_prefix, ack_wait=2.0)
     worker = IngestWorker(nc, SlowStore(ledger, prefix=nats_prefix, seconds=3 * topology.ack_wait),
                           topology, batch=16)
     messages = [message(c.PolePositionV1.model_validate({
         "championship": "aslms-2023-24", "round": 2, "class": "GT", "car": "91",
         "effective_at": datetime(2024, 3, 1, tzinfo=UTC) + timedelta(minutes=i)}), nats_prefix)
         for i in range(8)]
-    await topology.ensure(nc.jetstream())
-    producer = asyncio.create_task(produce_messages(nc, messages, timeout=60))
-    while not producer.done():
-        await worker.run_until_idle(idle=0.5)
-    assert [r.outcome for r in producer.result()] == ["recorded"] * len(messages)
-    info = await nc.jetstream().consumer_info(topology.stream, topology.durable)
-    assert (info.num_redelivered, info.num_ack_pending, info.num_pending) == (0, 0, 0)
+    js = nc.jetstream()
+    await topology.ensure(js)
+    for m in messages:  # all in the stream first: one fetch, one long batch
+        await js.publish(m.subject, m.body, headers={"Nats-Msg-Id": m.message_id})
+    head = ledger.head()
+    slow = asyncio.create_task(worker.run_until_idle(idle=0.5))
+    deadline = time.monotonic() + 30
+    while (await js.consumer_info(topology.stream, topology.durable)).num_ack_pending < len(messages):
+        assert time.monotonic() < deadline, "the slow worker fetched the batch"
+        await asyncio.sleep(0.05)
+    # Another worker on the same consumer would get whatever the broker redelivers.
+    stop = asyncio.Event()
+    rival = IngestWorker(nc, IngestService(memory_ledger(), prefix=nats_prefix), topology, batch=16)
+    watching = asyncio.create_task(rival.run(stop))
+    await slow
+    stop.set()
+    await watching
+    assert rival.handled == 0, "nothing was redelivered while the batch was in progress"
     assert worker.handled == len(messages), "each message handled once"
+    info = await js.consumer_info(topology.stream, topology.durable)
+    assert (info.num_redelivered, info.num_ack_pending, info.num_pending) == (0, 0, 0)
+    statuses = [type(e).__name__ for _, e in ledger.read_events(head)]
+    assert statuses.count("Received") == len(messages)
