@@ -49,7 +49,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     prod.add_argument("--published-at")
     prod.add_argument("--resend", type=int, default=0, help="send every message N extra times")
     prod.add_argument("--shuffle", type=int, metavar="SEED", help="send in a shuffled order")
-    prod.add_argument("--timeout", type=float, default=30.0)
+    prod.add_argument("--timeout", type=float, default=30.0,
+                      help="seconds to wait for the service's answers (30); a message still "
+                      "unanswered is reported 'accepted by the broker, not yet recorded' (exit 4)")
     prod.set_defaults(handler="produce")
 
     sch = sub.add_parser("schema", help="JSON Schemas of the message contracts and the AsyncAPI document")
