@@ -2,7 +2,10 @@
 answer the producer, dead-letter what is rejected, and only then acknowledge.
 
 Several workers may share the durable consumer. A message is acknowledged only after its facts
-(and its receipt) are durably appended; a redelivery finds the receipt and is a duplicate.
+(and its receipt) are durably appended; a redelivery finds the receipt and is a duplicate. While
+a batch is worked on, in-progress acks keep the broker from redelivering it, so the ack wait can
+be short and a killed worker's batch comes back promptly. A message with a malformed header is
+rejected alone (`bad_header`); nothing one message carries may stop the rest of its batch.
 """
 
 from __future__ import annotations
