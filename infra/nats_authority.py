@@ -23,6 +23,7 @@ tests/e2e/test_nats_permissions.py (a real nats-server started with the generate
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -249,13 +250,30 @@ def _quote(value: str) -> str:
     return json.dumps(value)
 
 
-def reply_allowed(reply_to: str, subject: str, prefix: str = DEFAULT_PREFIX) -> bool:
-    """Whether the service may answer a message on the reply subject its sender named: only an
-    inbox, and under per-role inboxes only the sending role's own, so a producer cannot make
-    the service write into state subjects or another role's replies."""
+MAX_REPLY_SUBJECT = 256
+_REPLY_TOKEN = re.compile(r"(?:(?![.*>])[!-~])+")  # printable ASCII; no space, dot or wildcard
+
+
+def reply_fault(reply_to: str, subject: str, prefix: str = DEFAULT_PREFIX) -> str | None:
+    """Why the service may not answer a message on the reply subject its sender named (None: it
+    may). Only a well-formed inbox subject, and under per-role inboxes only the sending role's
+    own, so a producer cannot make the service write into state subjects or another role's
+    replies, nor break its connection with a subject the server cannot parse."""
+    if len(reply_to) > MAX_REPLY_SUBJECT:
+        return f"{len(reply_to)} characters; the limit is {MAX_REPLY_SUBJECT}"
+    if not all(_REPLY_TOKEN.fullmatch(token) for token in reply_to.split(".")):
+        return ("not a subject one can publish to: printable ASCII tokens without spaces or "
+                "wildcards, separated by single dots")
     if not reply_to.startswith("_INBOX."):
-        return False
+        return "not an inbox (_INBOX.…)"
     if not reply_to.startswith(f"_INBOX.{prefix}."):
-        return True  # a deployment without per-role inboxes
+        return None  # a deployment without per-role inboxes
     role = subject.removeprefix(f"{prefix}.ingest.").split(".", 1)[0]
-    return reply_to.startswith(f"{inbox_prefix(role, prefix)}.")
+    if not reply_to.startswith(f"{inbox_prefix(role, prefix)}."):
+        return f"not the sending role's inbox ({inbox_prefix(role, prefix)}.…)"
+    return None
+
+
+def reply_allowed(reply_to: str, subject: str, prefix: str = DEFAULT_PREFIX) -> bool:
+    """Whether the service may answer on `reply_to` (see `reply_fault`)."""
+    return reply_fault(reply_to, subject, prefix) is None

@@ -1,10 +1,18 @@
 """A producer as a timing system would be: publish contract messages to the ingest stream and
-collect the service's replies (accepted / duplicate / rejected)."""
+collect the service's replies, telling apart what is recorded, what already was, and what only
+the broker holds so far.
+
+The broker drops a resend within its dedupe window (the same `Nats-Msg-Id`) and the service then
+never sees it, so it cannot answer. To hear the service anyway, a message the broker calls a
+duplicate is sent once more under a fresh `Nats-Msg-Id`, its own id in `Paddock-Message-Id`
+(the receipt's key): the service answers "duplicate" if the log has it, records it otherwise.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,8 +20,15 @@ from typing import Any
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from infra.workers.ingest_worker import REPLY_HEADER
+from services.ingest_headers import ACTOR, MESSAGE_ID, RECEIPT_ID, REPLY_TO
 from services.timing_messages import OutgoingMessage
+
+RECORDED = "recorded"
+ALREADY_RECORDED = "already recorded"
+REJECTED = "rejected"
+NOT_YET_RECORDED = "accepted by the broker, not yet recorded"
+PENDING = "pending"  # the status of a message the service has not answered
+_OUTCOMES = {"accepted": RECORDED, "duplicate": ALREADY_RECORDED, "rejected": REJECTED}
 
 
 @dataclass(frozen=True)
@@ -24,51 +39,55 @@ class Reply:
 
     @property
     def status(self) -> str:
-        return str(self.body.get("status", "unknown"))
+        """The service's word (`accepted`, `duplicate`, `rejected`), or `pending`."""
+        return str(self.body.get("status", PENDING))
+
+    @property
+    def outcome(self) -> str:
+        """What the producer may conclude: recorded, already recorded, rejected, or only
+        accepted by the broker (no answer from the service in time: it is down or behind)."""
+        return _OUTCOMES.get(self.status, NOT_YET_RECORDED)
 
 
 async def produce(nc: Client, messages: Sequence[OutgoingMessage], *, timeout: float = 30.0,
                   actor: str | None = None) -> list[Reply]:
-    """Publish every message (JetStream-acknowledged) and wait for one reply per message."""
+    """Publish every message (JetStream-acknowledged) and wait up to `timeout` seconds for the
+    service's answer to each."""
     js = nc.jetstream()
     inbox = nc.new_inbox()
     replies: dict[str, dict[str, Any]] = {}
     expected = {m.message_id for m in messages}
     done = asyncio.Event()
-    broker_dupes: set[str] = set()
-    published: set[str] = set()
 
     async def on_reply(msg: Msg) -> None:
-        body = json.loads(msg.data)
-        replies.setdefault(body.get("message_id", ""), body)
-        if expected <= replies.keys() | broker_dupes:
+        try:
+            body = json.loads(msg.data)
+        except ValueError:
+            return
+        replies.setdefault(str(body.get("message_id", "")), body)
+        if expected <= replies.keys():
             done.set()
 
     sub = await nc.subscribe(inbox, cb=on_reply)
     try:
+        sent: set[str] = set()
         for m in messages:
-            headers = {"Nats-Msg-Id": m.message_id, REPLY_HEADER: inbox}
-            if actor:
-                headers["Paddock-Actor"] = actor
+            headers = {MESSAGE_ID: m.message_id, REPLY_TO: inbox, **({ACTOR: actor} if actor else {})}
             ack = await js.publish(m.subject, m.body, headers=headers)
-            if m.message_id not in published:
-                published.add(m.message_id)
-                if ack.duplicate:
-                    # Stored before this run, within the broker's window: no new reply will come.
-                    broker_dupes.add(m.message_id)
-        if expected - broker_dupes - replies.keys():
+            if ack.duplicate and m.message_id not in sent:  # from an earlier run: ask again
+                await js.publish(m.subject, m.body, headers={
+                    **headers, MESSAGE_ID: f"resend-{uuid.uuid4().hex}", RECEIPT_ID: m.message_id})
+            sent.add(m.message_id)
+        if not expected <= replies.keys():
             await asyncio.wait_for(done.wait(), timeout)
     except TimeoutError:
         pass
     finally:
         await sub.unsubscribe()
-    return [Reply(m.subject, m.message_id, _answer(m.message_id, replies, broker_dupes))
+    return [Reply(m.subject, m.message_id, replies.get(m.message_id) or _unanswered(m, timeout))
             for m in messages]
 
 
-def _answer(message_id: str, replies: dict[str, dict[str, Any]], broker_dupes: set[str]) -> dict[str, Any]:
-    if message_id in replies:
-        return replies[message_id]
-    if message_id in broker_dupes:
-        return {"status": "duplicate", "message_id": message_id, "what": "deduplicated by the broker"}
-    return {"status": "no reply", "message_id": message_id}
+def _unanswered(m: OutgoingMessage, timeout: float) -> dict[str, Any]:
+    return {"status": PENDING, "message_id": m.message_id,
+            "what": f"no answer from the service within {timeout:g} s; the broker keeps it"}

@@ -31,6 +31,7 @@ from domain.errors import (
 from domain.timing import parse_race_time
 from services import contracts as c
 from services.importing import register_season_file
+from services.ingest_headers import ACTOR, BAD_HEADER, given_message_id, header_fault
 from services.ledger import Ledger
 from services.message_signing import presented, recipient_of, terms_of
 from services.outcome import ACCEPTED, DUPLICATE, Outcome
@@ -78,7 +79,9 @@ class Delivery:
 
     @cached_property
     def message_id(self) -> str:
-        given = self.headers.get("Nats-Msg-Id")
+        """The producer's id; a content digest when it gave none or a malformed one (which
+        `IngestService` rejects, so it never keys a receipt)."""
+        given = given_message_id(self.headers)
         if given:
             return given
         return hashlib.sha256(self.subject.encode() + b"\0" + self.payload).hexdigest()
@@ -170,6 +173,9 @@ class IngestService:
             return _Staged(REJECTED, delivery.message_id, "", (), reason, str(error))
 
     def _validate(self, delivery: Delivery) -> c.Contract:
+        fault = header_fault(delivery.headers)
+        if fault:
+            raise _Rejection(BAD_HEADER, fault)
         if len(delivery.payload) > self.max_bytes:
             raise _Rejection("oversized", f"{len(delivery.payload)} bytes; the limit is {self.max_bytes}")
         try:  # parsing and validating in one pass (pydantic-core) is twice as fast
@@ -235,7 +241,7 @@ class IngestService:
         )
 
     def _actor(self, delivery: Delivery) -> str:
-        return delivery.headers.get("Paddock-Actor") or f"nats:{delivery.subject}"
+        return delivery.headers.get(ACTOR) or f"nats:{delivery.subject}"
 
     def _dispatch(self, message: c.Contract, delivery: Delivery) -> Outcome:
         handler = _HANDLERS[type(message)]

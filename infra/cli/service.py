@@ -16,6 +16,7 @@ from infra.nats_authority import SERVICE, inbox_prefix, producer_inbox
 from infra.store import store_from_env
 
 if TYPE_CHECKING:  # nats-py, the service and the contracts load in the command that needs them
+    from infra.producer import Reply
     from services.timing_messages import OutgoingMessage
 
 
@@ -44,7 +45,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     prod.add_argument("--published-at")
     prod.add_argument("--resend", type=int, default=0, help="send every message N extra times")
     prod.add_argument("--shuffle", type=int, metavar="SEED", help="send in a shuffled order")
-    prod.add_argument("--timeout", type=float, default=30.0)
+    prod.add_argument("--timeout", type=float, default=30.0,
+                      help="seconds to wait for the service's answers (30); a message still "
+                      "unanswered is reported 'accepted by the broker, not yet recorded' (exit 4)")
     prod.set_defaults(handler="produce")
 
     sch = sub.add_parser("schema", help="JSON Schemas of the message contracts and the AsyncAPI document")
@@ -100,32 +103,47 @@ def produce_command(args: argparse.Namespace) -> int:
                      or producer_inbox((m.subject for m in batch), prefix))
     server_errors: list[Exception] = []
 
-    async def run() -> list[dict[str, object]]:
+    async def run() -> list[Reply]:
         nc = await connect(config, attempts=PRODUCE_CONNECT_ATTEMPTS, errors=server_errors)
         try:
-            replies = await publish_messages(nc, batch, timeout=args.timeout, actor=args.actor)
+            return await publish_messages(nc, batch, timeout=args.timeout, actor=args.actor)
         finally:
             await nc.drain()
-        return [{"subject": r.subject, **r.body} for r in replies]
 
     try:
-        results = asyncio.run(run())
+        replies = asyncio.run(run())
     except (NatsError, OSError) as error:
         said = "; ".join(dict.fromkeys(str(e) for e in server_errors if e is not error))
         print(f"error: NATS at {redact_url(config.nats_url)}: {str(error) or type(error).__name__}"
               + (f" (the server said: {said})" if said else ""), file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        rows = [[r["subject"], r.get("status"), r.get("reason") or r.get("what", ""),
-                 ",".join(map(str, r.get("positions", []) or []))] for r in results]  # type: ignore[call-overload]
-        print(table(["Subject", "Status", "Detail", "Positions"], rows))
+    _print_replies(replies, as_json=args.json)
     refused = dict.fromkeys(str(e) for e in server_errors if "permissions violation" in str(e).lower())
     for what in refused:  # the server's subject permissions: another role's kinds, or its inbox
         print(f"error: refused by the NATS server: {what}", file=sys.stderr)
-    ok = all(r.get("status") in ("accepted", "duplicate") for r in results)
-    return 0 if ok and not refused else 1
+    return _produce_exit(replies, refused=bool(refused))
+
+
+def _print_replies(replies: list[Reply], *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([{"subject": r.subject, "outcome": r.outcome, **r.body} for r in replies],
+                         indent=2))
+        return
+    rows = [[r.subject, r.outcome, r.body.get("reason") or r.body.get("what", ""),
+             ",".join(map(str, r.body.get("positions") or []))] for r in replies]
+    print(table(["Subject", "Outcome", "Detail", "Positions"], rows))
+
+
+def _produce_exit(replies: list[Reply], *, refused: bool) -> int:
+    """0: all recorded (now or before); 1: something rejected or refused; 4: the rest only
+    accepted by the broker (the service is down or behind: it will record it, send again later
+    to hear it)."""
+    from infra.producer import NOT_YET_RECORDED, REJECTED
+
+    outcomes = {r.outcome for r in replies}
+    if refused or REJECTED in outcomes:
+        return 1
+    return 4 if NOT_YET_RECORDED in outcomes else 0
 
 
 PRODUCE_CONNECT_ATTEMPTS = 2  # then fail: wrong credentials must not hang a producer

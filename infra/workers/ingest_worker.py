@@ -2,15 +2,19 @@
 answer the producer, dead-letter what is rejected, and only then acknowledge.
 
 Several workers may share the durable consumer. A message is acknowledged only after its facts
-(and its receipt) are durably appended; a redelivery finds the receipt and is a duplicate.
+(and its receipt) are durably appended; a redelivery finds the receipt and is a duplicate. While
+a batch is worked on, in-progress acks keep the broker from redelivering it, so the ack wait can
+be short and a killed worker's batch comes back promptly. A message with a malformed header is
+rejected alone (`bad_header`); nothing one message carries may stop the rest of its batch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import structlog
 from nats.aio.client import Client
@@ -19,11 +23,13 @@ from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 
-from infra.nats_authority import reply_allowed
+from infra.nats_authority import reply_fault
 from infra.nats_ingest import IngestTopology
+from infra.workers.dead_letter import letter
 from services.ingest import REJECTED, Delivery, IngestResult, IngestService
+from services.ingest_headers import BAD_HEADER, REPLY_TO, described, shown
 
-REPLY_HEADER = "Paddock-Reply-To"
+REPLY_HEADER = REPLY_TO
 log = structlog.get_logger("paddock.ingest")
 
 
@@ -77,17 +83,65 @@ class IngestWorker:
             msgs: list[Msg] = await psub.fetch(self.batch, timeout=timeout)
         except (NatsTimeout, TimeoutError):
             return 0
-        started = time.perf_counter()
+        async with self._in_progress(msgs):
+            await self._handle(msgs, time.perf_counter())
+        return len(msgs)
+
+    @contextlib.asynccontextmanager
+    async def _in_progress(self, msgs: list[Msg]) -> AsyncIterator[None]:
+        """While the batch is being worked on, tell the broker so every `progress_every`
+        seconds: the ack wait can then be short, and what a killed worker held comes back
+        promptly, without a long batch being redelivered under a live one."""
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(self.topology.progress_every)
+                try:
+                    for msg in msgs:
+                        if not msg.is_acked:
+                            await msg.in_progress()
+                except NatsError as error:  # the ack or the next fetch will say more
+                    log.warning("ingest.progress_failed", error=repr(error))
+
+        task = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _handle(self, msgs: list[Msg], started: float) -> None:
+        msgs = await self._refuse_bad_replies(msgs, started)
+        if not msgs:
+            return
         try:
             results = await asyncio.to_thread(self.service.process_batch, _deliveries(msgs))
         except Exception:  # noqa: BLE001 - isolate the failing message, lose nothing
             await self._one_by_one(msgs, started)
-            return len(msgs)
+            return
         for msg, result in zip(msgs, results, strict=True):
             await self._settle(msg, result, time.perf_counter() - started)
         if any(r.status != REJECTED for r in results):
             self.on_appended()
-        return len(msgs)
+
+    async def _refuse_bad_replies(self, msgs: list[Msg], started: float) -> list[Msg]:
+        """Reject (dead-letter, never record) each message whose reply subject is malformed or
+        not its sender's own inbox, alone; return the others."""
+        rest = []
+        for msg in msgs:
+            fault = self._reply_fault(msg)
+            if fault is None:
+                rest.append(msg)
+                continue
+            [delivery] = _deliveries([msg])
+            result = IngestResult(REJECTED, delivery.message_id, reason=BAD_HEADER, detail=fault)
+            await self._settle(msg, result, time.perf_counter() - started)
+        return rest
+
+    def _reply_fault(self, msg: Msg) -> str | None:
+        reply_to = (msg.headers or {}).get(REPLY_HEADER)
+        fault = reply_fault(reply_to, msg.subject, self.topology.prefix) if reply_to else None
+        return described(REPLY_HEADER, reply_to or "", fault) if fault else None
 
     async def _one_by_one(self, msgs: list[Msg], started: float) -> None:
         """A batch failed: handle its messages singly so one poison message (or a store outage)
@@ -120,32 +174,27 @@ class IngestWorker:
             structlog.contextvars.clear_contextvars()
 
     async def _reply(self, msg: Msg, result: IngestResult) -> None:
+        """Answer on the sender's reply subject, if it gave a valid one; never let one message's
+        reply stop the others from being answered and acknowledged."""
         reply_to = (msg.headers or {}).get(REPLY_HEADER)
-        if not reply_to:
+        if not reply_to or self._reply_fault(msg):
             return
-        if not reply_allowed(reply_to, msg.subject, self.topology.prefix):
-            log.warning("ingest.reply_refused", reply_to=reply_to, subject=msg.subject,
-                        message_id=result.message_id)
-            return
-        await self.nc.publish(reply_to, json.dumps(result.reply()).encode())
+        try:
+            await self.nc.publish(reply_to, json.dumps(result.reply()).encode())
+        except (NatsError, ValueError) as error:
+            log.warning("ingest.reply_failed", reply_to=shown(reply_to), error=repr(error))
 
     async def _dead_letter(self, msg: Msg, result: IngestResult, reason: str | None = None) -> None:
-        headers = {f"Paddock-Original-{k}": v for k, v in (msg.headers or {}).items()}
-        headers.update({
-            "Paddock-Original-Subject": msg.subject,
-            "Paddock-Reason": reason or result.reason or "rejected",
-            "Paddock-Detail": _one_line(result.detail or ""),
-            "Paddock-Message-Id": result.message_id,
-            "Nats-Msg-Id": f"dlq-{result.message_id}",
-        })
-        await self.js.publish(self.topology.dlq_subject(headers["Paddock-Reason"]), msg.data,
-                              headers=headers)
+        reason = reason or result.reason or "rejected"
+        data, headers = letter(msg, result, reason, stream=self.topology.stream,
+                               max_payload=self.nc.max_payload)
+        await self.js.publish(self.topology.dlq_subject(reason), data, headers=headers)
 
     async def _retry_later(self, msgs: list[Msg], error: BaseException) -> None:
         for msg in msgs:
             delivered = msg.metadata.num_delivered
             if delivered >= self.poison_after:
-                result = IngestResult(REJECTED, (msg.headers or {}).get("Nats-Msg-Id", ""),
+                result = IngestResult(REJECTED, _deliveries([msg])[0].message_id,
                                       reason="poison",
                                       detail=f"failed {delivered} times; see the service logs")
                 await self._dead_letter(msg, result, "poison")
@@ -167,7 +216,3 @@ async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
     except TimeoutError:
         pass
-
-
-def _one_line(text: str, limit: int = 1000) -> str:
-    return " ".join(text.split())[:limit]
