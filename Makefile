@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test unit integration e2e lint typecheck bench bench-quick clean
+.PHONY: setup demo test test-under-load unit integration e2e lint typecheck bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (python3.11+ on PATH)"; exit 1; }
@@ -24,6 +24,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# The same suite while two busy loops per core compete (tests must wait on progress, not timers).
+test-under-load: $(STAMP)
+	$(BIN)/python -m tests.under_load
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
