@@ -26,9 +26,10 @@ import shlex
 import shutil
 import signal
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.waiting import logged
 
 REPO = Path(__file__).resolve().parents[1]
 SEASON_FILES = REPO / "services" / "seasons" / "aslms-2023-24"
@@ -208,15 +209,9 @@ class ReadmeSession:
 
     def _wait(self, started: Background, ready: str) -> str | None:
         """The text of the log once `ready` is in it; None if the process ended first."""
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            text = started.log.read_text(encoding="utf-8", errors="replace")
-            if ready in text:
-                return text
-            if started.process.poll() is not None:
-                return None
-            time.sleep(0.05)
-        return None
+        if not logged(started.log, ready, started.process, timeout=self.timeout):
+            return None
+        return started.log.read_text(encoding="utf-8", errors="replace")
 
     def _start(self, command: Command, argv: list[str], ready: str | None) -> str | None:
         started = self._spawn(command, argv, clean_exit=ready is not None)

@@ -162,7 +162,7 @@ async def test_the_publisher_publishes_only_verified_history(
     sub = await nc.subscribe(checkpoint_subject(prefix=nats_prefix))
     published = await publisher.publish_due()
     assert published is not None and published.position == ledger.head()
-    received = checkpoint_from_json(json.loads((await sub.next_msg(timeout=5)).data), "nats")
+    received = checkpoint_from_json(json.loads((await sub.next_msg(timeout=30)).data), "nats")
     assert received == replace(published, source="nats")
     assert chain.walk_chain([received]).ok
     assert await publisher.publish_due() is None  # the head has not moved

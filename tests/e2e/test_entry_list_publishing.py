@@ -148,7 +148,7 @@ async def as_user(secured: NatsServer, credentials: Credentials) -> AsyncIterato
         name, password = credentials.pairs[user]
         client = await nats.connect(secured.url, user=name, password=password,
                                     inbox_prefix=inbox_prefix(user), allow_reconnect=False,
-                                    connect_timeout=2)
+                                    connect_timeout=30)
         clients.append(client)
         return client
 
@@ -164,8 +164,7 @@ async def test_the_service_publishes_the_entry_list_and_a_subscriber_reads_it(
     await ProjectionWorker(desk, store).run_until_caught_up()
     heard: asyncio.Queue[Msg] = asyncio.Queue()
     await subscriber.subscribe(entry_list_subject(LEMANS), cb=heard.put)
-    await subscriber.flush()
-    await asyncio.sleep(0.1)  # let the server register the subscription before anything is sent
+    await subscriber.flush()  # the server has registered the subscription once it answers
     assert await Publisher(service, store).publish_pending() > 0
     msg = await asyncio.wait_for(heard.get(), timeout=10)
     assert msg.data == store.views[VIEW].body.encode()
