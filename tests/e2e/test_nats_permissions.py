@@ -288,7 +288,7 @@ async def test_the_subscriber_reads_and_cannot_write_anything(connect: Connect) 
 
 
 async def _heard(queue: asyncio.Queue[Msg], send: Callable[[], Awaitable[None]],
-                 timeout: float = 10.0) -> Msg:
+                 timeout: float = 60.0) -> Msg:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         await send()
@@ -299,7 +299,7 @@ async def _heard(queue: asyncio.Queue[Msg], send: Callable[[], Awaitable[None]],
     raise AssertionError("never heard")
 
 
-async def _request(user: User, subject: str, data: bytes, timeout: float = 10.0) -> Msg:
+async def _request(user: User, subject: str, data: bytes, timeout: float = 60.0) -> Msg:
     deadline = time.monotonic() + timeout
     while True:
         try:

@@ -71,7 +71,7 @@ async def service(nc: NatsClient, desk_ledger: Ledger,
 def ask(nc: NatsClient, nats_prefix: str, service: QueryService) -> Any:
     async def request(endpoint: str, body: dict[str, Any]) -> Msg:
         return await nc.request(query_subject(endpoint, prefix=nats_prefix),
-                                json.dumps(body).encode(), timeout=10)
+                                json.dumps(body).encode(), timeout=30)
 
     return request
 
