@@ -13,7 +13,7 @@ ASYNCAPI_PARSER := tests/asyncapi/node_modules/.installed
 NPM := $(shell command -v npm 2>/dev/null)
 TEST_DEPS := $(STAMP) $(if $(NPM),$(ASYNCAPI_PARSER))
 
-.PHONY: setup demo test unit integration e2e lint typecheck bench bench-quick asyncapi-parser clean
+.PHONY: setup demo test test-under-load unit integration e2e lint typecheck bench bench-quick asyncapi-parser clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (python3.11+ on PATH)"; exit 1; }
@@ -35,6 +35,10 @@ demo: $(STAMP)
 
 test: $(TEST_DEPS)
 	$(BIN)/pytest
+
+# The same suite while two busy loops per core compete (tests must wait on progress, not timers).
+test-under-load: $(STAMP)
+	$(BIN)/python -m tests.under_load
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

@@ -45,7 +45,7 @@ def find_binary() -> Path | None:
 class NatsServer:
     """One nats-server process with JetStream on 127.0.0.1 and a private store directory."""
 
-    def __init__(self, binary: Path | None = None, *, start_timeout: float = 10.0,
+    def __init__(self, binary: Path | None = None, *, start_timeout: float = 60.0,
                  stop_timeout: float = 5.0, config: Path | None = None,
                  env: Mapping[str, str] | None = None,
                  store_dir_env: str = "PADDOCK_NATS_STORE_DIR") -> None:

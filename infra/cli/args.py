@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -9,6 +10,15 @@ from decimal import Decimal, InvalidOperation
 from domain.errors import InvalidInputError
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def add_status_flags(parser: argparse.ArgumentParser) -> None:
+    """`--provisional | --official` (the default) into `args.status`: one spelling for the file
+    importer and the producer, so what works for one works for the other."""
+    status = parser.add_mutually_exclusive_group()
+    status.add_argument("--provisional", dest="status", action="store_const", const="provisional")
+    status.add_argument("--official", dest="status", action="store_const", const="official")
+    parser.set_defaults(status="official")
 
 
 def parse_when(text: str | None, *, option: str) -> datetime | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from domain.decisions import DecisionKind, DecisionTerms
 from domain.errors import InvalidInputError
 from infra.cli.args import parse_decimal, parse_duration, parse_when
-from infra.cli.context import StoreError, actor_of, ledger_from, report
+from infra.cli.context import StoreError, actor_of, ledger_from, report, store_url
 from infra.cli.entry_list import diff_text as entry_list_diff_text
 from infra.cli.entry_list import entry_list_text
 from infra.cli.keys import signer
@@ -27,7 +26,6 @@ from infra.cli.views import (
     standings_text,
     timeline_text,
 )
-from infra.store import store_from_env
 from services.outcome import Outcome
 
 if TYPE_CHECKING:  # season files and the demo (pydantic, TOML) load only in the commands using them
@@ -225,9 +223,7 @@ def history(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     from services import demo as demo_season
 
-    url = store_from_env(args.store)
-    if url is None:
-        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='paddock-demo-')) / 'paddock.db'}"
+    url = store_url(args)  # the default every command reads, so `paddock standings` sees the demo
     ledger = ledger_from(args, url)
     say: Callable[[str], None] = (lambda _: None) if args.json else (lambda s: print(s, file=sys.stderr))
     say(f"event log: {url}")

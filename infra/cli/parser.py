@@ -16,6 +16,7 @@ from infra.cli import (
     projections,
     service,
 )
+from infra.cli.args import add_status_flags
 
 DECISION_KINDS = {
     "time": "time_penalty",
@@ -77,10 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     ak = imp.add_parser("alkamel", parents=[common], help="import an Al Kamel classification CSV")
     ak.add_argument("file")
     _round_args(ak)
-    status = ak.add_mutually_exclusive_group()
-    status.add_argument("--provisional", dest="status", action="store_const", const="provisional")
-    status.add_argument("--official", dest="status", action="store_const", const="official")
-    ak.set_defaults(status="official")
+    add_status_flags(ak)
     ak.add_argument("--published-at", help="when it was published (default: the round's flag time)")
     ak.set_defaults(handler="import_alkamel")
 

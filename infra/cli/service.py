@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from infra.cli.args import add_status_flags
 from infra.cli.render import table
 from infra.config import ROLES, redact_url, serve_config
 from infra.nats_authority import SERVICE, inbox_prefix, producer_inbox
@@ -41,7 +42,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     prod.add_argument("file", nargs="?", help="an Al Kamel CSV; without it, the demo season")
     prod.add_argument("--championship")
     prod.add_argument("--round", type=int)
-    prod.add_argument("--provisional", action="store_true")
+    add_status_flags(prod)
     prod.add_argument("--published-at")
     prod.add_argument("--resend", type=int, default=0, help="send every message N extra times")
     prod.add_argument("--shuffle", type=int, metavar="SEED", help="send in a shuffled order")
@@ -91,7 +92,7 @@ def produce_command(args: argparse.Namespace) -> int:
             return 1
         messages = [classification_message(
             Path(args.file), args.championship, args.round,
-            "provisional" if args.provisional else "official",
+            args.status,
             parse_when(args.published_at, option="--published-at"), prefix)]
     else:
         messages = demo_messages(prefix)

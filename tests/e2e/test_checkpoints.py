@@ -162,7 +162,7 @@ async def test_the_publisher_publishes_only_verified_history(
     sub = await nc.subscribe(checkpoint_subject(prefix=nats_prefix))
     published = await publisher.publish_due()
     assert published is not None and published.position == ledger.head()
-    received = checkpoint_from_json(json.loads((await sub.next_msg(timeout=5)).data), "nats")
+    received = checkpoint_from_json(json.loads((await sub.next_msg(timeout=30)).data), "nats")
     assert received == replace(published, source="nats")
     assert chain.walk_chain([received]).ok
     assert await publisher.publish_due() is None  # the head has not moved
@@ -192,8 +192,8 @@ async def test_on_the_memory_store_the_role_stands_aside(nats_url: str, nats_pre
     config = ServeConfig(store_url="memory://", nats_url=nats_url, roles=("checkpoints",),
                          prefix=nats_prefix, grace_seconds=2)
     serving = asyncio.create_task(serve(config, stop_serving, ready=started.set))
-    await asyncio.wait_for(started.wait(), timeout=10)
+    await asyncio.wait_for(started.wait(), timeout=60)
     await asyncio.sleep(0.3)
     assert not serving.done(), "a role that cannot run must not stop the service"
     stop_serving.set()
-    await asyncio.wait_for(serving, timeout=10)
+    await asyncio.wait_for(serving, timeout=60)

@@ -31,12 +31,23 @@ def test_demo_loads_the_season_prints_tables_and_is_idempotent(paddock: CliRunne
     assert second.out.split("explore:")[0].count("#91") == first.out.split("explore:")[0].count("#91")
 
 
-def test_demo_without_a_store_uses_a_fresh_sqlite_file_and_says_where(paddock: CliRunner) -> None:
-    run = paddock("demo", "--json", store_url=None)
-    assert run.code == 0, run.err
-    store = run.json()["store"]
-    assert store.startswith("sqlite:///") and store.endswith("paddock.db")
-    assert Path(store.removeprefix("sqlite:///")).exists()
+def test_demo_without_a_store_keeps_its_log_in_paddock_db_for_the_next_commands(
+        paddock: CliRunner, tmp_path: Path) -> None:
+    """`make demo` then `paddock standings` in the same directory: the default store both use."""
+    first = paddock("demo", "--lemans", store_url=None)
+    assert first.code == 0, first.err
+    assert "event log: sqlite:///paddock.db" in first.err
+    assert (tmp_path / "paddock.db").exists()
+    second = paddock("demo", "--lemans", "--json", store_url=None)
+    assert second.code == 0, second.err
+    assert second.json()["store"] == "sqlite:///paddock.db"
+    assert {o["status"] for o in second.json()["outcomes"]} == {"duplicate"}
+    again = paddock("demo", "--lemans", store_url=None)
+    assert "0 new facts recorded, 21 already there" in again.err
+    assert "Le Mans desk: 0 new facts recorded" in again.err
+    standings = paddock("standings", ASLMS, "--class", "LMP2", "--json", store_url=None)
+    assert standings.code == 0, standings.err
+    assert rows(standings.json(), "LMP2")[0] == (1, "4", 83, None)
 
 
 def test_standings_json_final_and_at_the_flag(paddock: CliRunner) -> None:

@@ -20,6 +20,7 @@ from infra.nats_ingest import IngestTopology
 from infra.views.factory import open_view_store
 from services import contracts as c
 from services.demo import DEMO_STEWARD, load_demo
+from services.ledger import Ledger
 from services.message_signing import signed
 from services.timing_messages import OutgoingMessage, message
 from tests.views_invariants import check_views
@@ -50,6 +51,16 @@ def start_service(store: str, nats_url: str, prefix: str, log: Path, roles: str)
          "--roles", roles, "--grace", "5"],
         stdout=subprocess.DEVNULL, stderr=log.open("ab"), env=env,
     )
+
+
+async def ingested_beyond(ledger: Ledger, position: int, proc: subprocess.Popen[bytes],
+                          log: Path) -> None:
+    """Until the log's head reaches `position` (generous deadline; fails if the service dies)."""
+    deadline = time.monotonic() + 300
+    while ledger.head() < position:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"no ingest up to {position}:\n{log.read_text()[-2000:]}")
+        await asyncio.sleep(0.02)
 
 
 async def pending(nats_url: str, topology: IngestTopology) -> int:
@@ -88,16 +99,18 @@ async def test_sigkill_during_ingest_loses_and_duplicates_nothing(tmp_path: Path
 
     log = tmp_path / "serve.log"
     done_at_kill = []
-    # The first and third runs carry projections too, so the projection worker is killed as well.
-    for run_for, roles in ((1.5, "ingest,projections"), (2.5, "ingest"), (1.0, "ingest,projections")):
+    # Each run is killed once it has stored that many more messages than the run before, however
+    # slow the machine. The first and third runs carry projections too, so the projection worker
+    # is killed as well.
+    for more, roles in ((300, "ingest,projections"), (1500, "ingest"), (100, "ingest,projections")):
         proc = start_service(store, nats_url, nats_prefix, log, roles)
-        await asyncio.sleep(run_for)
+        await ingested_beyond(ledger, ledger.head() + 2 * more, proc, log)  # a decision + a receipt
         proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+        proc.wait(timeout=30)
         done_at_kill.append(len(open_ledger(store).state().receipts))
-    assert 0 < done_at_kill[0] < MESSAGES, "the first kill lands in the middle of the ingest"
+    assert 0 < done_at_kill[0] and done_at_kill[-1] < MESSAGES, "every kill lands mid-ingest"
     proc = start_service(store, nats_url, nats_prefix, log, "ingest,projections")
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 600
     head = -1
     while time.monotonic() < deadline:
         if not await pending(nats_url, topology):
@@ -105,6 +118,8 @@ async def test_sigkill_during_ingest_loses_and_duplicates_nothing(tmp_path: Path
             if open_view_store(store).position("projections") == head:
                 break
         await asyncio.sleep(0.5)
+    else:
+        raise AssertionError(f"not caught up after 600 s:\n{log.read_text()[-2000:]}")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=15) == 0, log.read_text()[-2000:]
     assert await pending(nats_url, topology) == 0

@@ -83,10 +83,10 @@ async def test_a_subscriber_hears_the_reserve_promoted_by_a_decline(
     try:
         await worker.run_until_caught_up(until=declined)
         publisher.wake()  # the poll interval is 30 s: only the wake-up publishes this in time
-        promoted = await sub.next_msg(timeout=10)
+        promoted = await sub.next_msg(timeout=30)
         await worker.run_until_caught_up()  # then the second version is published
         publisher.wake()
-        republished = await sub.next_msg(timeout=10)
+        republished = await sub.next_msg(timeout=30)
     finally:
         stop.set()
         await running
@@ -148,7 +148,7 @@ async def as_user(secured: NatsServer, credentials: Credentials) -> AsyncIterato
         name, password = credentials.pairs[user]
         client = await nats.connect(secured.url, user=name, password=password,
                                     inbox_prefix=inbox_prefix(user), allow_reconnect=False,
-                                    connect_timeout=2)
+                                    connect_timeout=30)
         clients.append(client)
         return client
 
@@ -164,10 +164,9 @@ async def test_the_service_publishes_the_entry_list_and_a_subscriber_reads_it(
     await ProjectionWorker(desk, store).run_until_caught_up()
     heard: asyncio.Queue[Msg] = asyncio.Queue()
     await subscriber.subscribe(entry_list_subject(LEMANS), cb=heard.put)
-    await subscriber.flush()
-    await asyncio.sleep(0.1)  # let the server register the subscription before anything is sent
+    await subscriber.flush()  # the server has registered the subscription once it answers
     assert await Publisher(service, store).publish_pending() > 0
-    msg = await asyncio.wait_for(heard.get(), timeout=10)
+    msg = await asyncio.wait_for(heard.get(), timeout=30)
     assert msg.data == store.views[VIEW].body.encode()
     kv = await subscriber.jetstream().key_value(bucket_name())
     assert (await kv.get(KEY)).value == msg.data

@@ -195,7 +195,7 @@ async def test_each_rejection_class_is_answered_and_dead_lettered(nc: Client, na
 
     js = nc.jetstream()
     dlq = await js.pull_subscribe(f"{nats_prefix}.dlq.>", stream=IngestTopology(prefix=nats_prefix).dlq_stream)
-    letters = await dlq.fetch(len(cases), timeout=2)
+    letters = await dlq.fetch(len(cases), timeout=30)
     by_id = {m.headers["Paddock-Message-Id"]: m for m in letters}
     for reason, msg in cases.items():
         letter = by_id[msg.message_id]
@@ -236,5 +236,5 @@ async def test_a_poison_message_holds_back_only_itself_then_is_dead_lettered(
     standings = ledger.standings("aslms-2023-24", as_of=LATER, known_at=LATER)
     assert [r["status"] for r in standings["rounds"]][:4] == ["official", "official", "not published", "official"]
     dlq = await nc.jetstream().pull_subscribe(f"{nats_prefix}.dlq.>", stream=topology.dlq_stream)
-    [letter] = await dlq.fetch(1, timeout=2)
+    [letter] = await dlq.fetch(1, timeout=30)
     assert letter.headers["Paddock-Reason"] == "poison" and letter.data == poison.body

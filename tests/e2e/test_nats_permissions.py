@@ -98,7 +98,7 @@ class User:
     nc: Client
     errors: list[Exception]
 
-    async def refused(self, subject: str, timeout: float = 3.0) -> bool:
+    async def refused(self, subject: str, timeout: float = 60.0) -> bool:
         """Publish to `subject`; True once the server says it is not permitted."""
         before = len(self.errors)
         await self.nc.publish(subject, b'{"kind": "probe"}')
@@ -133,7 +133,7 @@ async def connect(secured: NatsServer, credentials: Credentials) -> AsyncIterato
         name, password = credentials.pairs[user]
         nc = await nats.connect(secured.url, user=name, password=password,
                                 inbox_prefix=inbox_prefix(user, PREFIX), error_cb=on_error,
-                                allow_reconnect=False, connect_timeout=2)
+                                allow_reconnect=False, connect_timeout=30)
         clients.append(nc)
         return User(user, nc, errors)
 
@@ -288,7 +288,7 @@ async def test_the_subscriber_reads_and_cannot_write_anything(connect: Connect) 
 
 
 async def _heard(queue: asyncio.Queue[Msg], send: Callable[[], Awaitable[None]],
-                 timeout: float = 10.0) -> Msg:
+                 timeout: float = 60.0) -> Msg:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         await send()
@@ -299,7 +299,7 @@ async def _heard(queue: asyncio.Queue[Msg], send: Callable[[], Awaitable[None]],
     raise AssertionError("never heard")
 
 
-async def _request(user: User, subject: str, data: bytes, timeout: float = 10.0) -> Msg:
+async def _request(user: User, subject: str, data: bytes, timeout: float = 60.0) -> Msg:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -310,7 +310,7 @@ async def _request(user: User, subject: str, data: bytes, timeout: float = 10.0)
             await asyncio.sleep(0.1)
 
 
-async def _until(condition: Callable[[], bool], timeout: float = 3.0) -> None:
+async def _until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -335,7 +335,7 @@ def test_the_server_refuses_to_start_without_a_credential(credentials: Credentia
 async def test_unknown_users_and_anonymous_clients_are_refused(secured: NatsServer) -> None:
     for options in ({}, {"user": "intruder", "password": "guess"}):
         with pytest.raises(NatsError, match="Authorization Violation"):
-            await nats.connect(secured.url, allow_reconnect=False, connect_timeout=2, **options)
+            await nats.connect(secured.url, allow_reconnect=False, connect_timeout=30, **options)
 
 
 # -- the whole service, each part as its own user --------------------------------------------------

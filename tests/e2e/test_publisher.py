@@ -72,7 +72,7 @@ async def stream_count(nc: NatsClient, prefix: str) -> int:
 
 
 async def receive(sub: Any, n: int) -> list[Msg]:
-    return [await sub.next_msg(timeout=5) for _ in range(n)]
+    return [await sub.next_msg(timeout=30) for _ in range(n)]
 
 
 def leader(body: bytes) -> tuple[str, Any]:

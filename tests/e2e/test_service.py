@@ -24,6 +24,7 @@ from services.demo import DEMO_STEWARD
 from services.message_signing import signed
 from services.timing_messages import message
 from tests.e2e.conftest import CliRunner
+from tests.waiting import DEADLINE, logged
 
 pytestmark = pytest.mark.nats
 PADDOCK = str(Path(sys.executable).with_name("paddock"))
@@ -41,10 +42,13 @@ def service(tmp_path: Path, nats_url: str, nats_prefix: str) -> Iterator[subproc
          "--prefix", nats_prefix, "--grace", "5"],
         stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "PADDOCK_LOG_FORMAT": "json"},
     )
-    yield proc
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
+    try:
+        assert logged(tmp_path / "serve.log", "serve.started", proc), (tmp_path / "serve.log").read_text()
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def produce(paddock: CliRunner, nats_url: str, prefix: str, *extra: str) -> list[dict[str, object]]:
@@ -56,7 +60,7 @@ def produce(paddock: CliRunner, nats_url: str, prefix: str, *extra: str) -> list
 async def wait_for_kv(nats_url: str, prefix: str, key: str, until: object) -> dict[str, object]:
     nc = await nats.connect(nats_url)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + DEADLINE
         while time.monotonic() < deadline:
             try:
                 kv = await nc.jetstream().key_value(bucket_name(prefix=prefix))
@@ -79,7 +83,6 @@ def gt(body: dict[str, object]) -> list[tuple[str, object]]:
 
 async def test_serve_produce_subscribe_and_query(service: subprocess.Popen[bytes], paddock: CliRunner,
                                                  nats_url: str, nats_prefix: str) -> None:
-    await asyncio.sleep(1.0)  # the service creates its streams
     replies = await asyncio.to_thread(produce, paddock, nats_url, nats_prefix)
     assert {r["status"] for r in replies} == {"accepted"}
     again = await asyncio.to_thread(produce, paddock, nats_url, nats_prefix, "--resend", "1")
@@ -99,7 +102,7 @@ async def test_serve_produce_subscribe_and_query(service: subprocess.Popen[bytes
         nats_prefix)
     ack = await nc.jetstream().publish(dsq.subject, dsq.body, headers={"Nats-Msg-Id": "late-dsq-1"})
     assert not ack.duplicate
-    update = await asyncio.wait_for(updates.get(), 30)
+    update = await asyncio.wait_for(updates.get(), DEADLINE)
     fresh = json.loads(update.data)
     assert int(update.headers["Paddock-Log-Position"]) > position
     assert gt(fresh)[0] == ("88", 74)
@@ -111,10 +114,10 @@ async def test_serve_produce_subscribe_and_query(service: subprocess.Popen[bytes
     reply = await nc.request(query_subject("standings", prefix=nats_prefix),
                              json.dumps({"championship": "aslms-2023-24", "class": "GT",
                                          "as_of": "2024-02-11T19:00:00+04:00",
-                                         "known_at": "2030-01-01T00:00:00Z"}).encode(), timeout=10)
+                                         "known_at": "2030-01-01T00:00:00Z"}).encode(), timeout=DEADLINE)
     answer = json.loads(reply.data)
     assert gt(answer) == [("91", 73), ("88", 67)]
     await nc.close()
 
     service.send_signal(signal.SIGTERM)
-    assert await asyncio.to_thread(service.wait, 15) == 0
+    assert await asyncio.to_thread(service.wait, 60) == 0

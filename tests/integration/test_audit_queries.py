@@ -21,7 +21,7 @@ LATER_DT = datetime(2030, 1, 1, tzinfo=UTC)
 
 async def ask(nc: Client, prefix: str, endpoint: str, body: dict[str, object]) -> bytes:
     reply = await nc.request(query_subject(endpoint, prefix=prefix), json.dumps(body).encode(),
-                             timeout=10)
+                             timeout=30)
     return bytes(reply.data)
 
 

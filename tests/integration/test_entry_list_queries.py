@@ -71,7 +71,7 @@ async def service(nc: NatsClient, desk_ledger: Ledger,
 def ask(nc: NatsClient, nats_prefix: str, service: QueryService) -> Any:
     async def request(endpoint: str, body: dict[str, Any]) -> Msg:
         return await nc.request(query_subject(endpoint, prefix=nats_prefix),
-                                json.dumps(body).encode(), timeout=10)
+                                json.dumps(body).encode(), timeout=30)
 
     return request
 
@@ -124,7 +124,7 @@ async def test_bad_entry_list_requests_get_the_ledgers_errors(ask: Any) -> None:
 @pytest.mark.nats
 async def test_discovery_lists_the_entry_list_endpoints(nc: NatsClient, nats_prefix: str,
                                                         service: QueryService) -> None:
-    info = json.loads((await nc.request(f"$SRV.INFO.paddock.{service.id}", b"", timeout=5)).data)
+    info = json.loads((await nc.request(f"$SRV.INFO.paddock.{service.id}", b"", timeout=30)).data)
     subjects = {e["subject"] for e in info["endpoints"]}
     assert {f"{nats_prefix}.query.entry_list", f"{nats_prefix}.query.entry_list_diff"} <= subjects
 

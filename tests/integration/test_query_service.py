@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
+import threading
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
 from structlog.testing import capture_logs
 
 from domain.decisions import DecisionKind, DecisionTerms
@@ -57,7 +58,7 @@ async def service(nc: NatsClient, demo_ledger: Ledger,
 def ask(nc: NatsClient, nats_prefix: str, service: QueryService) -> Any:
     async def request(endpoint: str, body: dict[str, Any] | bytes) -> Msg:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        return await nc.request(query_subject(endpoint, prefix=nats_prefix), data, timeout=5)
+        return await nc.request(query_subject(endpoint, prefix=nats_prefix), data, timeout=30)
 
     return request
 
@@ -139,7 +140,7 @@ async def test_every_query_logs_one_summary_line(ask: Any) -> None:
 
 async def test_the_service_answers_discovery_with_its_endpoints(nc: NatsClient, nats_prefix: str,
                                                                 service: QueryService) -> None:
-    msg = await nc.request(f"$SRV.INFO.paddock.{service.id}", b"", timeout=5)
+    msg = await nc.request(f"$SRV.INFO.paddock.{service.id}", b"", timeout=30)
     info = json.loads(msg.data)
     assert info["name"] == "paddock"
     assert sorted(e["subject"] for e in info["endpoints"]) == [
@@ -221,16 +222,31 @@ async def test_stopping_lets_a_request_in_flight_reply(
         nc: NatsClient, nats_prefix: str, demo_ledger: Ledger,
         monkeypatch: pytest.MonkeyPatch) -> None:
     original = demo_ledger.history
+    entered, release = threading.Event(), threading.Event()
 
-    def slow(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        time.sleep(0.3)
+    def held(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        entered.set()
+        release.wait(60)  # in flight until the service is stopping
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(demo_ledger, "history", slow)
+    monkeypatch.setattr(demo_ledger, "history", held)
     svc = await start_query_service(nc, demo_ledger, nats_prefix)
     pending = asyncio.create_task(nc.request(query_subject("history", prefix=nats_prefix),
                                              json.dumps({"championship": ASLMS}).encode(),
-                                             timeout=5))
-    await asyncio.sleep(0.1)
-    await svc.stop(grace=5)
+                                             timeout=60))
+    assert await asyncio.to_thread(entered.wait, 60)
+    stopping = asyncio.create_task(svc.stop(grace=60))
+    await _until_gone(nc, f"$SRV.PING.paddock.{svc.id}")  # it takes no more requests
+    release.set()
+    await stopping
     assert ok(await pending)["championship"] == ASLMS
+
+
+async def _until_gone(nc: NatsClient, subject: str) -> None:
+    async with asyncio.timeout(60):
+        while True:
+            try:
+                await nc.request(subject, b"", timeout=5)
+            except NoRespondersError:
+                return
+            await asyncio.sleep(0.01)
