@@ -17,10 +17,10 @@ from typing import Any
 
 from eventsourcing.persistence import PersistenceError
 
-from infra.bootstrap import open_ledger
 from infra.chain import NoChainError, opened_chain, store_identity
 from infra.cli.context import store_url
 from infra.cli.render import as_json, table
+from infra.store import store_settings
 from projections.canonical import iso_utc
 from services.audit_chain import (
     Checkpoint,
@@ -28,6 +28,7 @@ from services.audit_chain import (
     Verdict,
     checkpoint_from_json,
 )
+from services.ledger import Ledger
 from services.signature_audit import SignatureAudit, audit_signatures
 
 INTACT, BROKEN, UNVERIFIABLE = 0, 1, 2
@@ -103,9 +104,11 @@ def audit_verify(args: argparse.Namespace) -> int:
 
 def _signatures(url: str) -> SignatureAudit | str:
     """Every kept signature re-checked against its decision as recorded (or why it could not
-    be: an unreadable event is already a chain finding)."""
+    be: an unreadable event is already a chain finding). Opened to read: creates nothing, and
+    so is not refused where the chain is missing."""
     try:
-        return audit_signatures(open_ledger(url).read_events(0))
+        reader = Ledger(env={**store_settings(url), "CREATE_TABLE": "no"})
+        return audit_signatures(reader.read_events(0))
     except (PersistenceError, ValueError, KeyError, TypeError) as error:
         return f"not checked: the log could not be read as events ({type(error).__name__}: {error})"
 
