@@ -133,6 +133,28 @@ class ChainRecorder:
     chain_table_name: str
     events_table_name: str
 
+    @property
+    @abstractmethod
+    def _where(self) -> str:
+        """The chain table, as messages name it."""
+
+    @abstractmethod
+    def max_notification_id(self) -> int | None:
+        """The last event row's position (eventsourcing's)."""
+
+    @abstractmethod
+    def chain_start(self) -> ChainStart:
+        """What a writer checks when it opens the store (the chain table exists)."""
+
+    def refuse_unchained(self) -> None:
+        """Raise UnchainedLogError if the log holds events that no chain covers: for a reader
+        that opens the store without creating tables (writers check when they create them)."""
+        if self.chain_table_name in self.missing_tables():
+            found = ChainStart(self.max_notification_id() or None, None, None)
+        else:
+            found = self.chain_start()
+        needs_genesis(found, self._where)
+
     @abstractmethod
     def _chain_rows(self, after: int, until: int | None, chained: bool
                     ) -> AbstractContextManager[tuple[Iterable[tuple[int, bytes]], Iterable[Link]]]:

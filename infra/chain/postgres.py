@@ -111,17 +111,21 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
         """Create the tables; a new, empty log gets its chain's genesis row, a log with events
         that no chain covers is refused (the transaction, table creation included, rolls back)."""
         super()._create_table(curs)
-        if self._needs_genesis(curs):  # the usual case is no: no lock taken to open a chained log
+        if needs_genesis(self._read_start(curs), self._where):  # usually not: no lock taken
             self._lock_table(curs)
-            if self._needs_genesis(curs):  # still, now that no other writer can append
+            if needs_genesis(self._read_start(curs), self._where):  # no other writer now
                 curs.execute(self._sql_genesis, (GENESIS, GENESIS))
 
-    def _needs_genesis(self, curs: Cursor[DictRow]) -> bool:
+    def _read_start(self, curs: Cursor[DictRow]) -> ChainStart:
         curs.execute(self._sql_chain_start)
         row = curs.fetchone()
         assert row is not None
         genesis = None if row["previous"] is None else (row["previous"], row["digest"])
-        return needs_genesis(ChainStart(row["last_event"], row["chain_head"], genesis), self._where)
+        return ChainStart(row["last_event"], row["chain_head"], genesis)
+
+    def chain_start(self) -> ChainStart:
+        with self.datastore.transaction(commit=False) as curs:
+            return self._read_start(curs)
 
     # -- reading -------------------------------------------------------------------------------
 

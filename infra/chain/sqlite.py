@@ -50,12 +50,18 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder)
         """Create the tables; a new, empty log gets its chain's genesis row, a log with events
         that no chain covers is refused (the transaction, table creation included, rolls back)."""
         super()._create_table(c)
-        c.execute(self._chain_start)
-        last_event, chain_head, previous, digest = c.fetchone()
-        found = ChainStart(last_event, chain_head, None if previous is None else (previous, digest))
-        if needs_genesis(found, self._where):
+        if needs_genesis(self._read_start(c), self._where):
             c.execute(f"INSERT OR IGNORE INTO {self.chain_table_name} VALUES (0, ?, ?)",
                       (GENESIS, GENESIS))
+
+    def _read_start(self, c: SQLiteCursor) -> ChainStart:
+        c.execute(self._chain_start)
+        last_event, chain_head, previous, digest = c.fetchone()
+        return ChainStart(last_event, chain_head, None if previous is None else (previous, digest))
+
+    def chain_start(self) -> ChainStart:
+        with self.datastore.transaction(commit=False) as c:
+            return self._read_start(c)
 
     @property
     def _where(self) -> str:

@@ -324,6 +324,23 @@ def test_sqlite_refuses_to_reuse_a_chained_position(sqlite_store: str) -> None:
     assert found(verify(sqlite_store)) == [(2, "missing")]
 
 
+def test_a_reader_that_creates_no_table_can_refuse_an_unchained_log(
+        demo: Ledger, store_url: str) -> None:
+    opened = Ledger(env={**store_settings(store_url), "CREATE_TABLE": "no"})
+    reader = chain_of(opened.recorder)  # (the ledger owns the connections: keep it)
+    assert reader is not None
+    reader.refuse_unchained()  # an intact log: nothing to refuse
+    head = demo.head()
+    with tamper(store_url) as sql:
+        sql.run("DELETE FROM {chain} WHERE position = ?", head)
+    with pytest.raises(UnchainedLogError, match=f"after position {head - 1}"):
+        reader.refuse_unchained()
+    with tamper(store_url) as sql:
+        sql.run("DROP TABLE {chain}")
+    with pytest.raises(UnchainedLogError, match=f"up to position {head}.*no hash chain"):
+        reader.refuse_unchained()
+
+
 def test_a_log_written_before_the_chain_is_refused_not_chained(store_url: str) -> None:
     plain = {k: v for k, v in store_settings(store_url).items()
              if k != "APPLICATION_RECORDER_TOPIC"}
