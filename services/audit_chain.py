@@ -4,6 +4,8 @@ Every event appended to the log gets a digest that covers its content and the di
 event before it: `digest(P) = sha256(digest(previous) ‖ content(P))`, the first event's
 previous digest being GENESIS. The recorders (infra/chain/) store `(position, previous, digest)`
 beside each event in the same transaction; `walk` re-reads both and names what no longer fits.
+Row 0 of every chain is the genesis row `(0, GENESIS, GENESIS)`, written when the (empty) log is
+created: a walk from the start checks it, so an edited or deleted row 0 is a finding.
 
 Content is length-prefixed, so no two different field tuples give the same bytes.
 """
@@ -20,7 +22,8 @@ GENESIS = "0" * 64
 CHECKPOINT_FORMAT = "paddock.audit.checkpoint/1"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
-FindingKind = Literal["modified", "missing", "unchained", "broken_link", "checkpoint"]
+FindingKind = Literal["modified", "missing", "unchained", "broken_link", "genesis", "missing_chain",
+                      "checkpoint", "truncated"]
 
 
 def content_bytes(position: int, originator_id: str, originator_version: int, topic: str,
@@ -163,7 +166,7 @@ def _short(digest: str) -> str:
 
 
 def walk(entries: Iterable[Entry], checkpoints: Sequence[Checkpoint] = (), *,
-         after: int = 0, previous: str = GENESIS) -> Verdict:
+         after: int = 0, previous: str = GENESIS, chained: bool = True) -> Verdict:
     """Walk the log in position order and name every broken link, lowest position first.
 
     Each stored link is checked against its own content and against the link before it; after
@@ -171,21 +174,27 @@ def walk(entries: Iterable[Entry], checkpoints: Sequence[Checkpoint] = (), *,
     swap of two payloads gives two: the first names the lower position). Checkpoints are
     checked against the digest recomputed from the event rows alone (ignoring stored digests),
     so a chain rewritten consistently from some position on still fails a checkpoint kept
-    before. `after`/`previous` start a walk mid-log, from a link already verified.
+    before, and a checkpoint beyond the head shows the newest events were cut. `after`/`previous`
+    start a walk mid-log, from a link already verified; a walk from the start also checks the
+    genesis row. `chained=False`: the store has no chain table, one finding for the whole log.
     """
     wanted: dict[int, list[Checkpoint]] = {}
     for checkpoint in checkpoints:
         wanted.setdefault(checkpoint.position, []).append(checkpoint)
     findings: list[Finding] = []
     expected, recomputed = previous, previous  # last stored digest; digest of the rows as they are
-    last_chained, events, head_position = after, 0, after
+    last_chained, events, head_position, first_event = after, 0, after, 0
+    genesis: Link | None = None
     for entry in entries:
         p = entry.position
+        if p == 0:
+            genesis = entry.link
+            continue
         if entry.content is not None:
             events += 1
             recomputed = link_digest(recomputed, entry.content)
-            head_position = p
-        finding = _check(entry, expected, last_chained)
+            head_position, first_event = p, first_event or p
+        finding = _check(entry, expected, last_chained) if chained else None
         if finding is not None:
             findings.append(finding)
         if entry.link is not None:
@@ -196,14 +205,43 @@ def walk(entries: Iterable[Entry], checkpoints: Sequence[Checkpoint] = (), *,
                                         f"position {p}, whose event row is gone"))
             elif recomputed != checkpoint.digest:
                 findings.append(Finding(p, "checkpoint", _rewritten(checkpoint, recomputed)))
-    for position, kept in sorted(wanted.items()):
-        where = "beyond the head" if position > head_position else "not in the log"
-        for checkpoint in kept:
-            findings.append(Finding(position, "checkpoint", (
-                f"checkpoint{_from(checkpoint)} is at position {position}, {where} "
-                f"(head {head_position}): the events up to it were removed")))
+    if chained and after == 0:
+        findings += _genesis(genesis)
+    elif not chained and events:
+        findings.append(Finding(first_event, "missing_chain", (
+            f"the log holds {events} events (positions {first_event} to {head_position}) but no "
+            "hash chain: its chain table was dropped, or the log was written without one")))
+    findings += _cut(wanted, head_position)
     findings.sort(key=lambda f: f.position)
     return Verdict(events, head_position, recomputed, tuple(findings), tuple(checkpoints))
+
+
+def _genesis(link: Link | None) -> list[Finding]:
+    """The genesis row, if it is not the one every chain starts from."""
+    if link is None:
+        return [Finding(0, "genesis", "chain row 0 (the genesis row) is gone: it was deleted")]
+    if (link.previous, link.digest) != (GENESIS, GENESIS):
+        return [Finding(0, "genesis", f"chain row 0 (the genesis row) holds {link.previous[:12]!r}/"
+                        f"{link.digest[:12]!r}, not the 64 zeros every chain starts from: "
+                        "it was edited")]
+    return []
+
+
+def _cut(wanted: dict[int, list[Checkpoint]], head_position: int) -> list[Finding]:
+    """Checkpoints the walk never reached: beyond the head (the newest events were cut), or at
+    a position with neither event row nor digest."""
+    findings = []
+    for position, kept in sorted(wanted.items()):
+        for checkpoint in kept:
+            if position > head_position:
+                findings.append(Finding(position, "truncated", (
+                    f"checkpoint{_from(checkpoint)} is at position {position}, beyond the head "
+                    f"(head {head_position}): the newest events were removed")))
+            else:
+                findings.append(Finding(position, "checkpoint", (
+                    f"checkpoint{_from(checkpoint)} is at position {position}, not in the log "
+                    f"(head {head_position}): the events up to it were removed")))
+    return findings
 
 
 def _check(entry: Entry, expected: str, last_chained: int) -> Finding | None:

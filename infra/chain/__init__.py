@@ -4,8 +4,10 @@
 `infra.chain.sqlite` / `infra.chain.postgres`. Each stores, in the same transaction as the
 events it appends, one row per event in a side table `<events table>_chain`
 (`position, previous, digest`), computed by `services.audit_chain`. Position 0 of that table is
-an anchor written when the table is created: if events already existed then (a log written
-before the chain), they are chained at that moment.
+the genesis row, written once, when the store is created with an empty log. A log that holds
+events no chain row covers (chain table dropped, cut short, genesis row edited, or a log written
+before Paddock chained its logs) is never (re-)chained: every writer refuses it, naming the
+problem and `paddock audit verify` (`needs_genesis`, `next_links`).
 
 The pure walk lives in `services.audit_chain`; this package only reads rows for it.
 """
@@ -16,6 +18,7 @@ import os
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
@@ -36,20 +39,68 @@ class ChainConflictError(PersistenceError):
     (e.g. its last event row deleted, so SQLite hands out that position again)."""
 
 
+class UnchainedLogError(PersistenceError):
+    """The log holds events that no chain row covers (the chain table dropped, cut short, or its
+    genesis row edited): refused for writing, never re-chained."""
+
+
 class NoChainError(Exception):
-    """This store keeps no hash chain (memory://), or not yet (no chain table)."""
+    """This store keeps no hash chain (memory://) or no event log at all."""
 
 
-def next_links(head: tuple[int, str] | None, contents: Sequence[tuple[int, bytes]],
+@dataclass(frozen=True)
+class ChainStart:
+    """What a writer finds when it opens a store: the last event row's position, the chain's last
+    position and its genesis row (previous, digest), each None when absent."""
+
+    last_event: int | None
+    chain_head: int | None
+    genesis: tuple[str, str] | None
+
+
+def needs_genesis(found: ChainStart, where: str) -> bool:
+    """Whether to write the genesis row now: only for a new, empty log. Raises UnchainedLogError
+    for a log with events no chain covers: a chain starts with its log, never over one."""
+    if found.genesis is None:
+        if found.last_event is None and found.chain_head is None:
+            return True
+        raise UnchainedLogError(
+            f"{where}: the log holds events (up to position {found.last_event}) but no hash chain "
+            "(its chain table was dropped or its genesis row 0 deleted, or the log was written "
+            "without one)" + _REFUSED)
+    if found.genesis != (GENESIS, GENESIS):
+        raise UnchainedLogError(f"{where}: the hash chain's genesis row 0 was edited" + _REFUSED)
+    if found.last_event is not None and found.last_event > (found.chain_head or 0):
+        raise unchained(where, found.chain_head or 0, found.last_event)
+    return False
+
+
+_REFUSED = ("; it is not re-chained (that would vouch for the events as they are now) and nothing "
+            "was recorded; run `paddock audit verify`")
+
+
+def unchained(where: str, chain_head: int, last_event: int) -> UnchainedLogError:
+    return UnchainedLogError(
+        f"{where}: event rows after position {chain_head} (up to {last_event}) have no digest in "
+        "the hash chain: it was cut short or events were inserted outside Paddock" + _REFUSED)
+
+
+def next_links(head: tuple[int, str, int | None] | None, contents: Sequence[tuple[int, bytes]],
                where: str) -> list[tuple[int, str, str]]:
-    """The (position, previous, digest) rows that chain `contents` after the chain head; refuses
-    positions already chained (event rows deleted outside Paddock and their ids reused)."""
-    last, previous = head if head else (0, GENESIS)
+    """The (position, previous, digest) rows that chain `contents` after the chain head
+    (position, digest, last event row before `contents`); refuses positions already chained
+    (event rows deleted outside Paddock and their ids reused) and a head below older events."""
+    if head is None:
+        raise UnchainedLogError(f"{where}: the hash chain has no rows (not even its genesis row 0)"
+                                + _REFUSED)
+    last, previous, last_event = head
     first = min(position for position, _ in contents)
     if last >= first:
         raise ChainConflictError(
             f"{where}: position {first} is already chained (chain head {last}): the log was "
             "altered outside Paddock; nothing was recorded; run `paddock audit verify`")
+    if last_event is not None and last_event > last:
+        raise unchained(where, last, last_event)
     return [(link.position, link.previous, link.digest) for link in extend(previous, contents)]
 
 
@@ -82,11 +133,34 @@ class ChainRecorder:
     chain_table_name: str
     events_table_name: str
 
+    @property
     @abstractmethod
-    def _chain_rows(self, after: int, until: int | None
+    def _where(self) -> str:
+        """The chain table, as messages name it."""
+
+    @abstractmethod
+    def max_notification_id(self) -> int | None:
+        """The last event row's position (eventsourcing's)."""
+
+    @abstractmethod
+    def chain_start(self) -> ChainStart:
+        """What a writer checks when it opens the store (the chain table exists)."""
+
+    def refuse_unchained(self) -> None:
+        """Raise UnchainedLogError if the log holds events that no chain covers: for a reader
+        that opens the store without creating tables (writers check when they create them)."""
+        if self.chain_table_name in self.missing_tables():
+            found = ChainStart(self.max_notification_id() or None, None, None)
+        else:
+            found = self.chain_start()
+        needs_genesis(found, self._where)
+
+    @abstractmethod
+    def _chain_rows(self, after: int, until: int | None, chained: bool
                     ) -> AbstractContextManager[tuple[Iterable[tuple[int, bytes]], Iterable[Link]]]:
-        """Event rows (position, canonical content) and chain rows after `after` (up to `until`),
-        both ascending, read from one snapshot of the store."""
+        """Event rows (position, canonical content) and chain rows (none when not `chained`: no
+        chain table) after `after` (from row 0 when 0) up to `until`, both ascending, read from
+        one snapshot of the store."""
 
     @abstractmethod
     def missing_tables(self) -> list[str]:
@@ -95,8 +169,16 @@ class ChainRecorder:
     def walk_chain(self, checkpoints: Sequence[Checkpoint] = (), *, after: int = 0,
                    previous: str = GENESIS, until: int | None = None) -> Verdict:
         """Verify the chain after position `after` (whose digest is `previous`), up to `until`."""
-        with self._chain_rows(after, until) as (events, links):
-            return walk(merge(events, links), checkpoints, after=after, previous=previous)
+        chained = self.chain_table_name not in self.missing_tables()
+        with self._chain_rows(after, until, chained) as (events, links):
+            return walk(merge(events, links), checkpoints, after=after, previous=previous,
+                        chained=chained)
+
+
+def links_after(after: int) -> int:
+    """The bound of `position > bound` that reads a chain after `after`: from row 0 (the genesis
+    row, which a walk from the start checks) when `after` is 0."""
+    return after if after else -1
 
 
 def chain_of(recorder: object) -> ChainRecorder | None:
@@ -120,7 +202,7 @@ def store_identity(store_url: str) -> str:
 @contextmanager
 def opened_chain(store_url: str) -> Iterator[ChainRecorder]:
     """The chain of a store, opened to be read: creates no table and no file (a verifier must
-    not change what it verifies). Raises NoChainError with the reason when there is none."""
+    not change what it verifies). Raises NoChainError with the reason when there is no log."""
     settings = store_settings(store_url)
     if RECORDER_TOPIC not in settings:
         raise NoChainError(f"store '{store_url}' keeps no hash chain: the in-memory store holds "
@@ -136,13 +218,9 @@ def opened_chain(store_url: str) -> Iterator[ChainRecorder]:
     try:
         recorder = chain_of(factory.application_recorder())
         assert recorder is not None, f"{settings[RECORDER_TOPIC]} is not a chain recorder"
-        missing = recorder.missing_tables()
-        if missing:
-            raise NoChainError(
-                f"store '{store_identity(store_url)}' has no table {', '.join(missing)}: "
-                + ("it holds no event log" if recorder.events_table_name in missing else
-                   "its log was written before the hash chain; any paddock command that "
-                   "records or reads facts there creates the chain over the events it finds"))
-        yield recorder
+        if recorder.events_table_name in recorder.missing_tables():
+            raise NoChainError(f"store '{store_identity(store_url)}' has no table "
+                               f"{recorder.events_table_name}: it holds no event log")
+        yield recorder  # a missing chain table is the walk's finding (`missing_chain`)
     finally:
         factory.close()

@@ -30,7 +30,10 @@ from infra.chain import (
     CHAIN_SUFFIX,
     PAGE,
     ChainRecorder,
+    ChainStart,
     as_bytes,
+    links_after,
+    needs_genesis,
     next_links,
     originator_text,
 )
@@ -50,19 +53,25 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
         self.sql_create_statements.append(SQL(
             "CREATE TABLE IF NOT EXISTS {0}.{1} (position bigint PRIMARY KEY, "
             "previous text NOT NULL, digest text NOT NULL)").format(schema, chain))
-        self._sql_anchor = SQL("INSERT INTO {0}.{1} VALUES (0, %s, %s) ON CONFLICT DO NOTHING"
-                               ).format(schema, chain)
-        self._sql_has_anchor = SQL("SELECT 1 FROM {0}.{1} WHERE position = 0").format(schema, chain)
-        self._sql_last_link = SQL("SELECT position, digest FROM {0}.{1} "
-                                  "ORDER BY position DESC LIMIT 1").format(schema, chain)
+        events = Identifier(events_table_name)
+        self._sql_genesis = SQL("INSERT INTO {0}.{1} VALUES (0, %s, %s) ON CONFLICT DO NOTHING"
+                                ).format(schema, chain)
+        self._sql_chain_start = SQL(
+            "SELECT (SELECT max(notification_id) FROM {0}.{2}) AS last_event, "
+            "(SELECT max(position) FROM {0}.{1}) AS chain_head, "
+            "(SELECT previous FROM {0}.{1} WHERE position = 0) AS previous, "
+            "(SELECT digest FROM {0}.{1} WHERE position = 0) AS digest").format(schema, chain, events)
+        self._sql_last_link = SQL(
+            "SELECT position, digest, (SELECT max(notification_id) FROM {0}.{2} "
+            "WHERE notification_id < %s) AS last_event FROM {0}.{1} "
+            "ORDER BY position DESC LIMIT 1").format(schema, chain, events)
         self._sql_insert_link = SQL("INSERT INTO {0}.{1} (position, previous, digest) "
                                     "VALUES (%s, %s, %s)").format(schema, chain)
         self._sql_links = SQL("SELECT position, previous, digest FROM {0}.{1} WHERE position > %s"
                               ).format(schema, chain)
         self._sql_events = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state "
-            "FROM {0}.{1} WHERE notification_id > %s").format(schema,
-                                                              Identifier(events_table_name))
+            "FROM {0}.{1} WHERE notification_id > %s").format(schema, events)
 
     # -- appending -----------------------------------------------------------------------------
 
@@ -89,45 +98,44 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
         """Chain new events; the caller holds the events table's lock."""
         if not contents:
             return
-        curs.execute(self._sql_last_link, prepare=True)
+        curs.execute(self._sql_last_link, (min(position for position, _ in contents),), prepare=True)
         row = curs.fetchone()
-        head = (int(row["position"]), str(row["digest"])) if row else None
-        where = f"PostgreSQL table {self.datastore.schema}.{self.chain_table_name}"
-        curs.executemany(self._sql_insert_link, next_links(head, contents, where))
+        head = (int(row["position"]), str(row["digest"]), row["last_event"]) if row else None
+        curs.executemany(self._sql_insert_link, next_links(head, contents, self._where))
+
+    @property
+    def _where(self) -> str:
+        return f"PostgreSQL table {self.datastore.schema}.{self.chain_table_name}"
 
     def _create_table(self, curs: Cursor[DictRow]) -> None:
-        """Create the tables; the anchor row marks the chain's start: if this transaction wrote
-        it and the log already holds events (written before the chain), chain them now."""
+        """Create the tables; a new, empty log gets its chain's genesis row, a log with events
+        that no chain covers is refused (the transaction, table creation included, rolls back)."""
         super()._create_table(curs)
-        curs.execute(self._sql_has_anchor)
-        if curs.fetchone() is not None:
-            return  # the usual case: no lock taken when opening a chained log
-        self._lock_table(curs)
-        curs.execute(self._sql_anchor, (GENESIS, GENESIS))
-        if curs.rowcount == 1:
-            after = 0
-            while True:
-                curs.execute(*self._events_query(after, None, PAGE))
-                page = [self._content(tuple(row.values())) for row in curs.fetchall()]
-                if not page:
-                    break
-                self._append(curs, page)
-                after = page[-1][0]
+        if needs_genesis(self._read_start(curs), self._where):  # usually not: no lock taken
+            self._lock_table(curs)
+            if needs_genesis(self._read_start(curs), self._where):  # no other writer now
+                curs.execute(self._sql_genesis, (GENESIS, GENESIS))
+
+    def _read_start(self, curs: Cursor[DictRow]) -> ChainStart:
+        curs.execute(self._sql_chain_start)
+        row = curs.fetchone()
+        assert row is not None
+        genesis = None if row["previous"] is None else (row["previous"], row["digest"])
+        return ChainStart(row["last_event"], row["chain_head"], genesis)
+
+    def chain_start(self) -> ChainStart:
+        with self.datastore.transaction(commit=False) as curs:
+            return self._read_start(curs)
 
     # -- reading -------------------------------------------------------------------------------
 
-    def _events_query(self, after: int, until: int | None,
-                      limit: int | None = None) -> tuple[Composed, list[int]]:
+    def _events_query(self, after: int, until: int | None) -> tuple[Composed, list[int]]:
         statement = SQL("{0}").format(self._sql_events)
         params = [after]
         if until is not None:
             statement += SQL(" AND notification_id <= %s")
             params.append(until)
-        statement += SQL(" ORDER BY notification_id")
-        if limit is not None:
-            statement += SQL(" LIMIT %s")
-            params.append(limit)
-        return statement, params
+        return statement + SQL(" ORDER BY notification_id"), params
 
     def _content(self, row: Sequence[Any]) -> tuple[int, bytes]:
         uuid_ids = self.datastore.originator_id_type == "uuid"
@@ -136,10 +144,10 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
                                             int(version), str(topic or ""), as_bytes(state))
 
     @contextmanager
-    def _chain_rows(self, after: int, until: int | None
+    def _chain_rows(self, after: int, until: int | None, chained: bool
                     ) -> Iterator[tuple[Iterable[tuple[int, bytes]], Iterable[Link]]]:
         links_query = SQL("{0}").format(self._sql_links)
-        params = [after]
+        params = [links_after(after)]
         if until is not None:
             links_query += SQL(" AND position <= %s")
             params.append(until)
@@ -149,8 +157,10 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
                   conn.cursor(name="paddock_chain_links", row_factory=tuple_row) as links):
                 events.itersize = links.itersize = PAGE
                 events.execute(*self._events_query(after, until))
-                links.execute(links_query + SQL(" ORDER BY position"), params)
-                yield ((self._content(row) for row in events), (_link(row) for row in links))
+                if chained:
+                    links.execute(links_query + SQL(" ORDER BY position"), params)
+                yield ((self._content(row) for row in events),
+                       (_link(row) for row in links) if chained else ())
 
     def missing_tables(self) -> list[str]:
         wanted = [self.events_table_name, self.chain_table_name]

@@ -18,9 +18,11 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 
 from infra.chain import (
     CHAIN_SUFFIX,
-    PAGE,
     ChainRecorder,
+    ChainStart,
     as_bytes,
+    links_after,
+    needs_genesis,
     next_links,
     originator_text,
 )
@@ -31,8 +33,12 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder)
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events") -> None:
         self.chain_table_name = events_table_name + CHAIN_SUFFIX
         super().__init__(datastore, events_table_name)
-        self._last_link = (f"SELECT position, digest FROM {self.chain_table_name} "
-                           "ORDER BY position DESC LIMIT 1")
+        events, chain = self.events_table_name, self.chain_table_name
+        self._last_link = (f"SELECT position, digest, (SELECT max(rowid) FROM {events} "
+                           f"WHERE rowid < ?) FROM {chain} ORDER BY position DESC LIMIT 1")
+        self._chain_start = (f"SELECT (SELECT max(rowid) FROM {events}), (SELECT max(position) "
+                             f"FROM {chain}), (SELECT previous FROM {chain} WHERE position = 0), "
+                             f"(SELECT digest FROM {chain} WHERE position = 0)")
         self._insert_links = f"INSERT INTO {self.chain_table_name} VALUES (?,?,?)"
 
     def construct_create_table_statements(self) -> list[str]:
@@ -41,19 +47,25 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder)
                  "position INTEGER PRIMARY KEY, previous TEXT NOT NULL, digest TEXT NOT NULL)")]
 
     def _create_table(self, c: SQLiteCursor) -> None:
-        """Create the tables; the anchor row marks the chain's start: if this transaction wrote
-        it and the log already holds events (written before the chain), chain them now."""
+        """Create the tables; a new, empty log gets its chain's genesis row, a log with events
+        that no chain covers is refused (the transaction, table creation included, rolls back)."""
         super()._create_table(c)
-        c.execute(f"SELECT 1 FROM {self.chain_table_name} WHERE position = 0")
-        if c.fetchone() is not None:
-            return  # the usual case: nothing to write when opening a chained log
-        c.execute(f"INSERT OR IGNORE INTO {self.chain_table_name} VALUES (0, ?, ?)",
-                  (GENESIS, GENESIS))
-        if c.sqlite_cursor.rowcount == 1:
-            after = 0
-            while page := self._contents(c, after, None, PAGE):
-                self._append(c, page)
-                after = page[-1][0]
+        if needs_genesis(self._read_start(c), self._where):
+            c.execute(f"INSERT OR IGNORE INTO {self.chain_table_name} VALUES (0, ?, ?)",
+                      (GENESIS, GENESIS))
+
+    def _read_start(self, c: SQLiteCursor) -> ChainStart:
+        c.execute(self._chain_start)
+        last_event, chain_head, previous, digest = c.fetchone()
+        return ChainStart(last_event, chain_head, None if previous is None else (previous, digest))
+
+    def chain_start(self) -> ChainStart:
+        with self.datastore.transaction(commit=False) as c:
+            return self._read_start(c)
+
+    @property
+    def _where(self) -> str:
+        return f"SQLite log {self.datastore.pool.db_name} ({self.chain_table_name})"
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:
@@ -68,30 +80,19 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder)
     def _append(self, c: SQLiteCursor, contents: list[tuple[int, bytes]]) -> None:
         if not contents:
             return
-        c.execute(self._last_link)
+        c.execute(self._last_link, (min(position for position, _ in contents),))
         row = c.fetchone()
-        where = f"SQLite log {self.datastore.pool.db_name} ({self.chain_table_name})"
         c.executemany(self._insert_links,
-                      next_links((row[0], row[1]) if row else None, contents, where))
+                      next_links((row[0], row[1], row[2]) if row else None, contents, self._where))
 
-    def _contents(self, c: SQLiteCursor, after: int, until: int | None,
-                  limit: int | None = None) -> list[tuple[int, bytes]]:
-        c.execute(*self._events_query(after, until, limit))
-        return [self._content(row) for row in c.fetchall()]
-
-    def _events_query(self, after: int, until: int | None,
-                      limit: int | None = None) -> tuple[str, list[int]]:
+    def _events_query(self, after: int, until: int | None) -> tuple[str, list[int]]:
         statement = (f"SELECT rowid, originator_id, originator_version, topic, state "
                      f"FROM {self.events_table_name} WHERE rowid > ?")
         params = [after]
         if until is not None:
             statement += " AND rowid <= ?"
             params.append(until)
-        statement += " ORDER BY rowid"
-        if limit is not None:
-            statement += " LIMIT ?"
-            params.append(limit)
-        return statement, params
+        return statement + " ORDER BY rowid", params
 
     def _content(self, row: Any) -> tuple[int, bytes]:
         uuid_ids = self.datastore.originator_id_type == "uuid"
@@ -100,7 +101,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder)
                                      str(row[3] or ""), as_bytes(row[4]))
 
     @contextmanager
-    def _chain_rows(self, after: int, until: int | None
+    def _chain_rows(self, after: int, until: int | None, chained: bool
                     ) -> Iterator[tuple[Iterable[tuple[int, bytes]], Iterable[Link]]]:
         with self.datastore.get_connection(commit=False) as conn, conn.transaction(commit=False):
             events = conn.cursor().sqlite_cursor
@@ -109,13 +110,14 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder)
                 events.execute(*self._events_query(after, until))
                 statement = (f"SELECT position, previous, digest FROM {self.chain_table_name} "
                              "WHERE position > ?")
-                params = [after]
+                params = [links_after(after)]
                 if until is not None:
                     statement += " AND position <= ?"
                     params.append(until)
-                links.execute(statement + " ORDER BY position", params)
+                if chained:
+                    links.execute(statement + " ORDER BY position", params)
                 yield ((self._content(row) for row in events),
-                       (Link(row[0], str(row[1]), str(row[2])) for row in links))
+                       (Link(row[0], str(row[1]), str(row[2])) for row in links) if chained else ())
             finally:
                 events.close()
                 links.close()

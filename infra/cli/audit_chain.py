@@ -104,14 +104,17 @@ def audit_verify(args: argparse.Namespace) -> int:
 
 def _signatures(url: str) -> SignatureAudit | str:
     """Every kept signature re-checked against its decision as recorded (or why it could not
-    be: an unreadable event is already a chain finding)."""
+    be: an unreadable event is already a chain finding). Opened to read: creates nothing, and
+    so is not refused where the chain is missing."""
     from eventsourcing.persistence import PersistenceError
 
-    from infra.bootstrap import open_ledger
+    from infra.store import store_settings
+    from services.ledger import Ledger
     from services.signature_audit import audit_signatures
 
     try:
-        return audit_signatures(open_ledger(url).read_events(0))
+        reader = Ledger(env={**store_settings(url), "CREATE_TABLE": "no"})
+        return audit_signatures(reader.read_events(0))
     except (PersistenceError, ValueError, KeyError, TypeError) as error:
         return f"not checked: the log could not be read as events ({type(error).__name__}: {error})"
 

@@ -9,7 +9,9 @@ deduplicated), `Paddock-Log-Position`, `Paddock-Digest`.
 
 Only verified history is published: the whole chain is walked once at start, then only what was
 appended since the last checkpoint. A broken link is logged (`checkpoints.chain_broken`, with
-the position) and nothing more is published until it is resolved.
+the position), and so is a log that now ends before the last verified checkpoint
+(`checkpoints.truncated`: its newest events were cut); nothing more is published until it is
+resolved.
 
 Store calls block: they run in a worker thread (`asyncio.to_thread`).
 """
@@ -91,9 +93,15 @@ class CheckpointPublisher:
 
     def advance(self) -> Checkpoint | None:
         """Verify what was appended since the last verified link (blocking); returns the newest
-        verified checkpoint (None while nothing is verified). A broken link is logged and keeps
-        the previous one."""
+        verified checkpoint (None while nothing is verified, or the log was cut below it). A
+        broken link is logged and keeps the previous one."""
         after, previous = self._verified
+        head = self.chain.max_notification_id() or 0
+        if head < after:
+            log.error("checkpoints.truncated", checkpoint=after, head=head,
+                      explanation=f"the log ends at position {head}, before the checkpoint "
+                                  f"verified at {after}: its newest events were removed")
+            return None
         verdict = self.chain.walk_chain(after=after, previous=previous)
         if verdict.first is not None:
             log.error("checkpoints.chain_broken", position=verdict.first.position,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
+from structlog.testing import capture_logs
 
 from infra.bootstrap import open_ledger
 from infra.chain import chain_of, store_identity
@@ -28,6 +29,7 @@ from services.audit_chain import checkpoint_from_json
 from services.demo import load_demo
 from services.ledger import Ledger
 from tests.e2e.conftest import CliRunner
+from tests.integration.test_audit_verify import tamper
 
 PADDOCK = str(Path(sys.executable).with_name("paddock"))
 
@@ -172,6 +174,24 @@ async def test_the_publisher_publishes_only_verified_history(
     assert await publisher.publish_due() is None
     with pytest.raises(TimeoutError):
         await sub.next_msg(timeout=0.5)
+
+
+async def test_the_publisher_reports_a_log_cut_below_its_last_checkpoint(
+        store_url: str, nc: Client, nats_prefix: str) -> None:
+    ledger = open_ledger(store_url)
+    load_demo(ledger)
+    publisher = CheckpointPublisher(nc, ledger, store=store_identity(store_url), prefix=nats_prefix)
+    published = await publisher.publish_due()
+    assert published is not None
+    with tamper(store_url) as sql:  # the newest two events and their digests
+        sql.run("DELETE FROM {events} WHERE {id} >= ?", published.position - 1)
+        sql.run("DELETE FROM {chain} WHERE position >= ?", published.position - 1)
+    with capture_logs() as logs:
+        assert await publisher.publish_due() is None
+    cut = [e for e in logs if e["event"] == "checkpoints.truncated"]
+    assert cut and (cut[0]["checkpoint"], cut[0]["head"]) == (published.position,
+                                                              published.position - 2)
+    assert cut[0]["log_level"] == "error"
 
 
 def tamper_event(store_url: str, table: str, position: int) -> None:

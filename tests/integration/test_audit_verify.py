@@ -1,10 +1,12 @@
 """`audit verify` on the real demo log, on SQLite and PostgreSQL: intact, then tampered with
 directly in SQL, as someone with database access would: each change is found, with its kind and
 its log position. Also: a consistent rewrite of the chain fails a kept checkpoint; concurrent
-writers keep the chain linear; a log written before the chain is adopted."""
+writers keep the chain linear; a chain gone, shorter than the log or with an edited genesis row
+refuses writes and is a finding, never re-chained."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -14,12 +16,13 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
 
 from infra.chain import (
     ChainConflictError,
     ChainRecorder,
     NoChainError,
+    UnchainedLogError,
     chain_of,
     opened_chain,
     originator_text,
@@ -180,14 +183,85 @@ def test_a_consistent_rewrite_passes_the_walk_but_not_a_kept_checkpoint(
 
 def test_a_truncated_tail_fails_a_checkpoint_of_the_head(demo: Ledger, store_url: str) -> None:
     intact = verify(store_url)
+    cut = intact.head_position - 2  # the newest three events, with their digests
     with tamper(store_url) as sql:
-        sql.run("DELETE FROM {events} WHERE {id} = ?", intact.head_position)
-        sql.run("DELETE FROM {chain} WHERE position = ?", intact.head_position)
-    checkpoint = Checkpoint(intact.head_position, intact.head_digest)
-    assert verify(store_url).ok
-    assert found(verify(store_url, [checkpoint])) == [(intact.head_position, "checkpoint")]
+        sql.run("DELETE FROM {events} WHERE {id} >= ?", cut)
+        sql.run("DELETE FROM {chain} WHERE position >= ?", cut)
+    checkpoint = Checkpoint(intact.head_position, intact.head_digest, source="kept.json")
+    assert verify(store_url).ok  # without a checkpoint, a shorter log is a consistent log
+    verdict = verify(store_url, [checkpoint])
+    assert found(verdict) == [(intact.head_position, "truncated")]
+    assert verdict.first is not None and f"head {cut - 1}" in verdict.first.explanation
 
 
+def test_a_backdated_recorded_at_is_found_unless_rechained(demo: Ledger, store_url: str) -> None:
+    """`recorded_at` lives in the event's stored state, which its digest covers."""
+    intact = verify(store_url)
+    with tamper(store_url) as sql:
+        state = bytes(sql.event(P)[4])
+        backdated = re.sub(rb'("recorded_at":\{"_type_":"datetime_iso","_data_":")\d{4}',
+                           rb"\g<1>2019", state, count=1)
+        assert backdated != state
+        sql.run("UPDATE {events} SET state = ? WHERE {id} = ?", backdated, P)
+    assert found(verify(store_url)) == [(P, "modified")]
+    with tamper(store_url) as sql:
+        sql.rechain_from(P)
+    assert verify(store_url).ok  # only a checkpoint kept before catches a recomputed chain
+    kept = Checkpoint(intact.head_position, intact.head_digest)
+    assert found(verify(store_url, [kept])) == [(intact.head_position, "checkpoint")]
+
+
+@pytest.mark.parametrize("change", [
+    "UPDATE {chain} SET digest = '" + "ab" * 32 + "' WHERE position = 0",
+    "UPDATE {chain} SET previous = '" + "ab" * 32 + "', digest = '" + "ab" * 32
+    + "' WHERE position = 0",
+    "DELETE FROM {chain} WHERE position = 0",
+], ids=["digest edited", "both edited", "deleted"])
+def test_an_edited_genesis_row_is_found_and_refuses_writes(
+        demo: Ledger, store_url: str, change: str) -> None:
+    with tamper(store_url) as sql:
+        sql.run(change)
+    verdict = verify(store_url)
+    assert found(verdict) == [(0, "genesis")]
+    with pytest.raises(UnchainedLogError, match="paddock audit verify"):
+        Ledger(env=store_settings(store_url))
+
+
+# -- a chain that is gone or shorter than the log: a finding, never re-chained -------------------
+
+
+def test_a_dropped_chain_table_is_not_rebuilt_over_an_edited_log(
+        demo: Ledger, store_url: str) -> None:
+    head = demo.head()
+    with tamper(store_url) as sql:
+        sql.run("UPDATE {events} SET state = ? WHERE {id} = ?", flip_a_byte(bytes(sql.event(P)[4])), P)
+        sql.run("DROP TABLE {chain}")
+    with pytest.raises(UnchainedLogError, match=r"no hash chain.*paddock audit verify") as refused:
+        Ledger(env=store_settings(store_url))  # any command opening the store to write
+    assert "\n" not in str(refused.value)
+    with pytest.raises(PersistenceError):
+        demo.record_pole("aslms-2023-24", 1, "GT", "91", actor="test", source="test",
+                         effective_at=datetime(2023, 12, 3, tzinfo=UTC))  # an open writer too
+    with opened_chain(store_url) as chain:
+        assert chain.missing_tables() == [chain.chain_table_name]  # nothing re-created
+    verdict = verify(store_url)
+    assert found(verdict) == [(1, "missing_chain")]
+    assert verdict.first is not None and f"{head} event" in verdict.first.explanation
+    assert verdict.events == head and demo.head() == head
+
+
+def test_a_shortened_chain_refuses_writes_and_names_the_unchained(
+        demo: Ledger, store_url: str) -> None:
+    head = demo.head()
+    with tamper(store_url) as sql:
+        sql.run("DELETE FROM {chain} WHERE position >= ?", head - 1)
+    with pytest.raises(UnchainedLogError, match=f"after position {head - 2}.*paddock audit verify"):
+        Ledger(env=store_settings(store_url))
+    with pytest.raises(UnchainedLogError, match=f"after position {head - 2}"):
+        demo.record_pole("aslms-2023-24", 1, "GT", "91", actor="test", source="test",
+                         effective_at=datetime(2023, 12, 3, tzinfo=UTC))  # an open writer too
+    assert demo.head() == head
+    assert found(verify(store_url)) == [(head - 1, "unchained"), (head, "unchained")]
 def _digest(store_url: str, position: int) -> str:
     with tamper(store_url) as sql:
         return str(sql.run("SELECT digest FROM {chain} WHERE position = ?", position)[0][0])
@@ -250,17 +324,41 @@ def test_sqlite_refuses_to_reuse_a_chained_position(sqlite_store: str) -> None:
     assert found(verify(sqlite_store)) == [(2, "missing")]
 
 
-def test_a_log_written_before_the_chain_is_chained_when_first_opened(store_url: str) -> None:
+def test_a_reader_that_creates_no_table_can_refuse_an_unchained_log(
+        demo: Ledger, store_url: str) -> None:
+    opened = Ledger(env={**store_settings(store_url), "CREATE_TABLE": "no"})
+    reader = chain_of(opened.recorder)  # (the ledger owns the connections: keep it)
+    assert reader is not None
+    reader.refuse_unchained()  # an intact log: nothing to refuse
+    head = demo.head()
+    with tamper(store_url) as sql:
+        sql.run("DELETE FROM {chain} WHERE position = ?", head)
+    with pytest.raises(UnchainedLogError, match=f"after position {head - 1}"):
+        reader.refuse_unchained()
+    with tamper(store_url) as sql:
+        sql.run("DROP TABLE {chain}")
+    with pytest.raises(UnchainedLogError, match=f"up to position {head}.*no hash chain"):
+        reader.refuse_unchained()
+
+
+def test_a_log_written_before_the_chain_is_refused_not_chained(store_url: str) -> None:
     plain = {k: v for k, v in store_settings(store_url).items()
              if k != "APPLICATION_RECORDER_TOPIC"}
     before = Ledger(env=plain)
     before.recorder.insert_events([stored(n) for n in range(5)])
-    with pytest.raises(NoChainError, match="written before the hash chain"):
-        verify(store_url)
-    now = Ledger(env=store_settings(store_url))
-    now.recorder.insert_events([stored(5)])
+    with pytest.raises(UnchainedLogError, match="up to position 5"):
+        Ledger(env=store_settings(store_url))
+    assert found(verify(store_url)) == [(1, "missing_chain")]
+
+
+def test_an_empty_log_without_a_chain_gets_one(store_url: str) -> None:
+    plain = {k: v for k, v in store_settings(store_url).items()
+             if k != "APPLICATION_RECORDER_TOPIC"}
+    Ledger(env=plain)  # the events table, created empty, and no chain table
+    now = Ledger(env=store_settings(store_url))  # nothing to vouch for yet: the chain starts
+    now.recorder.insert_events([stored(1)])
     verdict = verify(store_url)
-    assert verdict.ok and verdict.events == verdict.head_position == 6
+    assert verdict.ok and verdict.events == verdict.head_position == 1
 
 
 def test_the_memory_store_keeps_no_chain() -> None:

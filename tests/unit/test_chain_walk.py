@@ -24,6 +24,7 @@ from services.audit_chain import (
 )
 
 HEAD = 6
+ANCHOR = Link(0, GENESIS, GENESIS)  # row 0 of every chain table
 
 
 def content(position: int, state: str | None = None) -> bytes:
@@ -41,7 +42,8 @@ class Log:
     @classmethod
     def intact(cls) -> Log:
         events = {p: content(p) for p in range(1, HEAD + 1)}
-        return cls(events, {link.position: link for link in extend(GENESIS, events.items())})
+        links = {link.position: link for link in extend(GENESIS, events.items())}
+        return cls(events, {0: ANCHOR, **links})
 
     def entries(self) -> list[Entry]:
         return list(merge(sorted(self.events.items()), [self.links[p] for p in sorted(self.links)]))
@@ -113,6 +115,16 @@ def rewrite_from(p: int) -> Callable[[Log], None]:
     return change
 
 
+def edit_anchor(previous: str, digest: str) -> Callable[[Log], None]:
+    def change(log: Log) -> None:
+        log.links[0] = Link(0, previous, digest)
+    return change
+
+
+def drop_chain(log: Log) -> None:
+    log.links.clear()
+
+
 def nothing(log: Log) -> None:
     pass
 
@@ -144,7 +156,12 @@ CASES: list[tuple[str, Callable[[Log], None], list[Checkpoint], list[tuple[int, 
      [(5, "checkpoint")]),
     ("tail truncated, no checkpoint", delete_both(HEAD), [], []),
     ("tail truncated, checkpoint of the head", delete_both(HEAD), [kept(HEAD)],
-     [(HEAD, "checkpoint")]),
+     [(HEAD, "truncated")]),
+    ("genesis digest edited", edit_anchor(GENESIS, "ab" * 32), [], [(0, "genesis")]),
+    ("genesis previous edited", edit_anchor("ab" * 32, GENESIS), [], [(0, "genesis")]),
+    ("genesis garbled", edit_anchor("x", "y"), [], [(0, "genesis")]),
+    ("genesis row deleted", delete_link(0), [], [(0, "genesis")]),
+    ("whole chain dropped", drop_chain, [], [(0, "genesis")] + [(p, "unchained") for p in range(1, HEAD + 1)]),
     ("checkpoint at a deleted event", delete_event(4), [kept(4)], [(4, "missing"), (4, "checkpoint")]),
     ("checkpoint after a deleted event", delete_event(2), [kept(4)],
      [(2, "missing"), (4, "checkpoint")]),
@@ -174,7 +191,7 @@ def test_an_intact_walk_reports_the_head_and_its_digest() -> None:
 
 
 def test_an_empty_log_is_intact_at_the_genesis() -> None:
-    verdict = walk([])
+    verdict = walk([Entry(0, None, ANCHOR)])
     assert (verdict.ok, verdict.events, verdict.head_position, verdict.head_digest) == (
         True, 0, 0, GENESIS)
 
@@ -234,3 +251,14 @@ def test_a_checkpoint_survives_its_json_form() -> None:
     checkpoint = Checkpoint(5, "c" * 64, "2024-02-11T18:00:00Z", "sqlite:////var/paddock.db")
     assert checkpoint_from_json(checkpoint.to_json(), "x") == Checkpoint(
         5, "c" * 64, "2024-02-11T18:00:00Z", "sqlite:////var/paddock.db", "x")
+
+
+def test_a_log_without_a_chain_table_is_one_finding_and_still_meets_its_checkpoints() -> None:
+    events = [e for e in ORIGINAL.entries() if e.content is not None]
+    bare = [Entry(e.position, e.content, None) for e in events]
+    verdict = walk(bare, [kept(4), Checkpoint(HEAD + 2, "ab" * 32)], chained=False)
+    assert [(f.position, f.kind) for f in verdict.findings] == [
+        (1, "missing_chain"), (HEAD + 2, "truncated")]
+    assert f"{HEAD} events" in verdict.findings[0].explanation
+    assert (verdict.events, verdict.head_digest) == (HEAD, ORIGINAL.digest(HEAD))
+    assert walk([], chained=False).ok  # nothing recorded, nothing to vouch for
