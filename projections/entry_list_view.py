@@ -160,8 +160,8 @@ def _missed_rounds(holder: dict[str, Any], seasons: dict[str, SeasonAt | str]) -
     placed = [p for p in season.standings(holder["class"]) if p.competitor.car == holder["car"]]
     if not placed:
         return None
-    contested = {r.round for r in placed[0].competitor.results
-                 if r.status is not ResultStatus.DID_NOT_START}
+    contested = {r.round for r in placed[0].competitor.results  # a pole alone is no race
+                 if r.status not in (None, ResultStatus.DID_NOT_START)}
     missed = [n for n in sorted(season.rounds) if n not in contested]
     if not missed:
         return None

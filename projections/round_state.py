@@ -79,6 +79,15 @@ def round_state(state: LedgerState, defn: ChampionshipDefinition, number: int,
     )
 
 
+def poles_at(state: LedgerState, championship: str, number: int, as_of: datetime,
+             known_at: datetime) -> dict[str, str]:
+    """The poles in force, class → car, with or without a classification: a pole is earned in
+    qualifying and counts from its own effective time (a stripping ends it from the decision's)."""
+    key: RoundKey = (championship, number)
+    decisions = _decisions_in_force(_visible_changes(state, key, as_of, known_at), as_of)
+    return _poles(state, key, decisions, as_of, known_at)
+
+
 def _class_of(defn: ChampionshipDefinition, row: ClassificationRow) -> str:
     declared = defn.declared_entry(row.car)
     if declared is not None:

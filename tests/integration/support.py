@@ -75,8 +75,8 @@ def import_r5_at_flag(ledger: Ledger) -> None:
 
 
 def record_known_poles(ledger: Ledger) -> None:
-    for number, class_id, car in POLES:
-        ledger.record_pole(ASLMS, number, class_id, car, effective_at=None, actor=ACTOR,
+    for number, class_id, car, qualified_at in POLES:
+        ledger.record_pole(ASLMS, number, class_id, car, effective_at=qualified_at, actor=ACTOR,
                            source="test:known-poles")
 
 
