@@ -53,6 +53,7 @@ from projections.explain_view import explain_view
 from projections.history_view import history_view
 from projections.invitations_view import invitations_view
 from projections.ledger import LedgerFold, LedgerState
+from projections.route_owners import championship_owner, event_owner, recorded_owners
 from projections.standings_view import standings_view
 from projections.timeline_view import RETROACTIVE_AFTER, timeline_view
 from services.entry_list_desk import HOLDING, EntryListDesk
@@ -240,12 +241,14 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
         cid = definition["id"]
         existing = self.find(Championship, championship=cid)
         if existing is None:
+            self._check_route_owner(championship_owner(cid), definition, source)
             created = Championship(championship=cid, definition=definition,
                                    effective_at=effective_at, recorded_at=self.clock(),
                                    actor=actor, source=source)
             return self._append(f"championship {cid} registered", created)
         if existing.knows_definition(definition):
             return Outcome(DUPLICATE, f"championship {cid}: this definition is already recorded")
+        self._check_route_owner(championship_owner(cid), definition, source)
         existing.revise(definition, effective_at, self.clock(), actor, source)
         return self._append(f"championship {cid} revised (rules version {existing.rules_version})", existing)
 
@@ -254,14 +257,29 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
         require_aware(effective_at, field="effective_at")
         eid = definition["id"]
         existing = self.find(TargetEvent, event_id=eid)
+        routes = {**definition, "invitation_routes": [
+            {**r, "target_event": eid} for r in definition.get("invitation_routes", ())]}
         if existing is None:
+            self._check_route_owner(event_owner(eid), routes, source)
             created = TargetEvent(event_id=eid, definition=definition, effective_at=effective_at,
                                   recorded_at=self.clock(), actor=actor, source=source)
             return self._append(f"target event {eid} registered", created)
         if existing.knows_definition(definition):
             return Outcome(DUPLICATE, f"target event {eid}: this definition is already recorded")
+        self._check_route_owner(event_owner(eid), routes, source)
         existing.revise(definition, effective_at, self.clock(), actor, source)
         return self._append(f"target event {eid} revised", existing)
+
+    def _check_route_owner(self, owner: str, definition: dict[str, Any], source: str) -> None:
+        """A route has one owner: a second file declaring it would count it twice."""
+        owners = recorded_owners(self.state())
+        for r in definition.get("invitation_routes", ()):
+            other = owners.get((r["target_event"], r["id"]))
+            if other is not None and other.owner != owner:
+                raise ConflictingFactError(
+                    f"invitation route '{r['id']}' to {r['target_event']} is already declared by "
+                    f"{other.owner} in {other.source}; {source} declares it again for {owner}: "
+                    "a route has one owner, declare it in one of the two files only")
 
     def definition(self, championship: str) -> ChampionshipDefinition:
         """The latest recorded definition, against which commands are validated. Read from the
