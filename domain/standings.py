@@ -126,7 +126,7 @@ def score_round(
 
 def _pole_only(defn: ChampionshipDefinition, rnd: RoundInput, car: str) -> RoundResult:
     """The pole is earned in qualifying: it scores before (or without) a race result."""
-    declared = defn.declared_entry(car)
+    declared = defn.declared_entry(car, rnd.definition.number)
     return RoundResult(
         round=rnd.definition.number,
         car=car,
@@ -249,8 +249,8 @@ def _car_competitor(
 
 
 def _team(defn: ChampionshipDefinition, result: RoundResult) -> str:
-    """The declared entry's team name wins over the spelling in a timing file."""
-    declared = defn.declared_entry(result.car)
+    """The declared entry's team name (for that round) wins over the spelling in a timing file."""
+    declared = defn.declared_entry(result.car, result.round)
     return declared.team if declared else result.team
 
 

@@ -66,7 +66,7 @@ def round_state(state: LedgerState, defn: ChampionshipDefinition, number: int,
     rows = apply_adjustments(
         [ClassificationRow.from_record(r) for r in current.value.rows], adjustments
     )
-    rows = tuple(replace(r, class_name=_class_of(defn, r)) for r in rows)
+    rows = tuple(replace(r, class_name=_class_of(defn, number, r)) for r in rows)
     return RoundState(
         number=number,
         status=_status(state, key, current, as_of, known_at),
@@ -88,8 +88,9 @@ def poles_at(state: LedgerState, championship: str, number: int, as_of: datetime
     return _poles(state, key, decisions, as_of, known_at)
 
 
-def _class_of(defn: ChampionshipDefinition, row: ClassificationRow) -> str:
-    declared = defn.declared_entry(row.car)
+def _class_of(defn: ChampionshipDefinition, number: int, row: ClassificationRow) -> str:
+    """The class of the car's declared entry for this round, else the timing file's."""
+    declared = defn.declared_entry(row.car, number)
     if declared is not None:
         return declared.class_id
     return defn.resolve_class(row.class_name, row.group)

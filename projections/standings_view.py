@@ -8,7 +8,7 @@ from typing import Any
 
 from domain.errors import UnknownChampionshipError, UnknownClassError
 from domain.race_status import OFFICIAL
-from domain.rules import ChampionshipDefinition, DeclaredEntry
+from domain.rules import ChampionshipDefinition, DeclaredEntry, merge_entries
 from domain.standings import (
     Placed,
     RoundInput,
@@ -92,13 +92,13 @@ def _unknown_message(state: LedgerState, championship: str, as_of: datetime, kno
 
 def _with_declared_entries(defn: ChampionshipDefinition,
                            declared: list[Recorded[dict[str, Any]]]) -> ChampionshipDefinition:
+    """Entries declared after the definition replace its entries for the rounds they cover."""
     if not declared:
         return defn
-    by_car = {e.car: e for e in defn.entries}
+    entries = defn.entries
     for fact in sorted(declared, key=lambda f: (f.effective_at, f.position)):
-        entry = DeclaredEntry.from_record(fact.value)
-        by_car[entry.car] = entry
-    return replace(defn, entries=tuple(by_car.values()))
+        entries = merge_entries(entries, DeclaredEntry.from_record(fact.value))
+    return replace(defn, entries=entries)
 
 
 def standings_view(state: LedgerState, championship: str, as_of: datetime, known_at: datetime,

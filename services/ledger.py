@@ -325,11 +325,13 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
 
     def declare_entry(self, championship: str, entry: dict[str, Any], *, effective_at: datetime,
                       actor: str, source: str) -> Outcome:
-        """Declare (or re-declare) an entry: its team name and class override timing files."""
+        """Declare (or re-declare) an entry: its team name and class override timing files, for
+        the rounds it names (`from_round`, `until_round`; by default every round)."""
         defn = self.definition(championship)
         defn.class_def(entry["class"])
         if not str(entry.get("car", "")).strip() or not str(entry.get("team", "")).strip():
             raise InvalidInputError("an entry needs a car number and a team")
+        self._check_entry_rounds(defn, entry)
         agg = self.find(Championship, championship=championship)
         assert agg is not None
         if agg.entries.get(entry["car"]) == entry:
@@ -337,6 +339,16 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
         agg.declare_entry(entry, require_aware(effective_at, field="effective_at"), self.clock(),
                           actor, source)
         return self._append(f"{championship} entry #{entry['car']} {entry['team']} declared", agg)
+
+    @staticmethod
+    def _check_entry_rounds(defn: ChampionshipDefinition, entry: dict[str, Any]) -> None:
+        rounds = [entry.get(k) for k in ("from_round", "until_round")]
+        for number in rounds:
+            if number is not None:
+                defn.round(number)
+        first, last = rounds
+        if first is not None and last is not None and first > last:
+            raise InvalidInputError(f"from round {first} is after until round {last}")
 
     # -- commands: classifications and poles -------------------------------------------------------
 
@@ -422,8 +434,7 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
     def _car_classes(self, championship: str, car: str) -> set[str]:
         """The classes a car has been entered in: declared, or seen in imported classifications."""
         defn = self.definition(championship)
-        declared = defn.declared_entry(car)
-        classes = {declared.class_id} if declared else set()
+        classes = {e.class_id for e in defn.declared_entries(car)}
         for (cid, _), versions in self.state().classifications.items():
             if cid == championship:
                 classes.update(defn.resolve_class(r["class"], r.get("group", ""))
