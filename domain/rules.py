@@ -7,7 +7,7 @@ These are the normalised records stored in events; files from users are validate
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -140,14 +140,64 @@ class InvitationRoute:
 
 @dataclass(frozen=True)
 class DeclaredEntry:
+    """A car's entry (team, class, drivers) for the rounds `from_round`..`until_round`
+    (inclusive; None: open-ended): a car that changes class has one entry per class."""
+
     car: str
     team: str
     class_id: str
     drivers: tuple[str, ...] = ()
+    from_round: int | None = None
+    until_round: int | None = None
 
     @classmethod
     def from_record(cls, r: Mapping[str, Any]) -> DeclaredEntry:
-        return cls(str(r["car"]), r["team"], r["class"], tuple(r.get("drivers", ())))
+        first, last = r.get("from_round"), r.get("until_round")
+        return cls(str(r["car"]), r["team"], r["class"], tuple(r.get("drivers", ())),
+                   None if first is None else int(first), None if last is None else int(last))
+
+    def covers(self, number: int) -> bool:
+        return (self.from_round or 1) <= number and (self.until_round is None or number <= self.until_round)
+
+    def overlap(self, other: DeclaredEntry) -> int | None:
+        """The first round both entries cover, if any."""
+        first = max(self.from_round or 1, other.from_round or 1)
+        lasts = [x for x in (self.until_round, other.until_round) if x is not None]
+        return first if not lasts or first <= min(lasts) else None
+
+    @property
+    def rounds_text(self) -> str:
+        if self.from_round is None and self.until_round is None:
+            return "every round"
+        if self.until_round is None:
+            return f"from round {self.from_round}"
+        if self.from_round is None:
+            return f"until round {self.until_round}"
+        return f"rounds {self.from_round}-{self.until_round}"
+
+    def later_than(self, other: DeclaredEntry) -> bool:
+        """Covers later rounds: the entry a car ends the season with."""
+        def key(e: DeclaredEntry) -> tuple[bool, int, int]:
+            return (e.until_round is None, e.until_round or 0, e.from_round or 0)
+        return key(self) > key(other)
+
+    def outside(self, other: DeclaredEntry) -> list[DeclaredEntry]:
+        """The parts of this entry's rounds that `other` does not cover."""
+        if self.overlap(other) is None:
+            return [self]
+        parts = []
+        if other.from_round is not None and other.from_round > (self.from_round or 1):
+            parts.append(replace(self, until_round=other.from_round - 1))
+        if other.until_round is not None and (self.until_round is None or self.until_round > other.until_round):
+            parts.append(replace(self, from_round=other.until_round + 1))
+        return parts
+
+
+def merge_entries(entries: tuple[DeclaredEntry, ...], later: DeclaredEntry) -> tuple[DeclaredEntry, ...]:
+    """A later declaration replaces the car's entries for the rounds it covers."""
+    kept = [part for e in entries
+            for part in (e.outside(later) if e.car == later.car else [e])]
+    return (*kept, later)
 
 
 @dataclass(frozen=True)
@@ -228,5 +278,9 @@ class ChampionshipDefinition:
     def round_pole_points(self, rnd: RoundDef) -> Decimal:
         return self.pole_points if rnd.pole_points is None else rnd.pole_points
 
-    def declared_entry(self, car: str) -> DeclaredEntry | None:
-        return next((e for e in self.entries if e.car == car), None)
+    def declared_entry(self, car: str, number: int) -> DeclaredEntry | None:
+        """The car's entry in force for round `number`."""
+        return next((e for e in self.entries if e.car == car and e.covers(number)), None)
+
+    def declared_entries(self, car: str) -> list[DeclaredEntry]:
+        return [e for e in self.entries if e.car == car]

@@ -16,16 +16,20 @@ from itertools import groupby
 from domain.classification import ClassificationRow, ResultStatus
 from domain.rules import ChampionshipDefinition, RoundDef
 
+NO_RESULT = "no_result"
+"""The status shown for a round in which a car scored its pole alone (no row in a classification)."""
+
 
 @dataclass(frozen=True)
 class RoundResult:
-    """What one car got from one round in one class's standings."""
+    """What one car got from one round in one class's standings. `status` None: the car has
+    no row in the round's classification (none published yet, or not listed): a pole alone."""
 
     round: int
     car: str
     team: str
     drivers: tuple[str, ...]
-    status: ResultStatus
+    status: ResultStatus | None
     class_position: int | None
     classified: bool
     points: Decimal
@@ -36,10 +40,15 @@ class RoundResult:
     def total(self) -> Decimal:
         return self.points + self.pole_points - self.deduction
 
+    @property
+    def status_text(self) -> str:
+        return self.status.value if self.status is not None else NO_RESULT
+
 
 @dataclass(frozen=True)
 class RoundInput:
-    """A round as the standings see it: its final rows, poles and deductions."""
+    """A round as the standings see it: its final rows (none before the classification is
+    published), poles and deductions."""
 
     definition: RoundDef
     rows: tuple[ClassificationRow, ...]
@@ -110,7 +119,26 @@ def score_round(
                 deduction=rnd.deductions.get(row.car, Decimal(0)),
             )
         )
+    if pole_car is not None and all(r.car != pole_car for r in rnd.rows):
+        results.append(_pole_only(defn, rnd, pole_car))
     return results
+
+
+def _pole_only(defn: ChampionshipDefinition, rnd: RoundInput, car: str) -> RoundResult:
+    """The pole is earned in qualifying: it scores before (or without) a race result."""
+    declared = defn.declared_entry(car, rnd.definition.number)
+    return RoundResult(
+        round=rnd.definition.number,
+        car=car,
+        team=declared.team if declared else "",
+        drivers=declared.drivers if declared else (),
+        status=None,
+        class_position=None,
+        classified=False,
+        points=Decimal(0),
+        pole_points=defn.round_pole_points(rnd.definition),
+        deduction=rnd.deductions.get(car, Decimal(0)),
+    )
 
 
 def _is_classified(row: ClassificationRow, winner_laps: int, threshold: Decimal | None) -> bool:
@@ -197,10 +225,15 @@ def class_standings(
     return rank(competitors, defn.tie_break, [d for d in decisions if d.class_id == class_id])
 
 
+def _latest(results: list[RoundResult]) -> RoundResult:
+    """The latest round with a race result (its team spelling), else the latest round."""
+    return max(results, key=lambda r: (r.status is not None, r.round))
+
+
 def _car_competitor(
     defn: ChampionshipDefinition, car: str, results: list[RoundResult], depth: int
 ) -> Competitor:
-    latest = max(results, key=lambda r: r.round)
+    latest = _latest(results)
     drivers: dict[str, None] = {}
     for r in sorted(results, key=lambda r: r.round):
         drivers.update(dict.fromkeys(r.drivers))
@@ -216,8 +249,8 @@ def _car_competitor(
 
 
 def _team(defn: ChampionshipDefinition, result: RoundResult) -> str:
-    """The declared entry's team name wins over the spelling in a timing file."""
-    declared = defn.declared_entry(result.car)
+    """The declared entry's team name (for that round) wins over the spelling in a timing file."""
+    declared = defn.declared_entry(result.car, result.round)
     return declared.team if declared else result.team
 
 
@@ -238,7 +271,7 @@ def driver_standings(
         Competitor(
             key=driver,
             car=max(results, key=lambda r: r.round).car,
-            team=_team(defn, max(results, key=lambda r: r.round)),
+            team=_team(defn, _latest(results)),
             drivers=(driver,),
             points=sum((r.total for r in results), Decimal(0)),
             countback=countback(results, depth),

@@ -12,6 +12,7 @@ from typing import Any
 from domain.classification import ResultStatus
 from domain.entry_list import BY_CLASS, ClassList, Desk, Invitation, Line, compose
 from domain.errors import InvalidInputError
+from domain.rules import DeclaredEntry, merge_entries
 from projections.invitations_view import invitations_view
 from projections.ledger import DeskDecision, LedgerState, Recorded, winner
 from projections.standings_view import SeasonAt
@@ -116,14 +117,28 @@ def _automatic(state: LedgerState, defn: dict[str, Any], as_of: datetime,
         current = winner(v for v in state.championships.get(cid, []) if v.visible(as_of, known_at))
         if current is None:
             continue
-        entries = {e["car"]: (e, current.position) for e in current.value.get("entries", [])}
-        for declared in state.entries.get(cid, []):
-            if declared.visible(as_of, known_at):
-                entries[declared.value["car"]] = (declared.value, declared.position)
-        for car, (entry, position) in entries.items():
-            why = source.get("description", f"full-season entry of {cid}")
-            lines.append(Line(entry["class"], entry["team"], car, "automatic", why, (position,)))
+        why = source.get("description", f"full-season entry of {cid}")
+        for entry, position in _season_entries(state, cid, current, as_of, known_at):
+            lines.append(Line(entry.class_id, entry.team, entry.car, "automatic", why, (position,)))
     return lines
+
+
+def _season_entries(state: LedgerState, cid: str, current: Recorded[dict[str, Any]],
+                    as_of: datetime, known_at: datetime) -> list[tuple[DeclaredEntry, int]]:
+    """Each car's entry for its last rounds (a car that changed class enters in its latest
+    class), with the log position of the fact that declared it."""
+    entries = tuple(DeclaredEntry.from_record(e) for e in current.value.get("entries", []))
+    positions = {e.car: current.position for e in entries}
+    declared = [d for d in state.entries.get(cid, []) if d.visible(as_of, known_at)]
+    for fact in sorted(declared, key=lambda f: (f.effective_at, f.position)):
+        entries = merge_entries(entries, DeclaredEntry.from_record(fact.value))
+        positions[fact.value["car"]] = fact.position
+    last: dict[str, DeclaredEntry] = {}
+    for e in entries:
+        if e.car not in last or e.later_than(last[e.car]):
+            last[e.car] = e
+    order = dict.fromkeys([*positions, *(d.value["car"] for d in declared)])  # file, then log order
+    return [(last[car], positions[car]) for car in order]
 
 
 def _invitation(state: LedgerState, event_id: str, route: dict[str, Any],
@@ -157,12 +172,13 @@ def _missed_rounds(holder: dict[str, Any], seasons: dict[str, SeasonAt | str]) -
     season = seasons.get(str(holder.get("championship")))
     if not isinstance(season, SeasonAt) or "class" not in holder:
         return None
-    placed = [p for p in season.standings(holder["class"]) if p.competitor.car == holder["car"]]
-    if not placed:
+    car = holder["car"]
+    if not any(p.competitor.car == car for p in season.standings(holder["class"])):
         return None
-    contested = {r.round for r in placed[0].competitor.results
-                 if r.status is not ResultStatus.DID_NOT_START}
-    missed = [n for n in sorted(season.rounds) if n not in contested]
+    # in any class: a car that changed class mid-season contested the rounds of both
+    missed = [n for n, rs in sorted(season.rounds.items())
+              if not any(r.car == car and r.status is not ResultStatus.DID_NOT_START
+                         for r in rs.rows)]
     if not missed:
         return None
     return (f"car #{holder['car']} did not contest round(s) {', '.join(map(str, missed))} of "

@@ -51,11 +51,11 @@ def explain_view(state: LedgerState, championship: str, car: str, as_of: datetim
 def _line(state: LedgerState, season: SeasonAt, class_id: str, result: RoundResult,
           times: tuple[datetime, datetime]) -> dict[str, Any]:
     rnd = season.definition.round(result.round)
-    rs = season.rounds[result.round]
+    rs = season.rounds.get(result.round)
     return {
         "round": result.round,
         "round_name": rnd.name,
-        "status": result.status.value,
+        "status": result.status_text,
         "class_position": result.class_position,
         "classified": result.classified,
         "scale": rnd.scale,
@@ -70,14 +70,21 @@ def _line(state: LedgerState, season: SeasonAt, class_id: str, result: RoundResu
 
 
 def _sources(state: LedgerState, championship: str, class_id: str, result: RoundResult,
-             rs: RoundState, times: tuple[datetime, datetime]) -> list[dict[str, Any]]:
-    sources = [{"position": rs.version_position,
-                "fact": f"R{rs.number} {rs.status} classification published {rs.published_at.isoformat()}"}]
+             rs: RoundState | None, times: tuple[datetime, datetime]) -> list[dict[str, Any]]:
+    """The facts behind a line; a round without a classification in force has its pole alone."""
+    number = result.round
+    sources = [] if rs is None else [
+        {"position": rs.version_position,
+         "fact": f"R{number} {rs.status} classification published {rs.published_at.isoformat()}"}]
     if result.pole_points:
-        pole = winner(p for p in state.poles.get((championship, rs.number), [])
+        pole = winner(p for p in state.poles.get((championship, number), [])
                       if p.value == (class_id, result.car) and p.visible(*times))
         if pole is not None:
-            sources.append({"position": pole.position, "fact": f"R{rs.number} {class_id} pole #{result.car}"})
+            sources.append({"position": pole.position,
+                            "fact": f"R{number} {class_id} pole #{result.car} "
+                                    f"(in force from {pole.effective_at.isoformat()})"})
+    if rs is None:
+        return sources
     same_class = {r.car for r in rs.rows if r.class_name == class_id}
     for d in rs.decisions:
         own = d.terms.car == result.car

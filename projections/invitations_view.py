@@ -16,20 +16,25 @@ from domain.errors import PaddockError, UnknownTargetEventError
 from domain.rules import AwardSource, InvitationRoute, JointSource, StandingsSource
 from domain.standings import Placed
 from projections.ledger import LedgerState, Recorded, Transition, winner
+from projections.route_owners import championship_declarations, event_declarations, first_owners
 from projections.standings_view import SeasonAt, season_at
 
 
-def _routes(state: LedgerState, event_id: str, own: list[dict[str, Any]],
-            as_of: datetime, known_at: datetime) -> list[InvitationRoute]:
-    routes = [InvitationRoute.from_record({**r, "target_event": event_id}) for r in own]
+def _routes(state: LedgerState, event_id: str, event: Recorded[dict[str, Any]],
+            as_of: datetime, known_at: datetime) -> list[tuple[InvitationRoute, list[str]]]:
+    """The event's routes, each once (see projections/route_owners.py), with a note for each
+    declaration of it that is not counted."""
+    found = event_declarations(event_id, event)
     for cid in sorted(state.championships):
         current = winner(v for v in state.championships[cid] if v.visible(as_of, known_at))
-        if current is None:
-            continue
-        for r in current.value.get("invitation_routes", ()):
-            if r["target_event"] == event_id:
-                routes.append(InvitationRoute.from_record(r))
-    return routes
+        if current is not None:
+            found += [d for d in championship_declarations(cid, current)
+                      if d.record["target_event"] == event_id]
+    kept, ignored = first_owners(found)
+    return [(InvitationRoute.from_record(d.record),
+             [f"declared again by {x.owner} ({x.source}): ignored, a route is counted once"
+              for x in ignored.get(d.key, [])])
+            for d in kept]
 
 
 def invitations_view(state: LedgerState, event_id: str, as_of: datetime,
@@ -49,8 +54,8 @@ def invitations_view(state: LedgerState, event_id: str, as_of: datetime,
     defn = current.value
     seasons = {} if seasons is None else seasons
     routes = [
-        _route_view(state, event_id, route, seasons, as_of, known_at)
-        for route in _routes(state, event_id, defn.get("invitation_routes", []), as_of, known_at)
+        _route_view(state, event_id, route, seasons, as_of, known_at, ignored)
+        for route, ignored in _routes(state, event_id, current, as_of, known_at)
     ]
     invitations = [r for r in routes if r["kind"] == "invitation"]
     return {
@@ -79,7 +84,7 @@ def _count_by_status(routes: list[dict[str, Any]]) -> dict[str, int]:
 
 def _route_view(state: LedgerState, event_id: str, route: InvitationRoute,
                 seasons: dict[str, SeasonAt | str], as_of: datetime,
-                known_at: datetime) -> dict[str, Any]:
+                known_at: datetime, ignored: list[str]) -> dict[str, Any]:
     status, holder, notes = _computed(state, route, seasons, as_of, known_at)
     since = None
     recorded = _recorded_transition(state, event_id, route.id, as_of, known_at)
@@ -98,7 +103,7 @@ def _route_view(state: LedgerState, event_id: str, route: InvitationRoute,
         "status": status,
         "since": since,
         "holder": holder,
-        "notes": notes,
+        "notes": [*notes, *ignored],
     }
 
 

@@ -66,7 +66,7 @@ def round_state(state: LedgerState, defn: ChampionshipDefinition, number: int,
     rows = apply_adjustments(
         [ClassificationRow.from_record(r) for r in current.value.rows], adjustments
     )
-    rows = tuple(replace(r, class_name=_class_of(defn, r)) for r in rows)
+    rows = tuple(replace(r, class_name=_class_of(defn, number, r)) for r in rows)
     return RoundState(
         number=number,
         status=_status(state, key, current, as_of, known_at),
@@ -79,8 +79,18 @@ def round_state(state: LedgerState, defn: ChampionshipDefinition, number: int,
     )
 
 
-def _class_of(defn: ChampionshipDefinition, row: ClassificationRow) -> str:
-    declared = defn.declared_entry(row.car)
+def poles_at(state: LedgerState, championship: str, number: int, as_of: datetime,
+             known_at: datetime) -> dict[str, str]:
+    """The poles in force, class → car, with or without a classification: a pole is earned in
+    qualifying and counts from its own effective time (a stripping ends it from the decision's)."""
+    key: RoundKey = (championship, number)
+    decisions = _decisions_in_force(_visible_changes(state, key, as_of, known_at), as_of)
+    return _poles(state, key, decisions, as_of, known_at)
+
+
+def _class_of(defn: ChampionshipDefinition, number: int, row: ClassificationRow) -> str:
+    """The class of the car's declared entry for this round, else the timing file's."""
+    declared = defn.declared_entry(row.car, number)
     if declared is not None:
         return declared.class_id
     return defn.resolve_class(row.class_name, row.group)

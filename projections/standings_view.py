@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from domain.errors import UnknownChampionshipError, UnknownClassError
 from domain.race_status import OFFICIAL
-from domain.rules import ChampionshipDefinition, DeclaredEntry
+from domain.rules import ChampionshipDefinition, DeclaredEntry, merge_entries
 from domain.standings import (
     Placed,
     RoundInput,
@@ -17,17 +17,20 @@ from domain.standings import (
     driver_standings,
 )
 from projections.ledger import LedgerState, Recorded, winner
-from projections.round_state import RoundState, round_state
+from projections.round_state import RoundState, poles_at, round_state
 
 
 @dataclass(frozen=True)
 class SeasonAt:
-    """A championship's definition and rounds as they stood at (as_of, known_at)."""
+    """A championship's definition and rounds as they stood at (as_of, known_at). `rounds`
+    are the rounds with a classification in force; `early_poles` the poles (class → car) of
+    the other rounds: they score before the race is classified."""
 
     definition: ChampionshipDefinition
     rules_version: int
     rounds: dict[int, RoundState]
     ties: tuple[TieDecision, ...]
+    early_poles: dict[int, dict[str, str]] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -38,10 +41,15 @@ class SeasonAt:
         )
 
     def inputs(self) -> list[RoundInput]:
-        return [
-            RoundInput(self.definition.round(n), s.rows, s.poles, s.deductions)
-            for n, s in sorted(self.rounds.items())
-        ]
+        published = {n: RoundInput(self.definition.round(n), s.rows, s.poles, s.deductions)
+                     for n, s in self.rounds.items()}
+        early = {n: RoundInput(self.definition.round(n), (), poles)
+                 for n, poles in self.early_poles.items()}
+        return [inp for _, inp in sorted({**early, **published}.items())]
+
+    def poles(self, number: int) -> dict[str, str]:
+        rs = self.rounds.get(number)
+        return rs.poles if rs else self.early_poles.get(number, {})
 
     def standings(self, class_id: str) -> list[Placed]:
         return class_standings(self.definition, self.inputs(), class_id, self.ties)
@@ -56,11 +64,13 @@ def season_at(state: LedgerState, championship: str, as_of: datetime, known_at: 
         ChampionshipDefinition.from_record(current.value),
         [e for e in state.entries.get(championship, []) if e.visible(as_of, known_at)],
     )
-    rounds = {}
+    rounds, early_poles = {}, {}
     for rnd in defn.rounds:
         rs = round_state(state, defn, rnd.number, as_of, known_at)
         if rs is not None:
             rounds[rnd.number] = rs
+        elif poles := poles_at(state, championship, rnd.number, as_of, known_at):
+            early_poles[rnd.number] = poles
     ties = tuple(
         TieDecision(t.value.class_id, t.value.order, t.value.reference)
         for t in sorted(
@@ -69,7 +79,7 @@ def season_at(state: LedgerState, championship: str, as_of: datetime, known_at: 
         )
     )
     version = sorted(versions, key=lambda v: (v.effective_at, v.position)).index(current) + 1
-    return SeasonAt(defn, version, rounds, ties)
+    return SeasonAt(defn, version, rounds, ties, early_poles)
 
 
 def _unknown_message(state: LedgerState, championship: str, as_of: datetime, known_at: datetime) -> str:
@@ -82,13 +92,13 @@ def _unknown_message(state: LedgerState, championship: str, as_of: datetime, kno
 
 def _with_declared_entries(defn: ChampionshipDefinition,
                            declared: list[Recorded[dict[str, Any]]]) -> ChampionshipDefinition:
+    """Entries declared after the definition replace its entries for the rounds they cover."""
     if not declared:
         return defn
-    by_car = {e.car: e for e in defn.entries}
+    entries = defn.entries
     for fact in sorted(declared, key=lambda f: (f.effective_at, f.position)):
-        entry = DeclaredEntry.from_record(fact.value)
-        by_car[entry.car] = entry
-    return replace(defn, entries=tuple(by_car.values()))
+        entries = merge_entries(entries, DeclaredEntry.from_record(fact.value))
+    return replace(defn, entries=entries)
 
 
 def standings_view(state: LedgerState, championship: str, as_of: datetime, known_at: datetime,
@@ -153,7 +163,7 @@ def _round_summary(season: SeasonAt, number: int) -> dict[str, Any]:
             {"reference": d.reference, "car": d.terms.car, "decision": d.terms.describe()}
             for d in rs.decisions
         ] if rs else [],
-        "poles": dict(sorted(rs.poles.items())) if rs else {},
+        "poles": dict(sorted(season.poles(number).items())),
     }
 
 
@@ -172,7 +182,7 @@ def _car_row(p: Placed) -> dict[str, Any]:
             {
                 "round": r.round,
                 "position": r.class_position,
-                "status": r.status.value,
+                "status": r.status_text,
                 "classified": r.classified,
                 "points": r.points,
                 "pole_points": r.pole_points,

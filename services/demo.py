@@ -45,8 +45,16 @@ R5_PUBLISHED = datetime.fromisoformat("2024-02-11T18:00:00+04:00")
 R5_DECIDED = datetime.fromisoformat("2024-02-11T21:00:00+04:00")
 R5_OFFICIAL_AT = datetime.fromisoformat("2024-02-11T22:00:00+04:00")
 
-POLES = [(1, "LMP2", "90"), (1, "LMP3", "20"), (1, "GT", "42"), (3, "LMP2", "55"),
-         (4, "LMP2", "99"), (5, "LMP2", "99")]
+# Known poles (PROVENANCE.md), in force from their qualifying session: its start, the only time
+# the shared qualifying files give (their names). R5's session is not in them: its flag.
+POLES: list[tuple[int, str, str, datetime | None]] = [
+    (1, "LMP2", "90", datetime.fromisoformat("2023-12-02T10:15:00+08:00")),
+    (1, "LMP3", "20", datetime.fromisoformat("2023-12-02T10:15:00+08:00")),
+    (1, "GT", "42", datetime.fromisoformat("2023-12-02T09:50:00+08:00")),
+    (3, "LMP2", "55", datetime.fromisoformat("2024-02-03T14:55:00+04:00")),
+    (4, "LMP2", "99", datetime.fromisoformat("2024-02-10T11:26:00+04:00")),
+    (5, "LMP2", "99", None),
+]
 
 
 @dataclass(frozen=True)
@@ -115,9 +123,9 @@ def load_demo(ledger: Ledger, progress: Callable[[Outcome], None] = lambda _: No
                                  actor=ACTOR))
     step(import_alkamel_file(ledger, season_dir() / R5_AT_FLAG, championship=ASLMS, round_number=5,
                              status="provisional", published_at=R5_PUBLISHED, actor=ACTOR))
-    for number, class_id, car in POLES:
-        step(ledger.record_pole(ASLMS, number, class_id, car, effective_at=None, actor=ACTOR,
-                                source="demo:known-poles"))
+    for number, class_id, car, qualified_at in POLES:
+        step(ledger.record_pole(ASLMS, number, class_id, car, effective_at=qualified_at,
+                                actor=ACTOR, source="demo:known-poles"))
     for p in R5_PENALTIES:
         step(ledger.impose_penalty(ASLMS, 5, p.terms, reference=p.reference, reason=p.reason,
                                    effective_at=R5_DECIDED, signed_by=DEMO_STEWARD,

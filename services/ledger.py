@@ -53,6 +53,7 @@ from projections.explain_view import explain_view
 from projections.history_view import history_view
 from projections.invitations_view import invitations_view
 from projections.ledger import LedgerFold, LedgerState
+from projections.route_owners import championship_owner, event_owner, recorded_owners
 from projections.standings_view import standings_view
 from projections.timeline_view import RETROACTIVE_AFTER, timeline_view
 from services.entry_list_desk import HOLDING, EntryListDesk
@@ -240,12 +241,14 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
         cid = definition["id"]
         existing = self.find(Championship, championship=cid)
         if existing is None:
+            self._check_route_owner(championship_owner(cid), definition, source)
             created = Championship(championship=cid, definition=definition,
                                    effective_at=effective_at, recorded_at=self.clock(),
                                    actor=actor, source=source)
             return self._append(f"championship {cid} registered", created)
         if existing.knows_definition(definition):
             return Outcome(DUPLICATE, f"championship {cid}: this definition is already recorded")
+        self._check_route_owner(championship_owner(cid), definition, source)
         existing.revise(definition, effective_at, self.clock(), actor, source)
         return self._append(f"championship {cid} revised (rules version {existing.rules_version})", existing)
 
@@ -254,14 +257,29 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
         require_aware(effective_at, field="effective_at")
         eid = definition["id"]
         existing = self.find(TargetEvent, event_id=eid)
+        routes = {**definition, "invitation_routes": [
+            {**r, "target_event": eid} for r in definition.get("invitation_routes", ())]}
         if existing is None:
+            self._check_route_owner(event_owner(eid), routes, source)
             created = TargetEvent(event_id=eid, definition=definition, effective_at=effective_at,
                                   recorded_at=self.clock(), actor=actor, source=source)
             return self._append(f"target event {eid} registered", created)
         if existing.knows_definition(definition):
             return Outcome(DUPLICATE, f"target event {eid}: this definition is already recorded")
+        self._check_route_owner(event_owner(eid), routes, source)
         existing.revise(definition, effective_at, self.clock(), actor, source)
         return self._append(f"target event {eid} revised", existing)
+
+    def _check_route_owner(self, owner: str, definition: dict[str, Any], source: str) -> None:
+        """A route has one owner: a second file declaring it would count it twice."""
+        owners = recorded_owners(self.state())
+        for r in definition.get("invitation_routes", ()):
+            other = owners.get((r["target_event"], r["id"]))
+            if other is not None and other.owner != owner:
+                raise ConflictingFactError(
+                    f"invitation route '{r['id']}' to {r['target_event']} is already declared by "
+                    f"{other.owner} in {other.source}; {source} declares it again for {owner}: "
+                    "a route has one owner, declare it in one of the two files only")
 
     def definition(self, championship: str) -> ChampionshipDefinition:
         """The latest recorded definition, against which commands are validated. Read from the
@@ -307,11 +325,13 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
 
     def declare_entry(self, championship: str, entry: dict[str, Any], *, effective_at: datetime,
                       actor: str, source: str) -> Outcome:
-        """Declare (or re-declare) an entry: its team name and class override timing files."""
+        """Declare (or re-declare) an entry: its team name and class override timing files, for
+        the rounds it names (`from_round`, `until_round`; by default every round)."""
         defn = self.definition(championship)
         defn.class_def(entry["class"])
         if not str(entry.get("car", "")).strip() or not str(entry.get("team", "")).strip():
             raise InvalidInputError("an entry needs a car number and a team")
+        self._check_entry_rounds(defn, entry)
         agg = self.find(Championship, championship=championship)
         assert agg is not None
         if agg.entries.get(entry["car"]) == entry:
@@ -319,6 +339,16 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
         agg.declare_entry(entry, require_aware(effective_at, field="effective_at"), self.clock(),
                           actor, source)
         return self._append(f"{championship} entry #{entry['car']} {entry['team']} declared", agg)
+
+    @staticmethod
+    def _check_entry_rounds(defn: ChampionshipDefinition, entry: dict[str, Any]) -> None:
+        rounds = [entry.get(k) for k in ("from_round", "until_round")]
+        for number in rounds:
+            if number is not None:
+                defn.round(number)
+        first, last = rounds
+        if first is not None and last is not None and first > last:
+            raise InvalidInputError(f"from round {first} is after until round {last}")
 
     # -- commands: classifications and poles -------------------------------------------------------
 
@@ -404,8 +434,7 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
     def _car_classes(self, championship: str, car: str) -> set[str]:
         """The classes a car has been entered in: declared, or seen in imported classifications."""
         defn = self.definition(championship)
-        declared = defn.declared_entry(car)
-        classes = {declared.class_id} if declared else set()
+        classes = {e.class_id for e in defn.declared_entries(car)}
         for (cid, _), versions in self.state().classifications.items():
             if cid == championship:
                 classes.update(defn.resolve_class(r["class"], r.get("group", ""))

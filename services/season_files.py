@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from domain.errors import InvalidInputError
+from domain.rules import DeclaredEntry
 
 Points = Annotated[Decimal, Field(ge=0, decimal_places=2)]
 Ident = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/+-]*$")]
@@ -107,10 +108,24 @@ class RouteFile(_Model):
 
 
 class EntryFile(_Model):
+    """A car's entry; `from_round`/`until_round` (inclusive, optional) when it changes class."""
+
     car: Annotated[str, Field(min_length=1, max_length=6)]
     team: str
     class_: str = Field(alias="class")
     drivers: list[str] = []
+    from_round: Annotated[int, Field(ge=1)] | None = None
+    until_round: Annotated[int, Field(ge=1)] | None = None
+
+    def record(self) -> dict[str, Any]:
+        """Without rounds, the record of files written before round ranges existed."""
+        out: dict[str, Any] = {"car": self.car, "team": self.team, "class": self.class_,
+                               "drivers": self.drivers}
+        if self.from_round is not None:
+            out["from_round"] = self.from_round
+        if self.until_round is not None:
+            out["until_round"] = self.until_round
+        return out
 
 
 class ChampionshipFile(_Model):
@@ -131,7 +146,6 @@ class ChampionshipFile(_Model):
         class_ids = _unique("classes", [c.id for c in self.classes])
         _unique("rounds", [str(r.number) for r in self.rounds])
         _unique("invitation_routes", [r.id for r in self.invitation_routes])
-        _unique("entries", [e.car for e in self.entries])
         for i, c in enumerate(self.classes):
             if c.parent is not None and c.parent not in class_ids:
                 raise ValueError(f"classes[{i}].parent '{c.parent}' is not a class id")
@@ -143,6 +157,7 @@ class ChampionshipFile(_Model):
         for i, e in enumerate(self.entries):
             if e.class_ not in class_ids:
                 raise ValueError(f"entries[{i}].class '{e.class_}' is not a class id")
+        _entry_rounds(self.entries, {r.number for r in self.rounds})
         for i, route in enumerate(self.invitation_routes):
             if route.target_event is None:
                 raise ValueError(f"invitation_routes[{i}].target_event is required in a championship file")
@@ -177,10 +192,7 @@ class ChampionshipFile(_Model):
                 else str(self.rules.classification_threshold),
                 "tie_break": list(self.rules.tie_break),
             },
-            "entries": [
-                {"car": e.car, "team": e.team, "class": e.class_, "drivers": e.drivers}
-                for e in self.entries
-            ],
+            "entries": [e.record() for e in self.entries],
             "invitation_routes": [_route_record(r, r.target_event or "") for r in self.invitation_routes],
         }
 
@@ -275,6 +287,27 @@ def _route_record(route: RouteFile, target_event: str) -> dict[str, Any]:
         "description": route.description,
         "source": source,
     }
+
+
+def _entry_rounds(entries: list[EntryFile], numbers: set[int]) -> None:
+    """Round ranges name rounds of the calendar; a car has one entry per round."""
+    for i, e in enumerate(entries):
+        for name in ("from_round", "until_round"):
+            value = getattr(e, name)
+            if value is not None and value not in numbers:
+                raise ValueError(f"entries[{i}].{name} {value} is not a round of the calendar "
+                                 f"({', '.join(map(str, sorted(numbers)))})")
+        if e.from_round is not None and e.until_round is not None and e.from_round > e.until_round:
+            raise ValueError(f"entries[{i}]: from_round {e.from_round} is after until_round {e.until_round}")
+    spans = [DeclaredEntry.from_record(e.record()) for e in entries]
+    for j, b in enumerate(spans):
+        for i, a in enumerate(spans[:j]):
+            first = a.overlap(b) if a.car == b.car else None
+            if first is not None:
+                raise ValueError(
+                    f"entries[{i}] ({a.rounds_text}) and entries[{j}] ({b.rounds_text}) both "
+                    f"declare car #{a.car} for round {first}: give each class its own rounds "
+                    "(from_round, until_round)")
 
 
 def _unique(what: str, ids: list[str]) -> set[str]:

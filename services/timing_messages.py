@@ -70,9 +70,10 @@ def demo_messages(prefix: str = "paddock") -> list[OutgoingMessage]:
                                           None, prefix))
     out.append(classification_message(demo.season_dir() / demo.R5_AT_FLAG, demo.ASLMS, 5,
                                       "provisional", demo.R5_PUBLISHED, prefix))
-    for number, class_id, car in demo.POLES:
+    for number, class_id, car, qualified_at in demo.POLES:
         out.append(message(c.PolePositionV1.model_validate(
-            {"championship": demo.ASLMS, "round": number, "class": class_id, "car": car}), prefix))
+            {"championship": demo.ASLMS, "round": number, "class": class_id, "car": car,
+             "effective_at": qualified_at}), prefix))
     for p in demo.R5_PENALTIES:
         t = p.terms
         out.append(message(signed(c.PenaltyImposedV1.model_validate({

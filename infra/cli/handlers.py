@@ -150,6 +150,7 @@ def invitation(args: argparse.Namespace) -> int:
 
 def entry(args: argparse.Namespace) -> int:
     record = {"car": args.car, "team": args.team, "class": args.class_id, "drivers": args.driver}
+    record |= {k: getattr(args, k) for k in ("from_round", "until_round") if getattr(args, k)}
     outcome = ledger_from(args).declare_entry(
         args.championship, record, effective_at=_required_when(args), actor=actor_of(args), source="cli",
     )

@@ -125,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     entry.add_argument("--team", required=True)
     entry.add_argument("--class", dest="class_id", required=True)
     entry.add_argument("--driver", action="append", default=[], help="repeat for each driver")
+    entry.add_argument("--from-round", type=int, help="first round of this entry (default: the first)")
+    entry.add_argument("--until-round", type=int, help="last round of this entry (default: the last)")
     entry.add_argument("--effective-at", required=True)
     entry.set_defaults(handler="entry")
 

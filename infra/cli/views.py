@@ -108,7 +108,8 @@ def explain_text(view: dict[str, Any]) -> str:
             for x in cls["lines"]
         ]
         rows.append(["", "", "", "", "", cls["sum_of_lines"], f"= {when(cls['points'])} in the standings"])
-        head = f"{cls['class']}: position {cls['position']}{'=' if cls['tie'] else ''}, {cls['team']}"
+        team = f", {cls['team']}" if cls["team"] else ""  # no team yet: a pole before any race
+        head = f"{cls['class']}: position {cls['position']}{'=' if cls['tie'] else ''}{team}"
         blocks.append(head + "\n" + table(["Round", "Result", "Race", "Pole", "Ded.", "Total", "Because"],
                                             rows, right=(2, 3, 4, 5)))
     return "\n\n".join(blocks)

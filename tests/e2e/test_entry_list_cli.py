@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from tests.e2e.conftest import SEASONS, CliRunner
+from tests.integration.support import elms_file
 
 EVENT = "lemans-2024"
 
@@ -72,3 +76,19 @@ def test_the_demo_shows_the_le_mans_desk(paddock: CliRunner) -> None:
     again = paddock("demo", "--lemans")
     ok(again)
     assert "Le Mans desk: 0 new facts recorded" in again.err
+
+
+def test_a_route_declared_in_a_second_file_is_refused_naming_both(paddock: CliRunner,
+                                                                  tmp_path: Path) -> None:
+    """Issue 9 item 14: the ELMS file declares a route the Le Mans file already declares."""
+    ok(paddock("demo"))
+    pinned = ("--as-of", "2024-06-01T00:00:00Z", "--known-at", "2030-01-01T00:00:00Z", "--json")
+    before = [paddock(view, EVENT, *pinned).out for view in ("invitations", "entry-list")]
+    refused = paddock("season", "register", str(elms_file(tmp_path)))
+    assert refused.code == 1 and refused.out == ""
+    assert "route 'elms-2023/lmp2-champion'" in refused.err
+    assert "file:lemans-2024.toml" in refused.err and "file:elms-2023.toml" in refused.err
+    after = [paddock(view, EVENT, *pinned).out for view in ("invitations", "entry-list")]
+    assert after == before
+    assert [r["route"] for r in json.loads(after[0])["routes"]].count("elms-2023/lmp2-champion") == 1
+    ok(paddock("season", "register", str(elms_file(tmp_path, with_route=False))))

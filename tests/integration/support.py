@@ -75,8 +75,8 @@ def import_r5_at_flag(ledger: Ledger) -> None:
 
 
 def record_known_poles(ledger: Ledger) -> None:
-    for number, class_id, car in POLES:
-        ledger.record_pole(ASLMS, number, class_id, car, effective_at=None, actor=ACTOR,
+    for number, class_id, car, qualified_at in POLES:
+        ledger.record_pole(ASLMS, number, class_id, car, effective_at=qualified_at, actor=ACTOR,
                            source="test:known-poles")
 
 
@@ -85,3 +85,41 @@ def write_copy(src: Path, dest: Path, change: Any) -> Path:
     lines = src.read_text(encoding="utf-8").split("\n")
     dest.write_text("\n".join(change(lines)), encoding="utf-8")
     return dest
+
+
+# A championship whose file declares a Le Mans route the event's own file declares too.
+ELMS_ROUTE = "elms-2023/lmp2-champion"
+ELMS_FILE = """kind = "championship"
+id = "elms-2023"
+name = "{name}"
+series = "elms"
+season = "2023"
+effective_at = {effective_at}
+[rules]
+pole_points = 1
+[rules.scales]
+standard = [25, 18, 15, 12, 10, 8, 6, 4, 2, 1]
+[[classes]]
+id = "LMP2"
+[[rounds]]
+number = 1
+name = "4 Hours of Barcelona"
+flag_at = 2023-04-16T16:00:00+02:00
+"""
+ELMS_ROUTE_TOML = f"""[[invitation_routes]]
+id = "{ELMS_ROUTE}"
+target_event = "lemans-2024"
+target_class = "LMP2"
+description = "European Le Mans Series LMP2 champion"
+source = {{ type = "standings", championship = "elms-2023", class = "LMP2", position = 1 }}
+"""
+
+
+def elms_file(tmp_path: Path, *, revised: bool = False, with_route: bool = True) -> Path:
+    """The ELMS 2023 file; `revised`: a later version (another name, its own effective time)."""
+    name, effective_at = (("ELMS 2023", "2023-05-01T00:00:00Z") if revised
+                          else ("European Le Mans Series 2023", "2023-04-01T00:00:00Z"))
+    path = tmp_path / "elms-2023.toml"
+    text = ELMS_FILE.format(name=name, effective_at=effective_at)
+    path.write_text(text + (ELMS_ROUTE_TOML if with_route else ""), encoding="utf-8")
+    return path

@@ -195,7 +195,9 @@ def test_a_different_pole_at_the_same_time_is_a_conflict(demo: Ledger) -> None:
         return demo.record_pole(ASLMS, 1, "LMP3", car, effective_at=effective_at, actor="t",
                                 source="test")
 
-    err = rejects(demo, ConflictingFactError, "R1 LMP3 pole is already #20", lambda: pole("17"))
+    qualifying = at("2023-12-02T10:15:00+08:00")  # when the demo's R1 LMP3 pole holds from
+    err = rejects(demo, ConflictingFactError, "R1 LMP3 pole is already #20",
+                  lambda: pole("17", qualifying))
     assert "its own (later) effective_at" in err.message
     # a correction with its own time is accepted and takes over
     assert pole("17", at("2023-12-02T18:00:00+08:00")).accepted

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from domain.decisions import DecisionKind, DecisionTerms
 from domain.errors import UnknownChampionshipError, UnknownTargetEventError
 from services.demo import ASLMS, DEMO_STEWARD, LEMANS, R5_DECIDED, R5_PENALTIES
 from services.ledger import Ledger
@@ -183,3 +184,45 @@ def test_history_of_car_19_lists_the_r5_penalty_with_both_times(
     assert len(ledger.history(ASLMS, car="19", as_of=BEFORE_R5_DECISIONS)["events"]) == 5
     everything = ledger.history(ASLMS)["events"]
     assert [e["position"] for e in everything] == sorted(e["position"] for e in everything)
+
+
+@pytest.mark.parametrize(
+    ("before", "between", "number", "class_id", "car"),
+    [
+        # Sepang: LMP2 qualifying at 10:15, the flag of race 1 at 17:00 (R1 is not classified yet)
+        ("2023-12-02T10:00:00+08:00", "2023-12-02T12:00:00+08:00", 1, "LMP2", "90"),
+        ("2023-12-02T09:45:00+08:00", "2023-12-02T09:55:00+08:00", 1, "GT", "42"),
+        # Dubai: qualifying on 3 Feb, the flag on 4 Feb; R1 and R2 are in the standings
+        ("2024-02-03T14:50:00+04:00", "2024-02-04T12:00:00+04:00", 3, "LMP2", "55"),
+    ],
+)
+def test_a_pole_counts_from_qualifying_before_the_flag(
+        demo: Ledger, before: str, between: str, number: int, class_id: str, car: str) -> None:
+    """Issue 9 item 13: the pole point is earned in qualifying, not when the race is classified."""
+    ahead, after = demo.standings(ASLMS, as_of=at(before)), demo.standings(ASLMS, as_of=at(between))
+    assert after["rounds"][number - 1]["status"] == "not published"
+    assert after["rounds"][number - 1]["poles"][class_id] == car
+    assert class_id not in ahead["rounds"][number - 1]["poles"]
+    assert points(after, class_id)[car] == points(ahead, class_id).get(car, 0) + 1
+    row = next(r for r in rows(after, class_id) if r["car"] == car)
+    assert row["rounds"][-1] == {"round": number, "position": None, "status": "no_result",
+                                 "classified": False, "points": 0, "pole_points": 1,
+                                 "deduction": 0}
+    explained = demo.explain(ASLMS, car, as_of=at(between))
+    block = next(c for c in explained["classes"] if c["class"] == class_id)
+    assert block["points"] == block["sum_of_lines"] == row["points"]
+    line = block["lines"][-1]
+    assert (line["round"], line["status"], line["total"]) == (number, "no_result", 1)
+    assert [b["fact"].split(" (")[0] for b in line["because"]] == [f"R{number} {class_id} pole #{car}"]
+
+
+def test_a_stripped_pole_stops_counting_from_the_decision(demo: Ledger) -> None:
+    """Stripped after qualifying, before the flag: the point goes from the decision's time."""
+    demo.impose_penalty(ASLMS, 3, DecisionTerms(DecisionKind.POLE_STRIPPED, "55"),
+                        reference="R3-car55-pole", reason="qualifying infringement",
+                        effective_at=at("2024-02-03T18:00:00+04:00"), signed_by=DEMO_STEWARD,
+                        actor="stewards:aslms", source="test")
+    held = points(demo.standings(ASLMS, as_of=at("2024-02-03T17:00:00+04:00")), "LMP2")["55"]
+    stripped = demo.standings(ASLMS, as_of=at("2024-02-03T19:00:00+04:00"))
+    assert points(stripped, "LMP2")["55"] == held - 1
+    assert stripped["rounds"][2]["poles"] == {}

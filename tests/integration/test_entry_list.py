@@ -7,13 +7,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from domain.errors import InvalidInputError, TimeOrderError, UnknownClassError
+from domain.errors import (
+    ConflictingFactError,
+    InvalidInputError,
+    TimeOrderError,
+    UnknownClassError,
+)
 from projections.canonical import canonical_json
-from services.demo import LEMANS
+from services.demo import LEMANS, SEASONS
+from services.importing import register_season
 from services.ledger import Ledger
 from services.lemans_scenario import (
     DECLINED_AT,
@@ -26,6 +33,8 @@ from services.lemans_scenario import (
 )
 from services.outcome import DUPLICATE
 from tests.conftest import Clock
+
+from .support import ELMS_ROUTE, elms_file
 
 
 @pytest.fixture
@@ -297,3 +306,41 @@ def test_an_entry_declared_by_the_organiser_in_the_wec_is_automatic(desk: Ledger
     line = next(x for x in after["entries"] if x["car"] == "33")
     assert (line["basis"], line["why"]) == ("automatic", "FIA WEC 2024 full-season entry")
     assert after["over"] == 1  # the organiser now has one car too many in LMGT3, and sees it
+
+
+# -- one owner per invitation route (issue 9 item 14) -----------------------------------------
+
+def views_of(ledger: Ledger) -> tuple[str, str]:
+    return (canonical_json(ledger.invitations(LEMANS)), canonical_json(ledger.entry_list(LEMANS)))
+
+
+def test_a_route_declared_again_in_another_file_is_refused_naming_both(
+        desk: Ledger, tmp_path: Path) -> None:
+    head, before = desk.head(), views_of(desk)
+    with pytest.raises(ConflictingFactError) as refused:
+        register_season(desk, elms_file(tmp_path), actor="test")
+    message = refused.value.message
+    assert f"'{ELMS_ROUTE}'" in message
+    assert "file:lemans-2024.toml" in message and "file:elms-2023.toml" in message
+    assert desk.head() == head and views_of(desk) == before
+    routes = [r["route"] for r in desk.invitations(LEMANS)["routes"]]
+    assert routes.count(ELMS_ROUTE) == 1
+    # the same championship without the route is welcome, and so are its revisions
+    assert register_season(desk, elms_file(tmp_path, with_route=False), actor="test").accepted
+    revised = register_season(desk, elms_file(tmp_path, revised=True, with_route=False),
+                              actor="test")
+    assert revised.accepted and "revised" in revised.what
+
+
+def test_the_event_file_declaring_a_championship_s_route_second_is_refused(
+        ledger: Ledger, tmp_path: Path) -> None:
+    assert register_season(ledger, elms_file(tmp_path), actor="test").accepted
+    head = ledger.head()
+    with pytest.raises(ConflictingFactError, match="file:elms-2023.toml.*file:lemans-2024.toml"):
+        register_season(ledger, SEASONS / f"{LEMANS}.toml", actor="test")
+    assert ledger.head() == head
+    # re-registering the owner's own file, as a revision, still works
+    revised = register_season(ledger, elms_file(tmp_path, revised=True), actor="test")
+    assert revised.accepted and "revised" in revised.what
+    assert register_season(ledger, elms_file(tmp_path, revised=True), actor="test").status \
+        == DUPLICATE

@@ -523,3 +523,53 @@ def test_empty_season_has_empty_standings() -> None:
     assert class_standings(defn, [], "LMP2", []) == []
     assert driver_standings(defn, [], "LMP2", []) == []
     assert class_standings(defn, [race(defn, 1, ("50", "GT"))], "LMP2", []) == []
+
+
+# -- a pole counts from qualifying (issue 9 item 13) --------------------------------------------
+
+ENTRIES = [{"car": "7", "team": "Team Seven (declared)", "class": "LMP2", "drivers": ["Ann", "Bob"]}]
+
+
+@pytest.mark.parametrize(
+    ("cars", "pole", "expected"),
+    [
+        # no classification yet: the pole car has a result of its pole points alone
+        ((), "7", [("7", None, None, 0, 1)]),
+        # the pole car in the classification: race points and the pole
+        (("1", "7"), "7", [("1", 1, C, 25, 0), ("7", 2, C, 18, 1)]),
+        # the pole car not in the classification (did not start, not listed): the pole still counts
+        (("1", "2"), "7", [("1", 1, C, 25, 0), ("2", 2, C, 18, 0), ("7", None, None, 0, 1)]),
+        # no pole: no extra result
+        (("1",), None, [("1", 1, C, 25, 0)]),
+        # a wrong-class pole on a car listed in another class is not a pole-only result
+        ((("7", "GT"),), "7", []),
+    ],
+)
+def test_a_pole_scores_with_or_without_the_classification(
+        cars: tuple[Any, ...], pole: str | None, expected: list[tuple[Any, ...]]) -> None:
+    defn = definition(entries=ENTRIES)
+    rnd = race(defn, 1, *cars, poles={"LMP2": pole} if pole else {})
+    results = score_round(defn, rnd, "LMP2")
+    assert [(r.car, r.class_position, r.status, r.points, r.pole_points) for r in results] == expected
+
+
+def test_a_pole_only_result_takes_the_declared_entry_and_ranks_the_car() -> None:
+    defn = definition(entries=ENTRIES)
+    rounds = [race(defn, 1, "1", "7"), race(defn, 2, poles={"LMP2": "7"}, deductions={"7": Decimal(1)})]
+    standings = class_standings(defn, rounds, "LMP2", [])
+    assert table(standings) == [(1, "1", 25), (2, "7", 18 + 1 - 1)]
+    seven = standings[1].competitor
+    assert seven.team == "Team Seven (declared)"
+    only = seven.results[-1]
+    assert (only.round, only.classified, only.status, only.total) == (2, False, None, 0)
+    assert seven.countback == (0, 1)  # a pole-only result is no finish
+    drivers = points_of(driver_standings(defn, rounds[1:], "LMP2", []))
+    assert drivers == {"Ann": 0, "Bob": 0}  # the declared drivers share the pole round
+
+
+def test_a_pole_only_result_of_an_undeclared_car_keeps_its_team_from_a_race() -> None:
+    defn = definition()
+    rounds = [race(defn, 1, ("5", "LMP2", C, 100, ("Cid",), "Team Five")),
+              race(defn, 2, poles={"LMP2": "5"})]
+    five = class_standings(defn, rounds, "LMP2", [])[0].competitor
+    assert (five.team, five.points) == ("Team Five", 26)
