@@ -4,13 +4,14 @@ letting in-flight work finish within a bounded grace period, then cancels what i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import nats
 import structlog
 from nats.aio.client import Client
+from nats.errors import Error as NatsError
 
 from infra.bootstrap import open_ledger
 from infra.config import ServeConfig, redact_url
@@ -22,27 +23,64 @@ log = structlog.get_logger("paddock.serve")
 
 
 async def connect(config: ServeConfig, *, attempts: int = -1,
-                  errors: list[Exception] | None = None) -> Client:
+                  errors: list[Exception] | None = None, client: Client | None = None) -> Client:
     """Connect with the credentials of the configuration (a creds file, else user and password)
     and its user's inbox prefix. `attempts` < 0 retries forever (the service waits for its
-    server); the server's errors (refused credentials, permission violations) are logged,
-    never a secret, and appended to `errors` when given."""
+    server); the server's errors (refused credentials, permission violations) are logged once
+    per change, never a secret, and appended to `errors` when given."""
+    nc = client or Client()
+    await nc.connect(**_options(config, attempts, errors))
+    return nc
+
+
+def _options(config: ServeConfig, attempts: int, errors: list[Exception] | None) -> dict[str, Any]:
+    last: list[str] = []  # the error logged last: a retry loop logs a new error, not each retry
 
     async def on_error(error: Exception) -> None:
         if errors is not None:
             errors.append(error)
-        log.warning("nats.error", error=str(error) or type(error).__name__)
+        said = str(error) or type(error).__name__
+        if last != [said]:
+            last[:] = [said]
+            log.warning("nats.error", error=said)
+
+    async def on_disconnected() -> None:
+        log.warning("nats.disconnected", nats=redact_url(config.nats_url))
+
+    async def on_reconnected() -> None:
+        last.clear()
+        log.info("nats.reconnected", nats=redact_url(config.nats_url))
 
     options: dict[str, Any] = {"servers": [config.nats_url], "name": "paddock",
                                "max_reconnect_attempts": attempts, "connect_timeout": 5,
-                               "error_cb": on_error}
+                               "error_cb": on_error, "disconnected_cb": on_disconnected,
+                               "reconnected_cb": on_reconnected}
     if config.nats_inbox_prefix:
         options["inbox_prefix"] = config.nats_inbox_prefix
     if config.nats_creds:
         options["user_credentials"] = config.nats_creds
     elif config.nats_user:
         options.update(user=config.nats_user, password=config.nats_password or "")
-    return await nats.connect(**options)
+    return options
+
+
+async def connect_unless_stopped(config: ServeConfig, stop: asyncio.Event) -> Client | None:
+    """Connect, retrying until the server answers or `stop` is set (then None): a service
+    waiting for its server must still obey SIGTERM."""
+    log.info("nats.connecting", nats=redact_url(config.nats_url))
+    nc = Client()
+    connecting = asyncio.create_task(connect(config, client=nc))
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait([connecting, stopping], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if connecting.done() and not connecting.cancelled():
+        return connecting.result()
+    connecting.cancel()
+    await asyncio.gather(connecting, return_exceptions=True)
+    await close_quietly(nc)
+    return None
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:
@@ -55,7 +93,10 @@ async def serve(config: ServeConfig, stop: asyncio.Event | None = None,
                 ready: Callable[[], None] = lambda: None) -> None:
     stop = stop or asyncio.Event()
     install_signal_handlers(stop)
-    nc = await connect(config)
+    nc = await connect_unless_stopped(config, stop)
+    if nc is None:
+        log.info("serve.stopped", connected=False)
+        return
     structlog.contextvars.bind_contextvars(prefix=config.prefix)
     tasks: list[asyncio.Task[None]] = []
     closers: list[Callable[[], Awaitable[None]]] = []
@@ -74,8 +115,9 @@ async def serve(config: ServeConfig, stop: asyncio.Event | None = None,
         ready()
         await _until_stopped(stop, tasks)
     finally:
-        await _drain(tasks, closers, config.grace_seconds)
-        await _close(nc, config.grace_seconds)
+        deadline = asyncio.get_running_loop().time() + config.grace_seconds
+        await _drain(tasks, closers, deadline)
+        await _close(nc, deadline)
         log.info("serve.stopped")
 
 
@@ -90,25 +132,38 @@ async def _until_stopped(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -
     stopper.cancel()
 
 
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - asyncio.get_running_loop().time())
+
+
 async def _drain(tasks: list[asyncio.Task[None]], closers: list[Callable[[], Awaitable[None]]],
-                 grace: float) -> None:
+                 deadline: float) -> None:
     pending = [t for t in tasks if not t.done()]
     if pending:
-        _, late = await asyncio.wait(pending, timeout=grace)
+        _, late = await asyncio.wait(pending, timeout=_left(deadline) or None)
         for task in late:
-            log.warning("serve.cancelled_after_grace", role=task.get_name(), grace=grace)
+            log.warning("serve.cancelled_after_grace", role=task.get_name())
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
     for close in closers:
         await close()
 
 
-async def _close(nc: Client, grace: float) -> None:
-    """Flush what was published (replies, dead letters), within the grace period."""
-    try:
-        await asyncio.wait_for(nc.drain(), timeout=grace)
-    except (TimeoutError, asyncio.CancelledError):
-        log.warning("serve.drain_timeout", grace=grace)
+async def _close(nc: Client, deadline: float) -> None:
+    """Flush what was published (replies, dead letters) within the grace period; a connection
+    that is down (reconnecting) has nothing to flush and is closed at once."""
+    if nc.is_connected:
+        try:
+            await asyncio.wait_for(nc.drain(), timeout=max(0.1, _left(deadline)))
+            return
+        except (TimeoutError, asyncio.CancelledError, NatsError):
+            log.warning("serve.drain_timeout")
+    await close_quietly(nc)
+
+
+async def close_quietly(nc: Client) -> None:
+    """Close a connection whose transport may be gone already (nothing left to flush)."""
+    with contextlib.suppress(OSError, NatsError):
         await nc.close()
 
 
