@@ -13,6 +13,7 @@ from domain.errors import PaddockError
 from infra.cli.handlers import HANDLERS, StoreError
 from infra.cli.parser import build_parser
 from infra.logging import configure_logging
+from infra.retrying import is_write_conflict, retry_conflicts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -21,7 +22,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = structlog.get_logger("paddock.cli").bind(command=args.handler)
     started = time.perf_counter()
     try:
-        code = HANDLERS[args.handler](args)
+        # another writer recorded the same aggregate first: the command runs again, re-reads
+        # and finds the fact (recording commands are idempotent); never shown to the user
+        code = retry_conflicts(lambda: HANDLERS[args.handler](args), conflict=is_write_conflict)
         log.info("command.done", exit_code=code, seconds=round(time.perf_counter() - started, 3))
         return code
     except PaddockError as error:
