@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -16,10 +17,13 @@ from nats.errors import Error as NatsError
 from infra.bootstrap import open_ledger
 from infra.config import ServeConfig, redact_url
 from infra.nats_ingest import IngestTopology
+from infra.workers.fence import Fence
 from infra.workers.ingest_worker import IngestWorker
 from services.ingest import IngestService
+from services.ledger import Ledger
 
 log = structlog.get_logger("paddock.serve")
+SETTLE_AT_LEAST = 3.0  # seconds for store calls in flight to fail once their stores are closed
 
 
 async def connect(config: ServeConfig, *, attempts: int = -1,
@@ -89,6 +93,28 @@ def install_signal_handlers(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stop.set)
 
 
+@dataclass
+class _Roles:
+    """What `serve` started: the role tasks, what to close at the end, the stores it opened,
+    and the fence every store call of the roles goes through."""
+
+    config: ServeConfig
+    nc: Client
+    stop: asyncio.Event
+    fence: Fence
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    ledgers: list[Ledger] = field(default_factory=list)
+
+    async def ledger(self) -> Ledger:
+        ledger = await asyncio.to_thread(open_ledger, self.config.store_url)
+        self.ledgers.append(ledger)
+        return ledger
+
+    def start(self, name: str, work: Coroutine[Any, Any, None]) -> None:
+        self.tasks.append(asyncio.create_task(work, name=name))
+
+
 async def serve(config: ServeConfig, stop: asyncio.Event | None = None,
                 ready: Callable[[], None] = lambda: None) -> None:
     stop = stop or asyncio.Event()
@@ -98,27 +124,39 @@ async def serve(config: ServeConfig, stop: asyncio.Event | None = None,
         log.info("serve.stopped", connected=False)
         return
     structlog.contextvars.bind_contextvars(prefix=config.prefix)
-    tasks: list[asyncio.Task[None]] = []
-    closers: list[Callable[[], Awaitable[None]]] = []
+    roles = _Roles(config, nc, stop, Fence(stop))
     try:
-        wake = await _start_views(config, nc, stop, tasks, closers)
+        wake = await _start_views(roles)
         for index in range(config.ingest_workers if "ingest" in config.roles else 0):
-            worker = await _ingest_worker(config, nc, wake)
-            tasks.append(asyncio.create_task(worker.run(stop), name=f"ingest-{index}"))
+            worker = await _ingest_worker(roles, wake)
+            roles.start(f"ingest-{index}", worker.run(stop))
         if "queries" in config.roles:
-            closers.append(await _start_queries(config, nc))
+            roles.closers.append(await _start_queries(roles))
         if "checkpoints" in config.roles:
-            await _start_checkpoints(config, nc, stop, tasks)
+            await _start_checkpoints(roles)
         log.info("serve.started", roles=list(config.roles), nats=redact_url(config.nats_url),
                  store=redact_url(config.store_url), ingest_workers=config.ingest_workers,
                  checkpoint_every=config.checkpoint_every)
         ready()
-        await _until_stopped(stop, tasks)
+        await _until_stopped(stop, roles.tasks)
     finally:
-        deadline = asyncio.get_running_loop().time() + config.grace_seconds
-        await _drain(tasks, closers, deadline)
-        await _close(nc, deadline)
+        await _shut_down(roles)
         log.info("serve.stopped")
+
+
+async def _shut_down(roles: _Roles) -> None:
+    """Within the grace period: no store call starts any more, the roles finish what they hold
+    (then are cancelled), the stores are closed (a call stuck on a dead database fails at once),
+    the calls still in flight are awaited, and NATS is drained: nothing is written after."""
+    deadline = asyncio.get_running_loop().time() + roles.config.grace_seconds
+    roles.fence.close()
+    await _drain(roles.tasks, roles.closers, deadline)
+    for ledger in roles.ledgers:
+        await asyncio.to_thread(ledger.close)
+    left = await asyncio.to_thread(roles.fence.settle, max(_left(deadline), SETTLE_AT_LEAST))
+    if left:
+        log.warning("serve.store_calls_unfinished", calls=left)
+    await _close(roles.nc, deadline)
 
 
 async def _until_stopped(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
@@ -167,39 +205,38 @@ async def close_quietly(nc: Client) -> None:
         await nc.close()
 
 
-async def _ingest_worker(config: ServeConfig, nc: Client, wake: Callable[[], None]) -> IngestWorker:
-    ledger = await asyncio.to_thread(open_ledger, config.store_url)
-    service = IngestService(ledger, prefix=config.prefix)
-    return IngestWorker(nc, service, IngestTopology(prefix=config.prefix), on_appended=wake)
+async def _ingest_worker(roles: _Roles, wake: Callable[[], None]) -> IngestWorker:
+    service = IngestService(await roles.ledger(), prefix=roles.config.prefix)
+    return IngestWorker(roles.nc, service, IngestTopology(prefix=roles.config.prefix),
+                        on_appended=wake, fence=roles.fence)
 
 
-async def _start_queries(config: ServeConfig, nc: Client) -> Callable[[], Awaitable[None]]:
+async def _start_queries(roles: _Roles) -> Callable[[], Awaitable[None]]:
     from infra.workers.query_service import start_query_service
 
-    ledger = await asyncio.to_thread(open_ledger, config.store_url)
-    service = await start_query_service(nc, ledger, prefix=config.prefix)
+    service = await start_query_service(roles.nc, await roles.ledger(), prefix=roles.config.prefix)
     return service.stop
 
 
-async def _start_checkpoints(config: ServeConfig, nc: Client, stop: asyncio.Event,
-                             tasks: list[asyncio.Task[None]]) -> None:
+async def _start_checkpoints(roles: _Roles) -> None:
     """The checkpoint publisher; skipped (with a warning) on memory://, which keeps no chain."""
     from infra.chain import chain_of, store_identity
     from infra.workers.checkpoint_publisher import CheckpointPublisher
 
-    ledger = await asyncio.to_thread(open_ledger, config.store_url)
+    ledger = await roles.ledger()
     if chain_of(ledger.recorder) is None:
         log.warning("serve.checkpoints_skipped", reason="the memory:// store keeps no hash chain")
         return
-    publisher = CheckpointPublisher(nc, ledger, store=store_identity(config.store_url),
-                                    prefix=config.prefix, every=config.checkpoint_every)
-    tasks.append(asyncio.create_task(publisher.run(stop), name="checkpoints"))
+    config = roles.config
+    publisher = CheckpointPublisher(roles.nc, ledger, store=store_identity(config.store_url),
+                                    prefix=config.prefix, every=config.checkpoint_every,
+                                    fence=roles.fence)
+    roles.start("checkpoints", publisher.run(roles.stop))
 
 
-async def _start_views(config: ServeConfig, nc: Client, stop: asyncio.Event,
-                       tasks: list[asyncio.Task[None]],
-                       closers: list[Callable[[], Awaitable[None]]]) -> Callable[[], None]:
+async def _start_views(roles: _Roles) -> Callable[[], None]:
     """Projection worker and publisher share the view store; returns the wake-up for ingest."""
+    config = roles.config
     if "projections" not in config.roles and "publisher" not in config.roles:
         return lambda: None
     from infra.views.factory import open_view_store
@@ -208,15 +245,16 @@ async def _start_views(config: ServeConfig, nc: Client, stop: asyncio.Event,
 
     views = await asyncio.to_thread(open_view_store, config.store_url)
     wakers: list[Callable[[], None]] = []
-    publisher = Publisher(nc, views, prefix=config.prefix) if "publisher" in config.roles else None
+    publisher = (Publisher(roles.nc, views, prefix=config.prefix, fence=roles.fence)
+                 if "publisher" in config.roles else None)
     if "projections" in config.roles:
-        ledger = await asyncio.to_thread(open_ledger, config.store_url)
-        worker = ProjectionWorker(ledger, views, on_written=publisher.wake if publisher else None)
-        tasks.append(asyncio.create_task(worker.run(stop), name="projections"))
+        worker = ProjectionWorker(await roles.ledger(), views, fence=roles.fence,
+                                  on_written=publisher.wake if publisher else None)
+        roles.start("projections", worker.run(roles.stop))
         wakers.append(worker.wake)
     if publisher is not None:
-        tasks.append(asyncio.create_task(publisher.run(stop), name="publisher"))
-    closers.append(lambda: asyncio.to_thread(views.close))
+        roles.start("publisher", publisher.run(roles.stop))
+    roles.closers.append(lambda: asyncio.to_thread(views.close))
 
     def wake() -> None:
         for waker in wakers:
