@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from services.ingest import IngestService
 from services.ledger import Ledger
 
 log = structlog.get_logger("paddock.serve")
+STORE_THREADS = 32
 SETTLE_AT_LEAST = 3.0  # seconds for store calls in flight to fail once their stores are closed
 
 
@@ -119,6 +121,10 @@ async def serve(config: ServeConfig, stop: asyncio.Event | None = None,
                 ready: Callable[[], None] = lambda: None) -> None:
     stop = stop or asyncio.Event()
     install_signal_handlers(stop)
+    # store calls stuck on a dead database each hold a thread: the default pool (CPUs + 4)
+    # could run out, and shutdown would wait for a free thread to close the stores
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="paddock-store"))
     nc = await connect_unless_stopped(config, stop)
     if nc is None:
         log.info("serve.stopped", connected=False)
