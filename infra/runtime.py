@@ -9,7 +9,7 @@ import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from nats.aio.client import Client
@@ -18,11 +18,13 @@ from nats.errors import Error as NatsError
 from infra.bootstrap import open_ledger
 from infra.config import ServeConfig, redact_url
 from infra.nats_ingest import IngestTopology
-from infra.workers.fence import Fence
+from infra.workers.fence import Fence, StoppingError
 from infra.workers.ingest_worker import IngestWorker
+from infra.workers.outage import StoreOutage, is_outage
 from services.ingest import IngestService
 from services.ledger import Ledger
 
+T = TypeVar("T")
 log = structlog.get_logger("paddock.serve")
 STORE_THREADS = 32
 SETTLE_AT_LEAST = 3.0  # seconds for store calls in flight to fail once their stores are closed
@@ -75,18 +77,27 @@ async def connect_unless_stopped(config: ServeConfig, stop: asyncio.Event) -> Cl
     waiting for its server must still obey SIGTERM."""
     log.info("nats.connecting", nats=redact_url(config.nats_url))
     nc = Client()
-    connecting = asyncio.create_task(connect(config, client=nc))
-    stopping = asyncio.create_task(stop.wait())
     try:
-        await asyncio.wait([connecting, stopping], return_when=asyncio.FIRST_COMPLETED)
+        return await unless_stopped(stop, connect(config, client=nc))
+    except StoppingError:
+        await close_quietly(nc)
+        return None
+
+
+async def unless_stopped(stop: asyncio.Event, work: Awaitable[T]) -> T:
+    """The result of `work`, or StoppingError as soon as `stop` is set (`work` is cancelled;
+    a thread it waits on runs on, tracked by the fence if it went through it)."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopping.cancel()
-    if connecting.done() and not connecting.cancelled():
-        return connecting.result()
-    connecting.cancel()
-    await asyncio.gather(connecting, return_exceptions=True)
-    await close_quietly(nc)
-    return None
+    if task.done():
+        return task.result()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    raise StoppingError("the service is stopping")
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:
@@ -109,9 +120,26 @@ class _Roles:
     ledgers: list[Ledger] = field(default_factory=list)
 
     async def ledger(self) -> Ledger:
-        ledger = await asyncio.to_thread(open_ledger, self.config.store_url)
+        ledger = await self.open_store(open_ledger, self.config.store_url)
         self.ledgers.append(ledger)
         return ledger
+
+    async def open_store(self, opener: Callable[[str], T], url: str) -> T:
+        """Open a store, waiting for its database while it is down (logged once) unless the
+        service is stopped meanwhile (StoppingError)."""
+        outage = StoreOutage("serve")
+        while True:
+            try:
+                store = await unless_stopped(self.stop, self.fence.run(opener, url))
+            except Exception as error:
+                if not is_outage(error):
+                    raise
+                pause = outage.failed(error)
+            else:
+                outage.succeeded()
+                return store
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), pause)
 
     def start(self, name: str, work: Coroutine[Any, Any, None]) -> None:
         self.tasks.append(asyncio.create_task(work, name=name))
@@ -145,6 +173,8 @@ async def serve(config: ServeConfig, stop: asyncio.Event | None = None,
                  checkpoint_every=config.checkpoint_every)
         ready()
         await _until_stopped(stop, roles.tasks)
+    except StoppingError:
+        pass  # stopped while waiting for the database at start-up
     finally:
         await _shut_down(roles)
         log.info("serve.stopped")
@@ -249,7 +279,7 @@ async def _start_views(roles: _Roles) -> Callable[[], None]:
     from infra.workers.projection_worker import ProjectionWorker
     from infra.workers.publisher import Publisher
 
-    views = await asyncio.to_thread(open_view_store, config.store_url)
+    views = await roles.open_store(open_view_store, config.store_url)
     wakers: list[Callable[[], None]] = []
     publisher = (Publisher(roles.nc, views, prefix=config.prefix, fence=roles.fence)
                  if "publisher" in config.roles else None)

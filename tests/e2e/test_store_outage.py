@@ -191,3 +191,28 @@ async def test_serve_stopped_during_an_outage_writes_nothing_after(
     stopped_at = datetime.fromisoformat(serve.lines()[-1]["timestamp"])
     assert serve.lines()[-1]["event"] == "serve.stopped"
     assert pg_instance.written_after(stopped_at) == {}, f"written after {stopped_at}"
+
+
+def test_serve_started_while_the_database_is_down_waits_for_it(pg_instance: PgInstance,
+                                                              nats_url: str, nats_prefix: str,
+                                                              tmp_path: Path) -> None:
+    """Started during an outage, the service waits for its database (logged once), starts when
+    it is back, and obeys SIGTERM at any moment; a second one is stopped while still waiting."""
+    pg_instance.stop()
+    args = ("--store", pg_instance.url, "--nats-url", nats_url, "--prefix", nats_prefix,
+            "--grace", str(STOP_GRACE))
+    waiting = ServeProcess(tmp_path / "waiting.log", *args)
+    stopped = ServeProcess(tmp_path / "stopped.log", *args, "--roles", "ingest")  # a ledger first
+    try:
+        for serve in (waiting, stopped):
+            serve.wait_event("store.unavailable")
+        code, seconds = stopped.stop_within(signal.SIGTERM, STOP_GRACE + 8.0)
+        assert code == 0 and seconds <= STOP_GRACE, (code, seconds, stopped.tail())
+        pg_instance.start()
+        waiting.wait_event("serve.started", 60.0)
+        assert waiting.events().count("store.unavailable") == 1, waiting.tail()
+        code, _ = waiting.stop_within(signal.SIGTERM, STOP_GRACE + 8.0)
+        assert code == 0, waiting.tail()
+    finally:
+        waiting.kill()
+        stopped.kill()
