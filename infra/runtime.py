@@ -206,6 +206,12 @@ async def _until_stopped(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -
     stopper.cancel()
 
 
+def _where(task: asyncio.Task[None]) -> str:
+    """Where a task waits (its innermost frame): what held a role past the grace period."""
+    frames = task.get_stack()
+    return f"{frames[-1].f_code.co_filename}:{frames[-1].f_lineno}" if frames else "?"
+
+
 def _left(deadline: float) -> float:
     return max(0.0, deadline - asyncio.get_running_loop().time())
 
@@ -216,7 +222,7 @@ async def _drain(tasks: list[asyncio.Task[None]], closers: list[Callable[[], Awa
     if pending:
         _, late = await asyncio.wait(pending, timeout=_left(deadline) or None)
         for task in late:
-            log.warning("serve.cancelled_after_grace", role=task.get_name())
+            log.warning("serve.cancelled_after_grace", role=task.get_name(), at=_where(task))
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
     for close in closers:

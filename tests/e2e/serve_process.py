@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ class ServeProcess:
 
     def __init__(self, log: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.log = log
+        self.signalled_at = datetime.now(UTC)
         with log.open("ab") as stderr:
             self.proc = subprocess.Popen(
                 [PADDOCK, "serve", *args], stdout=subprocess.DEVNULL, stderr=stderr,
@@ -66,6 +68,7 @@ class ServeProcess:
         """Send `sig`; the exit code and how long the process took to exit (kills it after
         `seconds` so a test never hangs)."""
         started = time.monotonic()
+        self.signalled_at = datetime.now(UTC)
         self.proc.send_signal(sig)
         try:
             code = self.proc.wait(timeout=seconds)
@@ -73,6 +76,16 @@ class ServeProcess:
             self.kill()
             return -1, time.monotonic() - started
         return code, time.monotonic() - started
+
+    def logged_after_signal(self, event: str) -> float:
+        """Seconds from the signal `stop_within` sent to the first `event` logged after it
+        (by the log's own timestamps: what the service did, not the interpreter's exit)."""
+        for line in self.lines():
+            if line.get("event") == event:
+                when = datetime.fromisoformat(str(line["timestamp"]))
+                if when >= self.signalled_at:
+                    return (when - self.signalled_at).total_seconds()
+        raise AssertionError(f"no '{event}' after the signal:\n{self.tail()}")
 
     def kill(self) -> None:
         if self.proc.poll() is None:

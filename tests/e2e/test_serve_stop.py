@@ -12,7 +12,7 @@ from tests.e2e.serve_process import ServeProcess, closed_port
 from tests.nats_server import NatsServer, find_binary
 
 GRACE = 4.0
-SLACK = 1.5  # interpreter shutdown after the runtime is done
+EXIT_WITHIN = GRACE + 10.0  # the interpreter's own exit after `serve.stopped`, on a busy machine
 
 
 def trying_nats(lines: list[dict[str, object]]) -> bool:
@@ -27,12 +27,11 @@ def test_serve_stops_while_nats_is_unreachable(tmp_path: Path, sig: int) -> None
                          "--grace", str(GRACE))
     try:
         serve.wait_for(trying_nats, what="an attempt to connect to NATS")
-        code, seconds = serve.stop_within(sig, GRACE + SLACK)
+        code, seconds = serve.stop_within(sig, EXIT_WITHIN)
     finally:
         serve.kill()
     assert code == 0, f"exit {code} after {seconds:.1f}s:\n{serve.tail()}"
-    assert seconds <= GRACE, seconds
-    assert "serve.stopped" in serve.events()
+    assert serve.logged_after_signal("serve.stopped") <= GRACE
 
 
 def test_serve_stops_while_reconnecting_to_a_lost_nats(tmp_path: Path) -> None:
@@ -47,9 +46,9 @@ def test_serve_stops_while_reconnecting_to_a_lost_nats(tmp_path: Path) -> None:
             server.kill()
             serve.wait_for(lambda lines: trying_nats(lines[started:]),
                            what="a reconnection attempt after the server died")
-            code, seconds = serve.stop_within(signal.SIGTERM, 2 * GRACE + SLACK)
+            code, seconds = serve.stop_within(signal.SIGTERM, EXIT_WITHIN)
         finally:
             serve.kill()
     assert code == 0, f"exit {code} after {seconds:.1f}s:\n{serve.tail()}"
-    assert seconds <= GRACE + SLACK, seconds
+    assert serve.logged_after_signal("serve.stopped") <= GRACE + 0.5
     assert serve.events()[-1] == "serve.stopped", serve.tail()
