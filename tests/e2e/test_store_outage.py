@@ -8,6 +8,7 @@ About two minutes: the 60 s outage is the scenario of the issue."""
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 from datetime import datetime
@@ -19,6 +20,7 @@ from nats.js import JetStreamContext
 
 from infra.bootstrap import open_ledger
 from infra.nats_ingest import IngestTopology
+from infra.nats_subjects import query_subject
 from infra.views.factory import open_view_store
 from services.demo import load_demo
 from services.timing_messages import OutgoingMessage
@@ -89,12 +91,15 @@ async def test_serve_outlives_postgres_outages(pg_instance: PgInstance, nats_url
             await outage(pg_instance, serve, seconds)
         await producer
         head = await caught_up(store, nats_url, topology, serve)
+        reply = await nc.request(query_subject("standings", prefix=nats_prefix), json.dumps(
+            {"championship": "aslms-2023-24", "class": "GT"}).encode(), timeout=30)
         code, _ = serve.stop_within(signal.SIGTERM, 20.0)
     finally:
         serve.kill()
         dead = (await js.stream_info(topology.dlq_stream)).state.messages
         await nc.close()
     assert code == 0, serve.tail()
+    assert json.loads(reply.data)["log_position"] == head, "the queries role answers again"
     assert dead == 0, "a message was dead-lettered because of the outage"
     lines = serve.lines()
     stopped = [i for i, line in enumerate(lines) if line.get("event") == "serve.stopped"]
