@@ -5,6 +5,15 @@ from __future__ import annotations
 from infra.store import store_settings
 from services.ledger import Clock, Ledger, utc_now
 
+# psycopg_pool retries a lost connection with doubling pauses for 5 minutes; a long outage left
+# the pool waiting on its next try well after the database was back. Given up after a few
+# seconds, the next request that finds no connection opens one at once.
+POOL_RECONNECT_TIMEOUT = 5.0
+
 
 def open_ledger(store_url: str, clock: Clock = utc_now) -> Ledger:
-    return Ledger(env=store_settings(store_url), clock=clock)
+    ledger = Ledger(env=store_settings(store_url), clock=clock)
+    pool = getattr(getattr(ledger.recorder, "datastore", None), "pool", None)
+    if pool is not None and hasattr(pool, "reconnect_timeout"):  # PostgreSQL's
+        pool.reconnect_timeout = POOL_RECONNECT_TIMEOUT
+    return ledger

@@ -20,6 +20,7 @@ from nats.aio.client import Client as NatsClient
 from infra.store import store_settings
 from services.ledger import Ledger
 from tests.nats_server import NatsServer, NatsServerError, find_binary
+from tests.pg_instance import PgInstance, missing_reason
 
 POSTGRES_URL = os.environ.get(
     "PADDOCK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -95,6 +96,20 @@ def postgres_store(postgres_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(_libpq(postgres_url), autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def pg_instance() -> Iterator[PgInstance]:
+    """A private PostgreSQL server (initdb in a temp dir, a free port) the test may stop and
+    start: an outage without touching the shared server. Skips when the server binaries are
+    absent, except under PADDOCK_REQUIRE_POSTGRES=1, where that fails the test."""
+    problem = missing_reason()
+    if problem:
+        if REQUIRE_POSTGRES:
+            pytest.fail(problem + " — PADDOCK_REQUIRE_POSTGRES=1 makes this test mandatory")
+        pytest.skip(problem)
+    with PgInstance() as pg:
+        yield pg
 
 
 @pytest.fixture

@@ -133,6 +133,12 @@ class NatsServer:
             self._dir.cleanup()
             self._dir = None
 
+    def kill(self) -> None:
+        """SIGKILL the server (its store stays, so `start` is not a restart): a crash."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
     def __enter__(self) -> Self:
         self.start()
         return self

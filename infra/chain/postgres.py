@@ -24,7 +24,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow, TupleRow, tuple_row
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from infra.chain import (
     CHAIN_SUFFIX,
@@ -37,6 +37,7 @@ from infra.chain import (
     next_links,
     originator_text,
 )
+from infra.retrying import retry_conflicts
 from services.audit_chain import GENESIS, Link, content_bytes
 
 
@@ -50,6 +51,10 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
         self.chain_table_name = events_table_name + CHAIN_SUFFIX
         self.check_identifier_length(self.chain_table_name)
         schema, chain = Identifier(datastore.schema), Identifier(self.chain_table_name)
+        self.sql_create_statements = [
+            SQL("SELECT pg_advisory_xact_lock(hashtext({0}))").format(
+                Literal(f"paddock-create:{datastore.schema}.{events_table_name}")),
+            *(s for s in self.sql_create_statements if not _db_function_ddl(s))]
         self.sql_create_statements.append(SQL(
             "CREATE TABLE IF NOT EXISTS {0}.{1} (position bigint PRIMARY KEY, "
             "previous text NOT NULL, digest text NOT NULL)").format(schema, chain))
@@ -72,6 +77,11 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
         self._sql_events = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state "
             "FROM {0}.{1} WHERE notification_id > %s").format(schema, events)
+
+    def create_table(self) -> None:
+        """Create what is missing; processes opening the store at once take turns (the advisory
+        lock above) and a conflict left over is retried, never shown to the user."""
+        retry_conflicts(super().create_table)
 
     # -- appending -----------------------------------------------------------------------------
 
@@ -170,6 +180,13 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
                          (self.datastore.schema, wanted))
             present = {str(row[0]) for row in curs.fetchall()}
         return [name for name in wanted if name not in present]
+
+
+def _db_function_ddl(statement: Composed) -> bool:
+    """eventsourcing's stored insert function: Paddock never calls it (refused above), and
+    `CREATE OR REPLACE FUNCTION` rewrites its catalog row on every open, so two processes
+    opening the store at once failed with "tuple concurrently updated"."""
+    return "CREATE OR REPLACE FUNCTION" in statement.as_string()
 
 
 def _link(row: TupleRow) -> Link:

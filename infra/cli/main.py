@@ -38,12 +38,15 @@ def run(argv: Sequence[str] | None = None) -> int:
     from infra.cli.context import StoreError
     from infra.cli.dispatch import handler
     from infra.logging import configure_logging
+    from infra.retrying import is_write_conflict, retry_conflicts
 
     configure_logging()
     log = structlog.get_logger("paddock.cli").bind(command=args.handler)
     started = time.perf_counter()
     try:
-        code = handler(args.handler)(args)
+        # another writer recorded the same aggregate first: the command runs again, re-reads
+        # and finds the fact (recording commands are idempotent); never shown to the user
+        code = retry_conflicts(lambda: handler(args.handler)(args), conflict=is_write_conflict)
         log.info("command.done", exit_code=code, seconds=round(time.perf_counter() - started, 3))
         return code
     except PaddockError as error:

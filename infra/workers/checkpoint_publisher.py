@@ -32,6 +32,8 @@ from nats.js.errors import NotFoundError
 
 from infra.chain import chain_of
 from infra.nats_subjects import DEFAULT_PREFIX, checkpoint_stream_name, checkpoint_subject
+from infra.workers.fence import Fence, StoppingError
+from infra.workers.outage import StoreOutage, is_outage
 from projections.canonical import iso_utc
 from services.audit_chain import GENESIS, Checkpoint
 from services.ledger import Ledger
@@ -59,7 +61,7 @@ class CheckpointPublisher:
     def __init__(self, nc: Client, ledger: Ledger, *, store: str,
                  prefix: str = DEFAULT_PREFIX, every: float = 60.0,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 duplicate_window: float = DUPLICATE_WINDOW) -> None:
+                 duplicate_window: float = DUPLICATE_WINDOW, fence: Fence | None = None) -> None:
         chain = chain_of(ledger.recorder)
         if chain is None:
             raise ValueError(f"store '{store}' keeps no hash chain: no checkpoints to publish")
@@ -77,6 +79,8 @@ class CheckpointPublisher:
         self._head: Checkpoint | None = None  # the newest verified checkpoint
         self._published = 0
         self._ensured = False
+        self.fence = fence or Fence()
+        self.outage = StoreOutage("checkpoints")
 
     async def ensure(self) -> None:
         """Create the checkpoint stream if it does not exist yet."""
@@ -116,7 +120,7 @@ class CheckpointPublisher:
     async def publish_due(self) -> Checkpoint | None:
         """Publish the newest verified checkpoint unless it was published already; returns it."""
         await self.ensure()
-        checkpoint = await asyncio.to_thread(self.advance)
+        checkpoint = await self.fence.run(self.advance)
         if checkpoint is None or checkpoint.position <= self._published:
             return None
         ack = await self.js.publish(self.subject, checkpoint_body(checkpoint),
@@ -132,9 +136,17 @@ class CheckpointPublisher:
             pause = self.every
             try:
                 await self.publish_due()
-            except TRANSIENT as error:
-                self._ensured, pause = False, min(self.every, RETRY_AFTER)
-                log.warning("checkpoints.failed", error=repr(error), retry_in=pause)
+                self.outage.succeeded()
+            except StoppingError:
+                break
+            except Exception as error:
+                if is_outage(error):  # logged once per outage, not on every retry
+                    pause = min(self.every, self.outage.failed(error))
+                elif isinstance(error, TRANSIENT):
+                    self._ensured, pause = False, min(self.every, RETRY_AFTER)
+                    log.warning("checkpoints.failed", error=repr(error), retry_in=pause)
+                else:
+                    raise
             try:
                 await asyncio.wait_for(stop.wait(), timeout=pause)
             except TimeoutError:

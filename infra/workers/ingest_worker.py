@@ -6,6 +6,10 @@ Several workers may share the durable consumer. A message is acknowledged only a
 a batch is worked on, in-progress acks keep the broker from redelivering it, so the ack wait can
 be short and a killed worker's batch comes back promptly. A message with a malformed header is
 rejected alone (`bad_header`); nothing one message carries may stop the rest of its batch.
+
+A store outage is our fault, not the producer's: the messages in hand are handed back to the
+broker (nak with a delay, never dead-lettered), the worker stops fetching and probes the store
+with a growing pause until it answers, then goes on (`infra.workers.outage`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from nats.js import JetStreamContext
 from infra.nats_authority import reply_fault
 from infra.nats_ingest import IngestTopology
 from infra.workers.dead_letter import letter
+from infra.workers.fence import Fence, StoppingError
+from infra.workers.outage import StoreOutage, is_outage
 from services.ingest import REJECTED, Delivery, IngestResult, IngestService
 from services.ingest_headers import BAD_HEADER, REPLY_TO, described, shown
 
@@ -36,7 +42,8 @@ log = structlog.get_logger("paddock.ingest")
 class IngestWorker:
     def __init__(self, nc: Client, service: IngestService, topology: IngestTopology, *,
                  batch: int = 64, poison_after: int = 5, retry_delay: float = 0.5,
-                 on_appended: Callable[[], None] = lambda: None) -> None:
+                 on_appended: Callable[[], None] = lambda: None,
+                 fence: Fence | None = None) -> None:
         self.nc = nc
         self.js = nc.jetstream()
         self.service = service
@@ -45,6 +52,9 @@ class IngestWorker:
         self.poison_after = min(poison_after, topology.max_deliver)
         self.retry_delay = retry_delay
         self.on_appended = on_appended
+        self.fence = fence or Fence()
+        self.outage = StoreOutage("ingest")
+        self._pause = 0.0
         self.handled = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -53,6 +63,8 @@ class IngestWorker:
         failures = 0
         try:
             while not stop.is_set():
+                if self.outage.down and not await self._store_is_back(stop):
+                    continue
                 try:
                     await self._fetch_and_handle(psub, timeout=0.5)
                     failures = 0
@@ -61,7 +73,23 @@ class IngestWorker:
                     log.warning("ingest.broker_error", error=repr(error), failures=failures)
                     await _sleep_unless(stop, min(10.0, 0.2 * 2 ** failures))
         finally:
-            await psub.unsubscribe()
+            with contextlib.suppress(NatsError, OSError):
+                await psub.unsubscribe()
+
+    async def _store_is_back(self, stop: asyncio.Event) -> bool:
+        """After a pause, ask the store for its head; True once it answers."""
+        await _sleep_unless(stop, self._pause)
+        try:
+            await self.fence.run(self.service.ledger.head)
+        except StoppingError:
+            return False
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            self._pause = self.outage.failed(error)
+            return False
+        self.outage.succeeded()
+        return True
 
     async def run_until_idle(self, idle: float = 0.5) -> int:
         """Burst mode: handle messages until none arrives for `idle` seconds."""
@@ -115,9 +143,15 @@ class IngestWorker:
         if not msgs:
             return
         try:
-            results = await asyncio.to_thread(self.service.process_batch, _deliveries(msgs))
-        except Exception:  # noqa: BLE001 - isolate the failing message, lose nothing
-            await self._one_by_one(msgs, started)
+            results = await self.fence.run(self.service.process_batch, _deliveries(msgs))
+        except StoppingError:
+            await self._hand_back(msgs)
+            return
+        except Exception as error:  # noqa: BLE001 - isolate the failing message, lose nothing
+            if is_outage(error):
+                await self._hand_back(msgs, error)
+            else:
+                await self._one_by_one(msgs, started)
             return
         for msg, result in zip(msgs, results, strict=True):
             await self._settle(msg, result, time.perf_counter() - started)
@@ -146,15 +180,32 @@ class IngestWorker:
     async def _one_by_one(self, msgs: list[Msg], started: float) -> None:
         """A batch failed: handle its messages singly so one poison message (or a store outage)
         holds back only itself; it is retried later and dead-lettered after `poison_after`."""
-        for msg in msgs:
+        for index, msg in enumerate(msgs):
             try:
-                [result] = await asyncio.to_thread(self.service.process_batch, _deliveries([msg]))
+                [result] = await self.fence.run(self.service.process_batch, _deliveries([msg]))
+            except StoppingError:
+                await self._hand_back(msgs[index:])
+                return
             except Exception as error:  # noqa: BLE001 - retried with growing delays
+                if is_outage(error):
+                    await self._hand_back(msgs[index:], error)
+                    return
                 await self._retry_later([msg], error)
                 continue
             await self._settle(msg, result, time.perf_counter() - started)
             if result.status != REJECTED:
                 self.on_appended()
+
+    async def _hand_back(self, msgs: list[Msg], outage: BaseException | None = None) -> None:
+        """Not handled through no fault of theirs (the store is down, or the service stops):
+        redelivered later, not counted against the message, never dead-lettered."""
+        if outage is not None:
+            self._pause = self.outage.failed(outage)
+        delay = self._pause if outage is not None else 0.0
+        for msg in msgs:
+            await msg.nak(delay=delay or None)
+        log.info("ingest.handed_back", messages=len(msgs), retry_in=round(delay, 2),
+                 reason="store unavailable" if outage is not None else "stopping")
 
     async def _settle(self, msg: Msg, result: IngestResult, seconds: float) -> None:
         structlog.contextvars.bind_contextvars(

@@ -16,6 +16,8 @@ from typing import Any, TypedDict
 import structlog
 
 from infra.views import TrackingConflictError, ViewStore
+from infra.workers.fence import Fence, StoppingError
+from infra.workers.outage import StoreOutage, is_outage
 from infra.workers.projector import Progress, Projector, ViewStoreAheadError
 from services.ledger import Ledger
 
@@ -31,14 +33,16 @@ class Lag(TypedDict):
 class ProjectionWorker:
     def __init__(self, ledger: Ledger, view_store: ViewStore, name: str = "projections",
                  batch: int = 500, poll_interval: float = 0.2,
-                 on_written: Callable[[], None] | None = None) -> None:
+                 on_written: Callable[[], None] | None = None, fence: Fence | None = None) -> None:
         """`on_written` is called (in the event loop) after each batch is written, e.g. to
-        wake a publisher."""
+        wake a publisher. Store calls go through `fence` (the service's, closed at stop)."""
         self.ledger = ledger
         self.on_written = on_written
         self.view_store = view_store
         self.name = name
         self.poll_interval = poll_interval
+        self.fence = fence or Fence()
+        self.outage = StoreOutage(name)
         self._projector = Projector(ledger, view_store, name, batch)
         self._wakeup: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -56,28 +60,34 @@ class ProjectionWorker:
                 try:
                     busy = await self._work()
                     failures = 0
-                except ViewStoreAheadError:
+                    self.outage.succeeded()
+                except (ViewStoreAheadError, StoppingError):
                     raise
                 except TrackingConflictError:
                     log.warning("projection.reload", worker=self.name, reason="tracking conflict")
                     continue
-                except Exception:
+                except Exception as error:
+                    if is_outage(error):
+                        await self._idle(stopping, self.outage.failed(error))
+                        continue
                     failures += 1
                     log.exception("projection.failed", worker=self.name, failures=failures)
                     await self._idle(stopping, self._backoff(failures))
                     continue
                 if not busy:
                     await self._idle(stopping, self.poll_interval)
+        except StoppingError:
+            pass  # stop was set while a store call was being started: nothing was done
         finally:
             stopping.cancel()
 
     async def _work(self) -> bool:
         """Load one page of the fold, or project one batch; False when there was nothing new."""
         if not self._projector.loaded:
-            if await asyncio.to_thread(self._projector.load_page):
+            if await self.fence.run(self._projector.load_page):
                 log.info("projection.loaded", worker=self.name, position=self._projector.position)
             return True
-        batch = await asyncio.to_thread(self._projector.step)
+        batch = await self.fence.run(self._projector.step)
         if batch is None:
             return False
         if self.on_written is not None:

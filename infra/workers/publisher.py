@@ -57,6 +57,8 @@ from infra.nats_subjects import (
     state_subjects,
 )
 from infra.views import StoredView, ViewStore
+from infra.workers.fence import Fence, StoppingError
+from infra.workers.outage import StoreOutage, is_outage
 from projections.canonical import canonical_json
 from projections.standings_view import narrow_to_class
 
@@ -142,8 +144,10 @@ class Publisher:
 
     def __init__(self, nc: Client, view_store: ViewStore, name: str = "publisher",
                  prefix: str = DEFAULT_PREFIX, *, poll_interval: float = 1.0,
-                 duplicate_window: float = DUPLICATE_WINDOW) -> None:
+                 duplicate_window: float = DUPLICATE_WINDOW, fence: Fence | None = None) -> None:
         self.js = nc.jetstream()
+        self.fence = fence or Fence()
+        self.outage = StoreOutage(name)
         self.view_store = view_store
         self.name = name
         self.prefix = prefix
@@ -199,11 +203,11 @@ class Publisher:
         messages the stream took as new. Stops between positions once `stop` is set."""
         kv = await self.ensure()
         started, sent = time.perf_counter(), 0
-        start = done = await asyncio.to_thread(self.view_store.published_position, self.name)
+        start = done = await self.fence.run(self.view_store.published_position, self.name)
         while not _is_set(stop) and (pending := await self._changed_since(done)):
             for position, views in by_position(pending):
                 sent += await self._publish_position(kv, views)
-                await asyncio.to_thread(self.view_store.set_published, self.name, position)
+                await self.fence.run(self.view_store.set_published, self.name, position)
                 done = position
                 if _is_set(stop):
                     break
@@ -213,7 +217,7 @@ class Publisher:
         return sent
 
     async def _changed_since(self, position: int) -> list[StoredView]:
-        return await asyncio.to_thread(self.view_store.changed_since, position)
+        return await self.fence.run(self.view_store.changed_since, position)
 
     async def _publish_position(self, kv: KeyValue, views: list[StoredView]) -> int:
         sent = 0
@@ -234,17 +238,25 @@ class Publisher:
         log.info("publisher started", publisher=self.name, prefix=self.prefix)
         while not stop.is_set():
             self._wake.clear()
+            pause = self.poll_interval
             try:
                 await self.publish_pending(stop)
+                self.outage.succeeded()
+            except StoppingError:
+                break
             except TRANSIENT as error:
                 log.warning("publish failed; retrying", publisher=self.name, error=repr(error))
-            await self._idle(stop)
+            except Exception as error:  # the view store is down: wait, then try again
+                if not is_outage(error):
+                    raise
+                pause = self.outage.failed(error)
+            await self._idle(stop, pause)
         log.info("publisher stopped", publisher=self.name)
 
-    async def _idle(self, stop: asyncio.Event) -> None:
+    async def _idle(self, stop: asyncio.Event, seconds: float) -> None:
         waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
         try:
-            await asyncio.wait(waiters, timeout=self.poll_interval,
+            await asyncio.wait(waiters, timeout=seconds,
                                return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
