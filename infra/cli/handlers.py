@@ -22,12 +22,12 @@ from infra.cli import (
     service,
 )
 from infra.cli.args import parse_decimal, parse_duration, parse_when
-from infra.cli.context import StoreError, actor_of, ledger_from, report
+from infra.cli.context import StoreError, actor_of, ledger_from, reader_from, report
 from infra.cli.entry_list import diff_text as entry_list_diff_text
 from infra.cli.entry_list import entry_list_text
 from infra.cli.keys import signer
 from infra.cli.parser import DECISION_KINDS
-from infra.cli.render import as_json
+from infra.cli.render import as_json, terminal
 from infra.cli.views import (
     diff_text,
     explain_text,
@@ -36,6 +36,7 @@ from infra.cli.views import (
     standings_text,
     timeline_text,
 )
+from infra.config import redact_url
 from infra.store import store_from_env
 from services import demo as demo_season
 from services.importing import import_alkamel_file, register_season
@@ -168,43 +169,43 @@ def _times(args: argparse.Namespace) -> dict[str, datetime | None]:
 
 
 def standings(args: argparse.Namespace) -> int:
-    view = ledger_from(args).standings(args.championship, class_id=args.class_id, **_times(args))
-    print(as_json(view) if args.json else standings_text(view, drivers=args.drivers))
+    view = reader_from(args).standings(args.championship, class_id=args.class_id, **_times(args))
+    print(as_json(view) if args.json else terminal(standings_text(view, drivers=args.drivers)))
     return 0
 
 
 def invitations(args: argparse.Namespace) -> int:
-    view = ledger_from(args).invitations(args.event, **_times(args))
-    print(as_json(view) if args.json else invitations_text(view))
+    view = reader_from(args).invitations(args.event, **_times(args))
+    print(as_json(view) if args.json else terminal(invitations_text(view)))
     return 0
 
 
 def audit_explain(args: argparse.Namespace) -> int:
-    view = ledger_from(args).explain(args.championship, args.car, **_times(args))
-    print(as_json(view) if args.json else explain_text(view))
+    view = reader_from(args).explain(args.championship, args.car, **_times(args))
+    print(as_json(view) if args.json else terminal(explain_text(view)))
     return 0
 
 
 def audit_diff(args: argparse.Namespace) -> int:
-    view = ledger_from(args).diff(args.championship, _required_when(args, "start"),
+    view = reader_from(args).diff(args.championship, _required_when(args, "start"),
                               _required_when(args, "end"),
                               known_at=parse_when(args.known_at, option="--known-at"))
-    print(as_json(view) if args.json else diff_text(view))
+    print(as_json(view) if args.json else terminal(diff_text(view)))
     return 0
 
 
 def audit_timeline(args: argparse.Namespace) -> int:
     if args.retroactive_after < 0:
         raise InvalidInputError("--retroactive-after: give a number of hours ≥ 0")
-    view = ledger_from(args).timeline(args.championship, **_times(args),
+    view = reader_from(args).timeline(args.championship, **_times(args),
                                   retroactive_after=timedelta(hours=args.retroactive_after))
-    print(as_json(view) if args.json else timeline_text(view))
+    print(as_json(view) if args.json else terminal(timeline_text(view)))
     return 0
 
 
 def history(args: argparse.Namespace) -> int:
-    view = ledger_from(args).history(args.championship, car=args.car, **_times(args))
-    print(as_json(view) if args.json else history_text(view))
+    view = reader_from(args).history(args.championship, car=args.car, **_times(args))
+    print(as_json(view) if args.json else terminal(history_text(view)))
     return 0
 
 
@@ -217,7 +218,7 @@ def demo(args: argparse.Namespace) -> int:
         url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='paddock-demo-')) / 'paddock.db'}"
     ledger = ledger_from(args, url)
     say: Callable[[str], None] = (lambda _: None) if args.json else (lambda s: print(s, file=sys.stderr))
-    say(f"event log: {url}")
+    say(f"event log: {redact_url(url)}")
     outcomes = demo_season.load_demo(ledger, progress=lambda o: say(f"  {o.status:9} {o.what}"))
     added = sum(1 for o in outcomes if o.accepted)
     say(f"{added} new facts recorded, {len(outcomes) - added} already there")
@@ -235,9 +236,10 @@ def demo(args: argparse.Namespace) -> int:
     print(invitations_text(ledger.invitations(demo_season.LEMANS)))
     if args.lemans:
         _lemans_desk(ledger, say)
-    print(f"\nexplore: paddock standings {demo_season.ASLMS} --store {url} --as-of 2024-02-05")
+    shown_url = redact_url(url)
+    print(f"\nexplore: paddock standings {demo_season.ASLMS} --store {shown_url} --as-of 2024-02-05")
     if args.lemans:
-        print(f"         paddock entry-list {demo_season.LEMANS} --store {url} --as-of 2024-03-10")
+        print(f"         paddock entry-list {demo_season.LEMANS} --store {shown_url} --as-of 2024-03-10")
     return 0
 
 
@@ -254,7 +256,7 @@ def _lemans_desk(ledger: Ledger, say: Callable[[str], None]) -> None:
 def _demo_json(ledger: Ledger, url: str, outcomes: list[Outcome],
                dates: list[tuple[datetime | None, str]]) -> dict[str, Any]:
     return {
-        "store": url,
+        "store": redact_url(url),
         "outcomes": [{"status": o.status, "what": o.what, "positions": list(o.positions)} for o in outcomes],
         "standings": [
             {"label": label, "view": ledger.standings(demo_season.ASLMS, as_of=at)} for at, label in dates

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from domain.authority import SIGNING_ROLES
 from domain.errors import InvalidInputError
-from infra.cli.context import actor_of, ledger_from, now_or, report
+from infra.cli.context import actor_of, ledger_from, now_or, reader_from, report
 from infra.cli.render import as_json, table
 from services.signatures import SEED_ENV, SeedSigner
 
@@ -95,7 +95,7 @@ def keys_demo(args: argparse.Namespace) -> int:
 
 
 def keys_list(args: argparse.Namespace) -> int:
-    keys = sorted(ledger_from(args).state().signing_keys.values(), key=lambda k: k.registered_at)
+    keys = sorted(reader_from(args).state().signing_keys.values(), key=lambda k: k.registered_at)
     rows = [{"public_key": k.public_key, "person": k.person, "role": k.role,
              "registered_at": k.registered_at, "revoked_at": k.revoked_at} for k in keys]
     if args.json:
