@@ -17,10 +17,13 @@ from typing import Any
 
 from eventsourcing.persistence import PersistenceError
 
+from domain.bounds import printable
 from infra.bootstrap import open_ledger
 from infra.chain import NoChainError, opened_chain, store_identity
 from infra.cli.context import store_url
+from infra.cli.output import destination, write_atomically
 from infra.cli.render import as_json, table
+from infra.secrets import mask
 from projections.canonical import iso_utc
 from services.audit_chain import (
     Checkpoint,
@@ -77,8 +80,8 @@ def load_checkpoints(path: Path) -> list[Checkpoint]:
 
 def _cannot(args: argparse.Namespace, reason: str) -> int:
     if args.json:
-        print(as_json({"status": "unverifiable", "reason": reason}))
-    print(f"error: {reason}", file=sys.stderr)
+        print(as_json({"status": "unverifiable", "reason": mask(reason)}))
+    print(f"error: {printable(mask(reason))}", file=sys.stderr)
     return UNVERIFIABLE
 
 
@@ -149,6 +152,8 @@ def verdict_text(verdict: Verdict) -> str:
 
 def audit_checkpoint(args: argparse.Namespace) -> int:
     url = store_url(args)
+    if args.out:
+        destination(args.out)  # refused before any work
     if args.position is not None and args.position < 1:
         return _cannot(args, f"--position {args.position}: log positions start at 1")
     try:
@@ -171,10 +176,7 @@ def audit_checkpoint(args: argparse.Namespace) -> int:
     if not args.out:
         print(body)
         return INTACT
-    try:
-        Path(args.out).write_text(body + "\n", encoding="utf-8")
-    except OSError as error:
-        return _cannot(args, f"--out {args.out}: cannot write it ({error.strerror})")
+    write_atomically(destination(args.out), body + "\n")
     print(body if args.json else f"checkpoint of position {checkpoint.position} "
                                  f"(digest {checkpoint.digest}) written to {args.out}")
     return INTACT

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from nats.errors import Error as NatsError
 
+from infra.cli.output import destination, directory_destination, write_atomically
 from infra.cli.render import table
 from infra.config import ROLES, redact_url, serve_config
 from infra.nats_authority import SERVICE, inbox_prefix, producer_inbox
@@ -137,10 +138,9 @@ def schema_command(args: argparse.Namespace) -> int:
     if not args.out:
         print(json.dumps(doc, indent=2, sort_keys=True))
         return 0
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for kind, schema in contracts.json_schemas().items():
-        (out / f"{kind}.schema.json").write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
-    (out / "asyncapi.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    out = directory_destination(args.out)
+    files = {f"{kind}.schema.json": schema for kind, schema in contracts.json_schemas().items()}
+    for name, content in {**files, "asyncapi.json": doc}.items():
+        write_atomically(destination(str(out / name)), json.dumps(content, indent=2, sort_keys=True) + "\n")
     print(f"wrote {len(contracts.CONTRACTS)} JSON Schemas and asyncapi.json to {out}")
     return 0
