@@ -23,6 +23,10 @@ MAX_PENALTY_LAPS = MAX_LAPS
 MAX_POINTS = Decimal(1000)  # a points deduction
 MAX_POINT_DECIMALS = 2
 MAX_DRIVERS = 8
+MAX_CAPACITY = 1000  # places at an event
+MAX_LOG_POSITION = 2**63 - 1  # what SQLite and PostgreSQL can store
+MAX_HOURS = 24 * 366 * 10  # a duration given in hours (ten years)
+MAX_WAIT_SECONDS = 86_400  # a timeout or interval given in seconds
 NAME_LENGTH = 120  # team, driver, vehicle
 CLASS_LENGTH = 40  # class, group
 TEXT_LENGTH = 500  # reasons
@@ -79,6 +83,14 @@ def check_car(field: str, value: str) -> str:
 def check_whole(field: str, value: int, maximum: int, minimum: int = 0) -> int:
     if not minimum <= value <= maximum:
         raise InvalidInputError(f"{field}: {value} is out of range ({minimum} to {maximum})")
+    return value
+
+
+def check_amount(field: str, value: float, maximum: float, *, positive: bool = False) -> float:
+    """A finite number within 0 (or above, when positive) .. maximum: refuses nan, inf, 1e300."""
+    if not (0 < value <= maximum if positive else 0 <= value <= maximum):
+        low = "above 0" if positive else "0"
+        raise InvalidInputError(f"{field}: {value} is out of range ({low} to {maximum})")
     return value
 
 

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from domain.bounds import MAX_WAIT_SECONDS
 from domain.errors import InvalidInputError
 
 ROLES = ("ingest", "projections", "publisher", "queries", "checkpoints")
+MAX_INGEST_WORKERS = 64
 CHECKPOINT_EVERY = 60.0  # seconds between checkpoint publications (when the log grew)
 
 
@@ -48,8 +50,9 @@ def serve_config(*, store_url: str, nats_url: str | None, roles: str | None, pre
                      "--checkpoint-every (PADDOCK_CHECKPOINT_EVERY)")
     workers = ingest_workers or int(env.get("PADDOCK_INGEST_WORKERS", "1"))
     grace_seconds = grace if grace is not None else float(env.get("PADDOCK_GRACE_SECONDS", "10"))
-    if workers < 1 or grace_seconds <= 0:
-        raise InvalidInputError("--ingest-workers must be ≥ 1 and --grace > 0")
+    if not 1 <= workers <= MAX_INGEST_WORKERS or not 0 < grace_seconds <= MAX_WAIT_SECONDS:
+        raise InvalidInputError(f"--ingest-workers must be 1 to {MAX_INGEST_WORKERS} and "
+                                f"--grace above 0 to {MAX_WAIT_SECONDS} seconds")
     return ServeConfig(
         store_url=store_url,
         nats_url=nats_url or env.get("NATS_URL", "nats://127.0.0.1:4222"),
@@ -76,8 +79,9 @@ def _seconds(flag: float | None, env_value: str | None, default: float, name: st
             raise InvalidInputError(f"{name}: '{env_value}' is not a number of seconds") from None
     else:
         value = default
-    if not value > 0:
-        raise InvalidInputError(f"{name}: give a number of seconds > 0, not {value}")
+    if not 0 < value <= MAX_WAIT_SECONDS:
+        raise InvalidInputError(f"{name}: give a number of seconds > 0 and ≤ {MAX_WAIT_SECONDS}, "
+                                f"not {value}")
     return value
 
 

@@ -24,6 +24,7 @@ from pydantic import (
 
 from domain.bounds import (
     CAR_PATTERN,
+    MAX_CAPACITY,
     MAX_NESTING,
     MAX_SEASON_BYTES,
     check_text,
@@ -195,7 +196,7 @@ class ChampionshipFile(_Model):
 class TargetClassFile(_Model):
     id: Ident
     name: str | None = None
-    capacity: Annotated[int, Field(ge=0)] | None = None  # places; the organiser may change it
+    capacity: Annotated[int, Field(ge=0, le=MAX_CAPACITY)] | None = None  # places; the organiser may change it
 
 
 class AutomaticEntriesFile(_Model):
@@ -211,7 +212,7 @@ class TargetEventFile(_Model):
     name: str
     effective_at: AwareDatetime
     starts_at: AwareDatetime | None = None
-    capacity: Annotated[int, Field(ge=1)]
+    capacity: Annotated[int, Field(ge=1, le=MAX_CAPACITY)]
     max_invitations_per_competitor: Annotated[int, Field(ge=1)] | None = None
     reserve_order: Literal["class", "overall"] | None = None  # default: a list per class
     classes: list[TargetClassFile] = []

@@ -17,7 +17,7 @@ from typing import Any
 
 from eventsourcing.persistence import PersistenceError
 
-from domain.bounds import printable
+from domain.bounds import MAX_LOG_POSITION, printable
 from infra.bootstrap import open_ledger
 from infra.chain import NoChainError, opened_chain, store_identity
 from infra.cli.context import store_url
@@ -154,8 +154,8 @@ def audit_checkpoint(args: argparse.Namespace) -> int:
     url = store_url(args)
     if args.out:
         destination(args.out)  # refused before any work
-    if args.position is not None and args.position < 1:
-        return _cannot(args, f"--position {args.position}: log positions start at 1")
+    if args.position is not None and not 1 <= args.position <= MAX_LOG_POSITION:
+        return _cannot(args, f"--position {args.position}: log positions run from 1 to {MAX_LOG_POSITION}")
     try:
         with opened_chain(url) as chain:
             verdict = chain.walk_chain(until=args.position)

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from domain.bounds import MAX_HOURS, check_amount
 from domain.decisions import DecisionKind, DecisionTerms
-from domain.errors import InvalidInputError
 from infra.cli import (
     audit_chain,
     audit_report,
@@ -195,8 +195,7 @@ def audit_diff(args: argparse.Namespace) -> int:
 
 
 def audit_timeline(args: argparse.Namespace) -> int:
-    if args.retroactive_after < 0:
-        raise InvalidInputError("--retroactive-after: give a number of hours ≥ 0")
+    check_amount("--retroactive-after", args.retroactive_after, MAX_HOURS)
     view = reader_from(args).timeline(args.championship, **_times(args),
                                   retroactive_after=timedelta(hours=args.retroactive_after))
     print(as_json(view) if args.json else terminal(timeline_text(view)))

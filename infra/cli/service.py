@@ -12,6 +12,7 @@ from pathlib import Path
 
 from nats.errors import Error as NatsError
 
+from domain.bounds import MAX_WAIT_SECONDS, check_amount, check_whole
 from infra.cli.output import destination, directory_destination, write_atomically
 from infra.cli.render import table
 from infra.config import ROLES, redact_url, serve_config
@@ -76,6 +77,8 @@ def serve_command(args: argparse.Namespace) -> int:
 def produce_command(args: argparse.Namespace) -> int:
     from infra.cli.args import parse_when
 
+    check_whole("--resend", args.resend, MAX_RESEND)
+    check_amount("--timeout", args.timeout, MAX_WAIT_SECONDS, positive=True)
     prefix = args.prefix or "paddock"
     if args.file:
         if not args.championship or not args.round:
@@ -123,6 +126,7 @@ def produce_command(args: argparse.Namespace) -> int:
     return 0 if ok and not refused else 1
 
 
+MAX_RESEND = 1000  # extra copies of each message: a test of deduplication, not a flood
 PRODUCE_CONNECT_ATTEMPTS = 2  # then fail: wrong credentials must not hang a producer
 
 

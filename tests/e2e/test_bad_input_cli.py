@@ -174,6 +174,28 @@ def test_penalty_amounts_beyond_physical_limits(store: Store, extra: list[str], 
     assert store.head() == head
 
 
+NUMBERS = [
+    (["audit", "timeline", ASLMS, "--retroactive-after", "inf"], 1, "--retroactive-after: inf is out of range"),
+    (["audit", "timeline", ASLMS, "--retroactive-after", "nan"], 1, "--retroactive-after: nan is out of range"),
+    (["audit", "timeline", ASLMS, "--retroactive-after", "1e300"], 1, "is out of range (0 to 87840)"),
+    (["audit", "checkpoint", "--position", "9" * 23], 2, "log positions run from 1 to"),
+    (["organiser", "capacity", "lemans-2024", "--places", "9" * 23, "--effective-at", "2024-01-01"],
+     1, "≥ 0 and ≤ 1000"),
+    (["produce", "--resend", "100000000", "--nats-url", "nats://127.0.0.1:1"], 1, "--resend: 100000000"),
+    (["produce", "--timeout", "nan", "--nats-url", "nats://127.0.0.1:1"], 1, "--timeout: nan"),
+    (["serve", "--grace", "nan", "--nats-url", "nats://127.0.0.1:1"], 1, "--grace above 0"),
+    (["serve", "--checkpoint-every", "inf", "--nats-url", "nats://127.0.0.1:1"], 1, "not inf"),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "message"), NUMBERS, ids=[" ".join(a[:3]) for a, _, _ in NUMBERS])
+def test_numbers_on_the_command_line_are_bounded(store: Store, args: list[str], code: int,
+                                                 message: str) -> None:
+    head = store.head()
+    refused(cli(*args, store=store.url, timeout=20), code, message)
+    assert store.head() == head
+
+
 CONTROL_ARGUMENTS = [
     ["entry", "--championship", ASLMS, "--car", "3", "--team", "Evil\x1b]0;owned\x07",
      "--class", "LMP3", "--effective-at", "2024-01-01"],
