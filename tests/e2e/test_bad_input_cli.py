@@ -457,3 +457,19 @@ def test_postgres_read_on_an_empty_schema_creates_no_table(postgres_store: str) 
     with psycopg.connect(base) as conn:
         tables = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)).fetchall()
     assert tables == []
+
+
+def test_a_postgres_server_that_never_answers_fails_within_the_connect_timeout() -> None:
+    """A socket that listens and never speaks: bounded by the 5 s connect timeout, then named."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        run = cli("standings", ASLMS, store=f"postgresql://postgres:{SECRET}@127.0.0.1:{port}/test")
+        elapsed = time.monotonic() - started
+    refused(run, 3, f"cannot connect to PostgreSQL at 127.0.0.1:{port}", "timeout expired")
+    assert SECRET not in run.err
+    assert elapsed < 15, f"{elapsed:.1f} s"
