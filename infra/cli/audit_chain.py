@@ -24,6 +24,7 @@ from infra.cli.context import store_url
 from infra.cli.output import destination, write_atomically
 from infra.cli.render import as_json, table
 from infra.secrets import mask
+from infra.store_check import check_store
 from projections.canonical import iso_utc
 from services.audit_chain import (
     Checkpoint,
@@ -87,6 +88,7 @@ def _cannot(args: argparse.Namespace, reason: str) -> int:
 
 def audit_verify(args: argparse.Namespace) -> int:
     url = store_url(args)
+    check_store(url, create=True)  # openable (a log, if any, is looked for below); creates nothing
     try:
         checkpoints = [c for file in args.checkpoint for c in load_checkpoints(Path(file))]
         with opened_chain(url) as chain:
@@ -152,6 +154,7 @@ def verdict_text(verdict: Verdict) -> str:
 
 def audit_checkpoint(args: argparse.Namespace) -> int:
     url = store_url(args)
+    check_store(url, create=True)  # as in audit_verify
     if args.out:
         destination(args.out)  # refused before any work
     if args.position is not None and not 1 <= args.position <= MAX_LOG_POSITION:

@@ -276,8 +276,8 @@ def test_no_error_prints_the_store_password(postgres_url: str, store: Store) -> 
         f"postgresql://u:{SECRET}@/nohost",
     ]
     commands = [["standings", ASLMS], ["season", "register", str(SEASONS / f"{ASLMS}.toml")],
-                ["demo"], ["audit", "verify"], ["audit", "report", ASLMS, "--out",
-                                                  str(store.dir / "r.html")]]
+                ["demo"], ["audit", "verify"], ["audit", "checkpoint"], ["projections", "status"],
+                ["audit", "report", ASLMS, "--out", str(store.dir / "r.html")]]
     for url in urls:
         for command in commands:
             for how in ("flag", "env"):
@@ -361,7 +361,7 @@ READ_COMMANDS = [
     ["standings", ASLMS], ["history", ASLMS], ["invitations", "lemans-2024"],
     ["entry-list", "lemans-2024"], ["audit", "explain", ASLMS, "--car", "91"],
     ["audit", "timeline", ASLMS], ["audit", "diff", ASLMS, "--from", "2024-01-01", "--to", "2024-02-01"],
-    ["keys", "list"],
+    ["keys", "list"], ["projections", "rebuild"], ["projections", "status"],
 ]
 
 
@@ -395,6 +395,10 @@ def test_files_that_are_not_stores(tmp_path: Path) -> None:
         (f"sqlite:///{tmp_path}", ["season", "register", str(SEASONS / f"{ASLMS}.toml")],
          "is a directory"),
         (f"sqlite:///{empty}", ["history", ASLMS], "holds no event log"),
+        (f"sqlite:///{text}", ["audit", "verify"], "is not a SQLite database"),
+        (f"sqlite:///{text}", ["audit", "checkpoint"], "is not a SQLite database"),
+        (f"sqlite:///{text}", ["projections", "rebuild"], "is not a SQLite database"),
+        (f"sqlite:///{tmp_path}", ["audit", "verify"], "is a directory"),
     ]
     for url, command, message in cases:
         refused(cli(*command, store=url, cwd=tmp_path), 3, message)
@@ -437,7 +441,8 @@ def test_postgres_missing_database_schema_or_server_fail_fast(postgres_url: str)
         (base.replace(":5432/", f":{closed_port()}/"), "cannot connect to PostgreSQL at 127.0.0.1"),
     ]
     for url, message in cases:
-        for command in (["standings", ASLMS], ["season", "register", str(SEASONS / f"{ASLMS}.toml")]):
+        for command in (["standings", ASLMS], ["season", "register", str(SEASONS / f"{ASLMS}.toml")],
+                        ["audit", "verify"], ["projections", "status"]):
             started = time.monotonic()
             run = cli(*command, store=url)
             elapsed = time.monotonic() - started
