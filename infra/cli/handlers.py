@@ -228,11 +228,11 @@ def demo(args: argparse.Namespace) -> int:
     for index, (at, label) in enumerate(dates):
         final = index == len(dates) - 1
         print(f"\n=== {label}{'' if final else ' (top 5 per class)'} ===\n")
-        print(standings_text(ledger.standings(demo_season.ASLMS, as_of=at), top=None if final else 5))
+        print(terminal(standings_text(ledger.standings(demo_season.ASLMS, as_of=at), top=None if final else 5)))
     print("\n=== Le Mans 2024 invitations, as of 5 Feb 2024 and now ===\n")
-    print(invitations_text(ledger.invitations(demo_season.LEMANS, as_of=dates[1][0])))
+    print(terminal(invitations_text(ledger.invitations(demo_season.LEMANS, as_of=dates[1][0]))))
     print()
-    print(invitations_text(ledger.invitations(demo_season.LEMANS)))
+    print(terminal(invitations_text(ledger.invitations(demo_season.LEMANS))))
     if args.lemans:
         _lemans_desk(ledger, say)
     shown_url = redact_url(url)
@@ -247,9 +247,9 @@ def _lemans_desk(ledger: Ledger, say: Callable[[str], None]) -> None:
     outcomes = load_lemans_scenario(ledger)
     say(f"Le Mans desk: {sum(1 for o in outcomes if o.accepted)} new facts recorded")
     print("\n=== Le Mans 2024 entry list, version 1 as published on 19 Feb 2024 ===\n")
-    print(entry_list_text(ledger.entry_list(demo_season.LEMANS, published=1)))
+    print(terminal(entry_list_text(ledger.entry_list(demo_season.LEMANS, published=1))))
     print("\n=== What changed by version 2 (12 Mar 2024), and why ===\n")
-    print(entry_list_diff_text(ledger.entry_list_diff(demo_season.LEMANS, 1, 2)))
+    print(terminal(entry_list_diff_text(ledger.entry_list_diff(demo_season.LEMANS, 1, 2))))
 
 
 def _demo_json(ledger: Ledger, url: str, outcomes: list[Outcome],

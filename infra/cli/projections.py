@@ -19,7 +19,7 @@ from infra.cli.errors import say_error
 from infra.cli.render import as_json
 from infra.config import redact_url
 from infra.store import store_from_env
-from infra.store_check import check_store
+from infra.store_check import StoreError, check_store
 from infra.views import ViewStore
 from infra.views.factory import open_view_store, views_location
 from infra.workers.rebuild import RebuildReport, rebuild_views
@@ -48,7 +48,10 @@ class _StoreUnavailableError(Exception):
 
 def _open(args: argparse.Namespace) -> tuple[str, Ledger, ViewStore]:
     url = store_from_env(args.store) or DEFAULT_STORE
-    check_store(url, create=False)  # the views are made from a log: none, nothing to create
+    try:
+        check_store(url, create=False)  # the views are made from a log: none, nothing to create
+    except StoreError as error:
+        raise _StoreUnavailableError(f"cannot open the store: {error}") from None
     try:
         return url, open_ledger(url), open_view_store(url)
     except (PersistenceError, sqlite3.Error, OSError) as error:
