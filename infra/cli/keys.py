@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from domain.authority import SIGNING_ROLES
 from domain.errors import InvalidInputError
 from infra.cli.context import actor_of, ledger_from, now_or, reader_from, report
+from infra.cli.output import destination
 from infra.cli.render import as_json, table
 from services.signatures import SEED_ENV, SeedSigner
 
@@ -53,14 +53,12 @@ def signer(args: argparse.Namespace) -> SeedSigner | None:
 
 
 def keys_generate(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise InvalidInputError(f"--out: directory '{out.parent}' does not exist")
+    out = destination(args.out)  # a new path: an existing file is refused below, never replaced
     key = SeedSigner.generate()
     try:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise InvalidInputError(f"--out: '{out}' exists; a seed file is never overwritten") from None
+        raise InvalidInputError(f"--out: '{args.out}' exists; a seed file is never overwritten") from None
     with os.fdopen(fd, "w") as file:
         file.write(key.seed.decode() + "\n")
     if args.json:
