@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,10 +102,14 @@ def nats_password(env: Mapping[str, str]) -> str | None:
 
 
 def redact_url(url: str) -> str:
-    """The URL with any password in it replaced by `***`, for logs."""
-    parts = urlsplit(url)
+    """The URL with any password in it replaced by `***`, for logs; also a malformed one (a
+    bad port, a broken IPv6 address), which is exactly when an error quotes it."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r"(//[^/@:]*):[^/@]*@", r"\1:***@", url)
     if parts.password is None:
         return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    user_info, _, host = parts.netloc.rpartition("@")
+    netloc = f"{user_info.split(':', 1)[0]}:***@{host}"
     return urlunsplit(parts._replace(netloc=netloc))

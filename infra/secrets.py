@@ -3,11 +3,13 @@ log line: an error must never print a credential, whatever library wrote its tex
 
 from __future__ import annotations
 
+import re
 from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 MASK = "***"
+_USER_INFO = re.compile(r"//[^/@:]*:([^/@]*)@")
 _SECRETS: set[str] = set()
 
 
@@ -17,8 +19,9 @@ def remember_url(url: str | None) -> None:
         return
     try:
         password = urlsplit(url).password
-    except ValueError:
-        return
+    except ValueError:  # a malformed URL (broken IPv6 address): its password all the same
+        found = _USER_INFO.search(url)
+        password = found.group(1) if found else None
     if password:
         remember(password, unquote(password), quote(unquote(password), safe=""))
 

@@ -274,6 +274,9 @@ def test_no_error_prints_the_store_password(postgres_url: str, store: Store) -> 
         f"{base}?schema=no_such_schema_{uuid.uuid4().hex[:8]}",
         f"mysql://u:{SECRET}@host/db",
         f"postgresql://u:{SECRET}@/nohost",
+        f"postgresql://u:{SECRET}@host:notaport/db",
+        f"postgresql://u:{SECRET}@127.0.0.1:99999/db",
+        f"postgresql://u:{SECRET}@[::1/db",
     ]
     commands = [["standings", ASLMS], ["season", "register", str(SEASONS / f"{ASLMS}.toml")],
                 ["demo"], ["audit", "verify"], ["audit", "checkpoint"], ["projections", "status"],
