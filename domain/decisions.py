@@ -8,6 +8,16 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from domain.bounds import (
+    MAX_DECIMALS,
+    MAX_PENALTY_LAPS,
+    MAX_POINT_DECIMALS,
+    MAX_POINTS,
+    MAX_RACE_SECONDS,
+    check_car,
+    check_decimal,
+    check_whole,
+)
 from domain.classification import Adjustment, ResultStatus
 from domain.errors import InvalidInputError
 
@@ -59,6 +69,18 @@ class DecisionTerms:
                 continue
             if name not in needs and value is not None:
                 raise InvalidInputError(f"a {self.kind.value} takes no {name} (got {value})")
+
+    def check_bounds(self) -> DecisionTerms:
+        """Refuse a new decision whose amounts are beyond physical limits (not on replay, so a
+        log written before the bounds still folds)."""
+        check_car("car", self.car)
+        if self.seconds is not None:
+            check_decimal("seconds", self.seconds, MAX_RACE_SECONDS, MAX_DECIMALS)
+        if self.laps is not None:
+            check_whole("laps", self.laps, MAX_PENALTY_LAPS, minimum=1)
+        if self.points is not None:
+            check_decimal("points", self.points, MAX_POINTS, MAX_POINT_DECIMALS)
+        return self
 
     def adjustment(self) -> Adjustment:
         """The change to the car's classification line, if the decision has one."""

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from decimal import Decimal
 
+from domain.bounds import shown
 from domain.errors import InvalidInputError
 
 _RACE_TIME = re.compile(r"^(?:(?:(\d+):)?(\d{1,2})')?(\d{1,2}(?:\.\d{1,6})?)$")
@@ -16,17 +17,17 @@ def parse_race_time(text: str) -> Decimal:
     match = _RACE_TIME.match(text.strip())
     if not match:
         raise InvalidInputError(
-            f"'{text}' is not a race time (expected h:mm'ss.mmm, m'ss.mmm or ss.mmm)"
+            f"{shown(text)} is not a race time (expected h:mm'ss.mmm, m'ss.mmm or ss.mmm)"
         )
     hours, minutes, seconds = match.groups()
     total = Decimal(seconds)
     if minutes is not None:
         if total >= 60:
-            raise InvalidInputError(f"'{text}': seconds must be below 60")
+            raise InvalidInputError(f"{shown(text)}: seconds must be below 60")
         total += Decimal(minutes) * 60
     if hours is not None:
         if int(minutes or 0) >= 60:
-            raise InvalidInputError(f"'{text}': minutes must be below 60")
+            raise InvalidInputError(f"{shown(text)}: minutes must be below 60")
         total += Decimal(hours) * 3600
     return total
 

@@ -11,8 +11,12 @@ from services.ledger import Clock, Ledger, utc_now
 POOL_RECONNECT_TIMEOUT = 5.0
 
 
-def open_ledger(store_url: str, clock: Clock = utc_now) -> Ledger:
-    ledger = Ledger(env=store_settings(store_url), clock=clock)
+def open_ledger(store_url: str, clock: Clock = utc_now, *, create: bool = True) -> Ledger:
+    """create=False: open an existing log to read it; no table is created."""
+    env = store_settings(store_url)
+    if not create:
+        env |= {"CREATE_TABLE": "no", f"{Ledger.name.upper()}_CREATE_TABLE": "no"}
+    ledger = Ledger(env=env, clock=clock)
     pool = getattr(getattr(ledger.recorder, "datastore", None), "pool", None)
     if pool is not None and hasattr(pool, "reconnect_timeout"):  # PostgreSQL's
         pool.reconnect_timeout = POOL_RECONNECT_TIMEOUT

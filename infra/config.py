@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from domain.bounds import MAX_WAIT_SECONDS
 from domain.errors import InvalidInputError
 
 ROLES = ("ingest", "projections", "publisher", "queries", "checkpoints")
+MAX_INGEST_WORKERS = 64
 CHECKPOINT_EVERY = 60.0  # seconds between checkpoint publications (when the log grew)
 
 
@@ -48,8 +51,9 @@ def serve_config(*, store_url: str, nats_url: str | None, roles: str | None, pre
                      "--checkpoint-every (PADDOCK_CHECKPOINT_EVERY)")
     workers = ingest_workers or int(env.get("PADDOCK_INGEST_WORKERS", "1"))
     grace_seconds = grace if grace is not None else float(env.get("PADDOCK_GRACE_SECONDS", "10"))
-    if workers < 1 or grace_seconds <= 0:
-        raise InvalidInputError("--ingest-workers must be ≥ 1 and --grace > 0")
+    if not 1 <= workers <= MAX_INGEST_WORKERS or not 0 < grace_seconds <= MAX_WAIT_SECONDS:
+        raise InvalidInputError(f"--ingest-workers must be 1 to {MAX_INGEST_WORKERS} and "
+                                f"--grace above 0 to {MAX_WAIT_SECONDS} seconds")
     return ServeConfig(
         store_url=store_url,
         nats_url=nats_url or env.get("NATS_URL", "nats://127.0.0.1:4222"),
@@ -76,8 +80,9 @@ def _seconds(flag: float | None, env_value: str | None, default: float, name: st
             raise InvalidInputError(f"{name}: '{env_value}' is not a number of seconds") from None
     else:
         value = default
-    if not value > 0:
-        raise InvalidInputError(f"{name}: give a number of seconds > 0, not {value}")
+    if not 0 < value <= MAX_WAIT_SECONDS:
+        raise InvalidInputError(f"{name}: give a number of seconds > 0 and ≤ {MAX_WAIT_SECONDS}, "
+                                f"not {value}")
     return value
 
 
@@ -97,10 +102,14 @@ def nats_password(env: Mapping[str, str]) -> str | None:
 
 
 def redact_url(url: str) -> str:
-    """The URL with any password in it replaced by `***`, for logs."""
-    parts = urlsplit(url)
+    """The URL with any password in it replaced by `***`, for logs; also a malformed one (a
+    bad port, a broken IPv6 address), which is exactly when an error quotes it."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r"(//[^/@:]*):[^/@]*@", r"\1:***@", url)
     if parts.password is None:
         return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    user_info, _, host = parts.netloc.rpartition("@")
+    netloc = f"{user_info.split(':', 1)[0]}:***@{host}"
     return urlunsplit(parts._replace(netloc=netloc))

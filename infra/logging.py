@@ -8,6 +8,8 @@ import sys
 
 import structlog
 
+from infra.secrets import mask_event
+
 
 def _stderr_logger(*_: object) -> structlog.PrintLogger:
     """Whatever sys.stderr is now (not at configuration time): a captured or replaced stream
@@ -32,6 +34,7 @@ def configure_logging(*, json_logs: bool | None = None, level: str | None = None
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            mask_event,  # after the traceback is text: it may quote a URL
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

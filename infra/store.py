@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from domain.errors import InvalidInputError
+from infra.config import redact_url
 
 STORE_ENV = "PADDOCK_STORE"
 EXAMPLES = "sqlite:///path/to/paddock.db, postgresql://user@host:5432/dbname, memory://"
@@ -19,6 +20,14 @@ POSTGRES_RECORDER = "infra.chain.postgres:ChainedPostgresApplicationRecorder"
 
 def store_settings(url: str) -> dict[str, str]:
     """The eventsourcing environment for a store URL; raises with examples when malformed."""
+    try:
+        return _settings(url)
+    except ValueError as error:  # urllib: a port that is not a number, a broken IPv6 address
+        raise InvalidInputError(f"store URL '{redact_url(url)}': {error} "
+                                f"(examples: {EXAMPLES})") from None
+
+
+def _settings(url: str) -> dict[str, str]:
     parts = urlsplit(url)
     if parts.scheme == "memory":
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
@@ -26,7 +35,8 @@ def store_settings(url: str) -> dict[str, str]:
         return _sqlite(url, parts.netloc, parts.path)
     if parts.scheme in ("postgresql", "postgres"):
         return _postgres(url)
-    raise InvalidInputError(f"store URL '{url}' has an unknown scheme (examples: {EXAMPLES})")
+    raise InvalidInputError(f"store URL '{redact_url(url)}' has an unknown scheme "
+                            f"(examples: {EXAMPLES})")
 
 
 def _sqlite(url: str, netloc: str, path: str) -> dict[str, str]:
@@ -51,7 +61,7 @@ def _postgres(url: str) -> dict[str, str]:
     dbname = parts.path.lstrip("/")
     if not parts.hostname or not dbname:
         raise InvalidInputError(
-            f"store URL '{url}': a PostgreSQL URL needs a host and a database, "
+            f"store URL '{redact_url(url)}': a PostgreSQL URL needs a host and a database, "
             "e.g. postgresql://postgres@127.0.0.1:5432/test"
         )
     settings = {

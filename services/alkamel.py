@@ -8,9 +8,24 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
+from domain.bounds import (
+    CLASS_LENGTH,
+    MAX_DRIVERS,
+    MAX_FILE_BYTES,
+    MAX_LAPS,
+    MAX_POSITION,
+    MAX_ROWS,
+    NAME_LENGTH,
+    check_car,
+    check_race_time,
+    check_text,
+    shown,
+)
 from domain.classification import ClassificationRow, ResultStatus, check_rows
 from domain.errors import InvalidInputError
 from domain.timing import parse_race_time
@@ -18,6 +33,7 @@ from domain.timing import parse_race_time
 _BOM = b"\xef\xbb\xbf"
 _REQUIRED = ("POSITION", "NUMBER", "TEAM", "CLASS", "STATUS", "LAPS", "TOTAL_TIME")
 _DRIVER_COLUMN = re.compile(r"^DRIVER_(\d+)$")
+_LENGTHS = {"CLASS": CLASS_LENGTH, "GROUP": CLASS_LENGTH}  # other columns: NAME_LENGTH
 _STATUSES: dict[str, ResultStatus] = {
     "classified": ResultStatus.CLASSIFIED,
     "not classified": ResultStatus.NOT_CLASSIFIED,
@@ -43,6 +59,7 @@ class _Line:
 @dataclass(frozen=True)
 class _Header:
     separator: str
+    names: list[str]
     columns: dict[str, int]
     drivers: tuple[int, ...]
     width: int  # fields a line must have, not counting one trailing separator
@@ -50,6 +67,9 @@ class _Header:
 
 def parse_alkamel(data: bytes, *, source: str) -> tuple[ClassificationRow, ...]:
     """Parse an Al Kamel race classification (either dialect) into rows in overall order."""
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidInputError(f"the file is larger than {MAX_FILE_BYTES // 1024} KB: not a "
+                                f"classification (at most {MAX_ROWS} cars)", where=source)
     lines = _lines(data, source)
     if not lines:
         raise InvalidInputError("empty file: no header line and no result rows", where=f"{source}:1")
@@ -65,12 +85,16 @@ def parse_alkamel(data: bytes, *, source: str) -> tuple[ClassificationRow, ...]:
 
 
 def _lines(data: bytes, source: str) -> list[_Line]:
-    """Non-blank lines (LF or CRLF ends, leading BOM removed), strictly UTF-8, numbered from 1."""
+    """Non-blank lines (LF or CRLF ends, leading BOM removed), strictly UTF-8, numbered from 1;
+    stops at the first line past the header and MAX_ROWS rows."""
     raw_lines = data.removeprefix(_BOM).split(b"\n")
-    lines = []
+    lines: list[_Line] = []
     for number, raw in enumerate(raw_lines, start=1):
         text = _decode(raw.removesuffix(b"\r"), f"{source}:{number}")
         if text.strip():
+            if len(lines) > MAX_ROWS:
+                raise InvalidInputError(f"more than {MAX_ROWS} result rows: a classification "
+                                        f"has at most {MAX_ROWS} cars", where=f"{source}:{number}")
             lines.append(_Line(number, text))
     return lines
 
@@ -89,7 +113,7 @@ def _split(line: _Line, separator: str, where: str) -> list[str]:
     try:
         return next(csv.reader([line.text], delimiter=separator, strict=True))
     except csv.Error as exc:
-        raise InvalidInputError(f"malformed line ({exc}): {line.text!r}", where=where) from None
+        raise InvalidInputError(f"malformed line ({exc}): {shown(line.text)}", where=where) from None
 
 
 def _read_header(line: _Line, source: str) -> _Header:
@@ -101,17 +125,17 @@ def _read_header(line: _Line, source: str) -> _Header:
     columns: dict[str, int] = {}
     for index, name in enumerate(names):
         if name in columns:
-            raise InvalidInputError(f"column {name} appears twice in the header", where=where)
+            raise InvalidInputError(f"column {shown(name)} appears twice in the header", where=where)
         if name:
             columns[name] = index
     missing = [name for name in _REQUIRED if name not in columns]
     if missing:
         raise InvalidInputError(
             f"missing required column(s) {', '.join(missing)}; "
-            f"found: {', '.join(name for name in names if name) or 'none'}",
+            f"found: {shown(', '.join(name for name in names if name) or 'none', 200)}",
             where=where,
         )
-    return _Header(separator, columns, _driver_columns(columns), len(names))
+    return _Header(separator, names, columns, _driver_columns(columns), len(names))
 
 
 def _driver_columns(columns: dict[str, int]) -> tuple[int, ...]:
@@ -136,7 +160,25 @@ def _fields(line: _Line, header: _Header, where: str) -> list[str]:
             f"(or {width + 1} with a trailing separator), found {len(fields)}",
             where=where,
         )
-    return [field.strip() for field in fields]
+    fields = [field.strip() for field in fields]
+    for name, field in zip(header.names, fields, strict=True):
+        _checked(name or "(unnamed column)", field, _LENGTHS.get(name, NAME_LENGTH), where)
+    return fields
+
+
+def _checked(column: str, value: str, max_length: int, where: str) -> str:
+    """No control characters (nothing that could drive a terminal) and no over-long text."""
+    with _at(where):
+        return check_text(column, value, max_length)
+
+
+@contextmanager
+def _at(where: str) -> Iterator[None]:
+    """Point a bounds error (domain/bounds.py) at the file's line."""
+    try:
+        yield
+    except InvalidInputError as exc:
+        raise InvalidInputError(exc.message, where=where) from None
 
 
 def _read_row(line: _Line, header: _Header, where: str) -> ClassificationRow:
@@ -147,13 +189,13 @@ def _read_row(line: _Line, header: _Header, where: str) -> ClassificationRow:
         return "" if index is None else fields[index]
 
     status = _status(get("STATUS"), where)
-    laps = _whole_number("LAPS", get("LAPS"), where)
+    laps = _whole_number("LAPS", get("LAPS"), MAX_LAPS, where)
     return ClassificationRow(
-        position=_whole_number("POSITION", get("POSITION"), where),
+        position=_whole_number("POSITION", get("POSITION"), MAX_POSITION, where),
         car=_car(get("NUMBER"), where),
         team=get("TEAM"),
         class_name=get("CLASS"),
-        drivers=tuple(fields[index] for index in header.drivers if fields[index]),
+        drivers=_drivers(fields, header, where),
         vehicle=get("VEHICLE"),
         status=status,
         laps=laps,
@@ -165,14 +207,25 @@ def _read_row(line: _Line, header: _Header, where: str) -> ClassificationRow:
 def _car(value: str, where: str) -> str:
     if not value:
         raise InvalidInputError("NUMBER: '' is empty; every car needs a number", where=where)
-    return value
+    with _at(where):
+        return check_car("NUMBER", value)
 
 
-def _whole_number(column: str, value: str, where: str) -> int:
+def _drivers(fields: list[str], header: _Header, where: str) -> tuple[str, ...]:
+    drivers = tuple(fields[index] for index in header.drivers if fields[index])
+    if len(drivers) > MAX_DRIVERS:
+        raise InvalidInputError(f"{len(drivers)} drivers: a car has at most {MAX_DRIVERS}",
+                                where=where)
+    return drivers
+
+
+def _whole_number(column: str, value: str, maximum: int, where: str) -> int:
     if value.startswith("-") and value[1:].isascii() and value[1:].isdigit():
-        raise InvalidInputError(f"{column}: '{value}' must not be negative", where=where)
+        raise InvalidInputError(f"{column}: {shown(value)} must not be negative", where=where)
     if not (value.isascii() and value.isdigit()):
-        raise InvalidInputError(f"{column}: '{value}' is not a whole number", where=where)
+        raise InvalidInputError(f"{column}: {shown(value)} is not a whole number", where=where)
+    if len(value.lstrip("0")) > len(str(maximum)) or int(value) > maximum:
+        raise InvalidInputError(f"{column}: {shown(value)} is more than {maximum}", where=where)
     return int(value)
 
 
@@ -182,7 +235,7 @@ def _status(value: str, where: str) -> ResultStatus:
         accepted = "Classified, Not classified/NC, Retired/DNF, DNS/Did not start/Not started, "
         accepted += "Disqualified/DSQ, Excluded/EXC"
         raise InvalidInputError(
-            f"STATUS: '{value}' is not a known status (accepted, any case: {accepted})",
+            f"STATUS: {shown(value)} is not a known status (accepted, any case: {accepted})",
             where=where,
         )
     return status
@@ -191,9 +244,11 @@ def _status(value: str, where: str) -> ResultStatus:
 def _total_time(value: str, status: ResultStatus, laps: int, where: str) -> Decimal | None:
     if value:
         try:
-            return parse_race_time(value)
+            seconds = parse_race_time(value)
         except InvalidInputError as exc:
             raise InvalidInputError(f"TOTAL_TIME: {exc.message}", where=where) from None
+        with _at(where):
+            return check_race_time("TOTAL_TIME", seconds)
     if laps == 0 or status is not ResultStatus.CLASSIFIED:
         return None
     raise InvalidInputError(

@@ -14,10 +14,32 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from domain.authority import role_of
+from domain.bounds import (
+    CAR_PATTERN,
+    CLASS_LENGTH,
+    MAX_DECIMALS,
+    MAX_DRIVERS,
+    MAX_LAPS,
+    MAX_PENALTY_LAPS,
+    MAX_POINT_DECIMALS,
+    MAX_POINTS,
+    MAX_POSITION,
+    MAX_RACE_SECONDS,
+    MAX_ROWS,
+    MAX_SEASON_BYTES,
+    NAME_LENGTH,
+    SAFE_TEXT_PATTERN,
+    TEXT_LENGTH,
+)
 
 Ident = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/+-]*$")]
-Car = Annotated[str, Field(min_length=1, max_length=6, pattern=r"^[A-Za-z0-9]+$")]
-Text = Annotated[str, Field(max_length=500)]
+Car = Annotated[str, Field(min_length=1, max_length=5, pattern=CAR_PATTERN)]
+Text = Annotated[str, Field(max_length=TEXT_LENGTH, pattern=SAFE_TEXT_PATTERN)]
+Name = Annotated[str, Field(max_length=NAME_LENGTH, pattern=SAFE_TEXT_PATTERN)]
+ClassName = Annotated[str, Field(min_length=1, max_length=CLASS_LENGTH, pattern=SAFE_TEXT_PATTERN)]
+Group = Annotated[str, Field(max_length=CLASS_LENGTH, pattern=SAFE_TEXT_PATTERN)]
+Seconds = Annotated[Decimal, Field(ge=0, le=MAX_RACE_SECONDS, decimal_places=MAX_DECIMALS)]
+Points = Annotated[Decimal, Field(ge=0, le=MAX_POINTS, decimal_places=MAX_POINT_DECIMALS)]
 RaceTime = Annotated[str, Field(pattern=r"^(\d+:)?(\d{1,2}')?\d{1,2}(\.\d{1,6})?$",
                                 description="h:mm'ss.mmm, m'ss.mmm or ss.mmm")]
 
@@ -43,17 +65,17 @@ Signature = Annotated[SignatureV1 | None, Field(
 
 class ClassificationRowV1(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    position: Annotated[int, Field(ge=1, le=500)]
+    position: Annotated[int, Field(ge=1, le=MAX_POSITION)]
     car: Car
-    team: Annotated[str, Field(max_length=120)]
-    class_: Annotated[str, Field(alias="class", min_length=1, max_length=40)]
-    drivers: Annotated[list[Annotated[str, Field(max_length=120)]], Field(max_length=8)] = []
-    vehicle: Annotated[str, Field(max_length=120)] = ""
+    team: Name
+    class_: Annotated[ClassName, Field(alias="class")]
+    drivers: Annotated[list[Name], Field(max_length=MAX_DRIVERS)] = []
+    vehicle: Name = ""
     status: Literal["classified", "not_classified", "retired", "did_not_start", "disqualified",
                     "excluded"]
-    laps: Annotated[int, Field(ge=0, le=10000)]
+    laps: Annotated[int, Field(ge=0, le=MAX_LAPS)]
     total_time: RaceTime | None = None
-    group: Annotated[str, Field(max_length=40)] = ""
+    group: Group = ""
 
 
 class ClassificationPublishedV1(Contract):
@@ -64,7 +86,7 @@ class ClassificationPublishedV1(Contract):
     round: Annotated[int, Field(ge=1, le=100)]
     status: Literal["provisional", "official"]
     published_at: AwareDatetime | None = None
-    rows: Annotated[list[ClassificationRowV1], Field(min_length=1, max_length=300)]
+    rows: Annotated[list[ClassificationRowV1], Field(min_length=1, max_length=MAX_ROWS)]
 
 
 class ClassificationCorrectedV1(ClassificationPublishedV1):
@@ -85,7 +107,7 @@ class PolePositionV1(Contract):
     kind: Literal["pole.recorded"] = "pole.recorded"
     championship: Ident
     round: Annotated[int, Field(ge=1, le=100)]
-    class_: Annotated[str, Field(alias="class", min_length=1, max_length=40)]
+    class_: Annotated[ClassName, Field(alias="class")]
     car: Car
     effective_at: AwareDatetime | None = None
 
@@ -100,9 +122,9 @@ class PenaltyImposedV1(Contract):
     round: Annotated[int, Field(ge=1, le=100)]
     car: Car
     decision: DecisionKindName
-    seconds: Decimal | None = None
-    laps: Annotated[int, Field(ge=1)] | None = None
-    points: Decimal | None = None
+    seconds: Seconds | None = None
+    laps: Annotated[int, Field(ge=1, le=MAX_PENALTY_LAPS)] | None = None
+    points: Points | None = None
     reference: Ident | None = None
     reason: Text = ""
     effective_at: AwareDatetime
@@ -126,15 +148,15 @@ class PenaltyRescindedV1(Contract):
 
 class RecipientV1(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    driver: Annotated[str, Field(max_length=120)] | None = None
-    team: Annotated[str, Field(max_length=120)] | None = None
+    driver: Name | None = None
+    team: Name | None = None
     car: Car | None = None
 
 
 class AwardDecidedV1(Contract):
     kind: Literal["award.decided"] = "award.decided"
     award: Ident
-    name: Annotated[str, Field(max_length=200)]
+    name: Annotated[str, Field(max_length=200, pattern=SAFE_TEXT_PATTERN)]
     series: Ident
     recipient: RecipientV1
     effective_at: AwareDatetime
@@ -156,13 +178,13 @@ class SeasonRegisteredV1(Contract):
 
     kind: Literal["season.registered"] = "season.registered"
     format: Literal["toml"] = "toml"
-    text: Annotated[str, Field(min_length=1, max_length=200_000)]
+    text: Annotated[str, Field(min_length=1, max_length=MAX_SEASON_BYTES)]
 
 
 class TieResolvedV1(Contract):
     kind: Literal["tie.resolved"] = "tie.resolved"
     championship: Ident
-    class_: Annotated[str, Field(alias="class", min_length=1, max_length=40)]
+    class_: Annotated[ClassName, Field(alias="class")]
     order: Annotated[list[Car], Field(min_length=2, max_length=50)]
     reference: Ident
     reason: Text = ""

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.aggregates.target_event import TargetEvent
+from domain.bounds import MAX_CAPACITY
 from domain.entry_list import OVERALL
 from domain.errors import InvalidInputError, UnknownClassError, UnknownTargetEventError
 from domain.invitations import ACCEPTED, CONFIRMED, REALLOCATED
@@ -37,8 +38,9 @@ class EntryListDesk(LedgerPort):
         event = self._target_event(event_id)
         if class_id is not None:
             _target_class(event, class_id)
-        if capacity < 0:
-            raise InvalidInputError(f"a capacity is a number of places ≥ 0 (got {capacity})")
+        if not 0 <= capacity <= MAX_CAPACITY:
+            raise InvalidInputError(f"a capacity is a number of places ≥ 0 and ≤ {MAX_CAPACITY} "
+                                    f"(got {capacity})")
         if self._desk_repeat(event_id, "capacity", effective_at, class_id=class_id,
                              capacity=capacity):
             return Outcome(DUPLICATE, f"{event_id} {class_id or 'total'} capacity {capacity} "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from domain.bounds import MAX_FILE_BYTES
 from domain.errors import InvalidInputError
 from services.alkamel import parse_alkamel
 from services.ledger import Ledger
@@ -26,9 +27,11 @@ def register_season_file(ledger: Ledger, file: SeasonFile, *, actor: str, source
     )
 
 
-def read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """At most `limit` + 1 bytes: enough to refuse an over-long file without reading it all."""
     try:
-        return path.read_bytes()
+        with path.open("rb") as file:
+            return file.read(limit + 1)
     except OSError as error:
         raise InvalidInputError(f"cannot read file: {error.strerror}", where=str(path)) from None
 

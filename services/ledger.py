@@ -29,6 +29,7 @@ from domain.aggregates.race_classification import RaceClassification
 from domain.aggregates.stewards_decision import StewardsDecision
 from domain.aggregates.target_event import TargetEvent
 from domain.authority import Role
+from domain.bounds import TEXT_LENGTH, check_text
 from domain.classification import ClassificationRow
 from domain.decisions import DecisionKind, DecisionTerms
 from domain.errors import (
@@ -458,6 +459,8 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
                        reference: str | None, reason: str, effective_at: datetime,
                        signed_by: Signer | None, actor: str, source: str) -> Outcome:
         require_aware(effective_at, field="effective_at")
+        terms.check_bounds()
+        check_text("reason", reason, TEXT_LENGTH)
         ref = reference or default_reference(terms, effective_at)
         signature = self._verified(Role.STEWARD, signed_by, penalty_statement(
             "penalty.imposed", championship, number, ref, terms=terms.to_record(),
@@ -525,6 +528,8 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
                       reason: str, effective_at: datetime, signed_by: Signer | None, actor: str,
                       source: str) -> Outcome:
         require_aware(effective_at, field="effective_at")
+        terms.check_bounds()
+        check_text("reason", reason, TEXT_LENGTH)
         signature = self._verified(Role.STEWARD, signed_by, penalty_statement(
             "penalty.amended", championship, number, reference, terms=terms.to_record(),
             reason=reason, effective_at=effective_at))

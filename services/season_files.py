@@ -22,6 +22,14 @@ from pydantic import (
     model_validator,
 )
 
+from domain.bounds import (
+    CAR_PATTERN,
+    MAX_CAPACITY,
+    MAX_NESTING,
+    MAX_SEASON_BYTES,
+    check_text,
+    printable,
+)
 from domain.errors import InvalidInputError
 from domain.rules import DeclaredEntry
 
@@ -110,7 +118,7 @@ class RouteFile(_Model):
 class EntryFile(_Model):
     """A car's entry; `from_round`/`until_round` (inclusive, optional) when it changes class."""
 
-    car: Annotated[str, Field(min_length=1, max_length=6)]
+    car: Annotated[str, Field(min_length=1, max_length=5, pattern=CAR_PATTERN)]
     team: str
     class_: str = Field(alias="class")
     drivers: list[str] = []
@@ -200,7 +208,7 @@ class ChampionshipFile(_Model):
 class TargetClassFile(_Model):
     id: Ident
     name: str | None = None
-    capacity: Annotated[int, Field(ge=0)] | None = None  # places; the organiser may change it
+    capacity: Annotated[int, Field(ge=0, le=MAX_CAPACITY)] | None = None  # places; the organiser may change it
 
 
 class AutomaticEntriesFile(_Model):
@@ -216,7 +224,7 @@ class TargetEventFile(_Model):
     name: str
     effective_at: AwareDatetime
     starts_at: AwareDatetime | None = None
-    capacity: Annotated[int, Field(ge=1)]
+    capacity: Annotated[int, Field(ge=1, le=MAX_CAPACITY)]
     max_invitations_per_competitor: Annotated[int, Field(ge=1)] | None = None
     reserve_order: Literal["class", "overall"] | None = None  # default: a list per class
     classes: list[TargetClassFile] = []
@@ -323,10 +331,17 @@ SeasonFile = ChampionshipFile | TargetEventFile
 
 
 def parse_season_text(text: str, *, source: str) -> SeasonFile:
+    if len(text) > MAX_SEASON_BYTES:
+        raise InvalidInputError(f"a season file has at most {MAX_SEASON_BYTES} characters "
+                                f"(this one has more)", where=source)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise InvalidInputError(f"not valid TOML: {error}", where=source) from None
+        raise InvalidInputError(f"not valid TOML: {printable(str(error))}", where=source) from None
+    except RecursionError:
+        raise InvalidInputError(f"tables or arrays nested too deep (at most {MAX_NESTING} levels)",
+                                where=source) from None
+    _check_strings(data, source)
     kind = data.get("kind")
     model: type[ChampionshipFile | TargetEventFile]
     if kind == "championship":
@@ -344,11 +359,43 @@ def parse_season_text(text: str, *, source: str) -> SeasonFile:
 
 
 def load_season_file(path: Path) -> SeasonFile:
+    """Read at most MAX_SEASON_BYTES + 1 bytes: a larger file is refused without reading it all."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidInputError(f"cannot read season file: {error}", where=str(path)) from None
+        with path.open("rb") as file:
+            data = file.read(MAX_SEASON_BYTES + 1)
+        text = data.decode("utf-8")
+    except OSError as error:
+        raise InvalidInputError(f"cannot read season file: {error.strerror}", where=str(path)) from None
+    except UnicodeDecodeError as error:
+        raise InvalidInputError(f"cannot read season file: not UTF-8 ({error.reason} at byte "
+                                f"{error.start + 1})", where=str(path)) from None
     return parse_season_text(text, source=str(path))
+
+
+def _check_strings(data: dict[str, Any], source: str) -> None:
+    """Every string (keys too) free of control characters; nesting bounded (walked without
+    recursion, so depth cannot overflow the stack here)."""
+    stack: list[tuple[str, Any, int]] = [("", data, 1)]
+    while stack:
+        path, value, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise InvalidInputError(f"{path}: nested more than {MAX_NESTING} levels", where=source)
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(
+            value, list) else ()
+        for key, item in items:
+            inner = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}".lstrip(".")
+            if isinstance(key, str):
+                _text(inner or "key", key, source)
+            if isinstance(item, str):
+                _text(inner, item, source)
+            stack.append((inner, item, depth + 1))
+
+
+def _text(field: str, value: str, source: str) -> None:
+    try:
+        check_text(printable(field), value, MAX_SEASON_BYTES)
+    except InvalidInputError as error:
+        raise InvalidInputError(error.message, where=source) from None
 
 
 def _describe(error: ValidationError) -> str:
@@ -356,7 +403,7 @@ def _describe(error: ValidationError) -> str:
     for e in error.errors():
         loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]).lstrip(".")
         value = e.get("input")
-        shown = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
+        shown = "" if isinstance(value, (dict, list)) else f" (got {printable(repr(value))})"
         message = e["msg"].removeprefix("Value error, ")
         lines.append(f"{loc}: {message}{shown}" if loc else message)
     return "; ".join(lines)

@@ -15,8 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from domain.bounds import MAX_LOG_POSITION, printable
 from infra.cli.context import store_url
+from infra.cli.output import destination, write_atomically
 from infra.cli.render import as_json, table
+from infra.secrets import mask
+from infra.store_check import check_store
 from projections.canonical import iso_utc
 from services.audit_chain import (
     Checkpoint,
@@ -75,8 +79,8 @@ def load_checkpoints(path: Path) -> list[Checkpoint]:
 
 def _cannot(args: argparse.Namespace, reason: str) -> int:
     if args.json:
-        print(as_json({"status": "unverifiable", "reason": reason}))
-    print(f"error: {reason}", file=sys.stderr)
+        print(as_json({"status": "unverifiable", "reason": mask(reason)}))
+    print(f"error: {printable(mask(reason))}", file=sys.stderr)
     return UNVERIFIABLE
 
 
@@ -85,6 +89,7 @@ def audit_verify(args: argparse.Namespace) -> int:
     from services.signature_audit import SignatureAudit
 
     url = store_url(args)
+    check_store(url, create=True)  # openable (a log, if any, is looked for below); creates nothing
     try:
         checkpoints = [c for file in args.checkpoint for c in load_checkpoints(Path(file))]
         with opened_chain(url) as chain:
@@ -160,8 +165,11 @@ def audit_checkpoint(args: argparse.Namespace) -> int:
     from infra.chain import NoChainError, opened_chain, store_identity
 
     url = store_url(args)
-    if args.position is not None and args.position < 1:
-        return _cannot(args, f"--position {args.position}: log positions start at 1")
+    check_store(url, create=True)  # as in audit_verify
+    if args.out:
+        destination(args.out)  # refused before any work
+    if args.position is not None and not 1 <= args.position <= MAX_LOG_POSITION:
+        return _cannot(args, f"--position {args.position}: log positions run from 1 to {MAX_LOG_POSITION}")
     try:
         with opened_chain(url) as chain:
             verdict = chain.walk_chain(until=args.position)
@@ -182,10 +190,7 @@ def audit_checkpoint(args: argparse.Namespace) -> int:
     if not args.out:
         print(body)
         return INTACT
-    try:
-        Path(args.out).write_text(body + "\n", encoding="utf-8")
-    except OSError as error:
-        return _cannot(args, f"--out {args.out}: cannot write it ({error.strerror})")
+    write_atomically(destination(args.out), body + "\n")
     print(body if args.json else f"checkpoint of position {checkpoint.position} "
                                  f"(digest {checkpoint.digest}) written to {args.out}")
     return INTACT

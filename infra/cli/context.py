@@ -7,19 +7,22 @@ import getpass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from domain.bounds import check_text
 from infra.cli.args import parse_when
 from infra.cli.render import as_json
+from infra.config import redact_url
 from infra.store import store_from_env
+from infra.store_check import StoreError, check_store
 from services.outcome import Outcome
 
 if TYPE_CHECKING:  # the ledger and its backends load when a command opens the log, not before
     from services.ledger import Ledger
 
 DEFAULT_STORE = "sqlite:///paddock.db"
+_OPTIONS = {"class_id": "--class", "start": "--from", "end": "--to"}  # dest → flag
+MAX_ARGUMENT = 4096  # a path, a reason: longer is no command line a person typed
 
-
-class StoreError(Exception):
-    """The event log could not be opened or written."""
+__all__ = ["StoreError", "actor_of", "ledger_from", "reader_from", "report", "store_url"]
 
 
 def store_url(args: argparse.Namespace, default: str = DEFAULT_STORE) -> str:
@@ -27,16 +30,34 @@ def store_url(args: argparse.Namespace, default: str = DEFAULT_STORE) -> str:
     return store_from_env(args.store) or default
 
 
-def ledger_from(args: argparse.Namespace, default: str = DEFAULT_STORE) -> Ledger:
+def ledger_from(args: argparse.Namespace, default: str = DEFAULT_STORE, *,
+                create: bool = True) -> Ledger:
+    """The ledger for a command; read commands pass create=False: the store must exist and
+    nothing is created. Every text argument is checked first (no control characters)."""
     from eventsourcing.persistence import PersistenceError
 
     from infra.bootstrap import open_ledger
 
+    check_arguments(args)
     url = store_url(args, default)
+    check_store(url, create=create)
     try:
-        return open_ledger(url)
+        return open_ledger(url, create=create)
     except PersistenceError as error:
-        raise StoreError(f"cannot open the event log at {url}: {error}") from None
+        raise StoreError(f"cannot open the event log at {redact_url(url)}: {error}") from None
+
+
+def reader_from(args: argparse.Namespace) -> Ledger:
+    """The ledger for a command that only reads."""
+    return ledger_from(args, create=False)
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """No argument carries control characters into the log or onto a terminal."""
+    for name, value in vars(args).items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                check_text(_OPTIONS.get(name, f"--{name.replace('_', '-')}"), text, MAX_ARGUMENT)
 
 
 def actor_of(args: argparse.Namespace) -> str:

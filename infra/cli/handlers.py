@@ -9,15 +9,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from domain.bounds import MAX_HOURS, check_amount
 from domain.decisions import DecisionKind, DecisionTerms
 from domain.errors import InvalidInputError
 from infra.cli.args import parse_decimal, parse_duration, parse_when
-from infra.cli.context import StoreError, actor_of, ledger_from, report, store_url
+from infra.cli.context import StoreError, actor_of, ledger_from, reader_from, report, store_url
 from infra.cli.entry_list import diff_text as entry_list_diff_text
 from infra.cli.entry_list import entry_list_text
 from infra.cli.keys import signer
 from infra.cli.parser import DECISION_AMOUNTS, DECISION_EXTRAS, DECISION_KINDS
-from infra.cli.render import as_json
+from infra.cli.render import as_json, terminal
 from infra.cli.views import (
     diff_text,
     explain_text,
@@ -26,6 +27,7 @@ from infra.cli.views import (
     standings_text,
     timeline_text,
 )
+from infra.config import redact_url
 from services.outcome import Outcome
 
 if TYPE_CHECKING:  # season files and the demo (pydantic, TOML) load only in the commands using them
@@ -178,43 +180,42 @@ def _times(args: argparse.Namespace) -> dict[str, datetime | None]:
 
 
 def standings(args: argparse.Namespace) -> int:
-    view = ledger_from(args).standings(args.championship, class_id=args.class_id, **_times(args))
-    print(as_json(view) if args.json else standings_text(view, drivers=args.drivers))
+    view = reader_from(args).standings(args.championship, class_id=args.class_id, **_times(args))
+    print(as_json(view) if args.json else terminal(standings_text(view, drivers=args.drivers)))
     return 0
 
 
 def invitations(args: argparse.Namespace) -> int:
-    view = ledger_from(args).invitations(args.event, **_times(args))
-    print(as_json(view) if args.json else invitations_text(view))
+    view = reader_from(args).invitations(args.event, **_times(args))
+    print(as_json(view) if args.json else terminal(invitations_text(view)))
     return 0
 
 
 def audit_explain(args: argparse.Namespace) -> int:
-    view = ledger_from(args).explain(args.championship, args.car, **_times(args))
-    print(as_json(view) if args.json else explain_text(view))
+    view = reader_from(args).explain(args.championship, args.car, **_times(args))
+    print(as_json(view) if args.json else terminal(explain_text(view)))
     return 0
 
 
 def audit_diff(args: argparse.Namespace) -> int:
-    view = ledger_from(args).diff(args.championship, _required_when(args, "start"),
+    view = reader_from(args).diff(args.championship, _required_when(args, "start"),
                               _required_when(args, "end"),
                               known_at=parse_when(args.known_at, option="--known-at"))
-    print(as_json(view) if args.json else diff_text(view))
+    print(as_json(view) if args.json else terminal(diff_text(view)))
     return 0
 
 
 def audit_timeline(args: argparse.Namespace) -> int:
-    if args.retroactive_after < 0:
-        raise InvalidInputError("--retroactive-after: give a number of hours ≥ 0")
-    view = ledger_from(args).timeline(args.championship, **_times(args),
+    check_amount("--retroactive-after", args.retroactive_after, MAX_HOURS)
+    view = reader_from(args).timeline(args.championship, **_times(args),
                                   retroactive_after=timedelta(hours=args.retroactive_after))
-    print(as_json(view) if args.json else timeline_text(view))
+    print(as_json(view) if args.json else terminal(timeline_text(view)))
     return 0
 
 
 def history(args: argparse.Namespace) -> int:
-    view = ledger_from(args).history(args.championship, car=args.car, **_times(args))
-    print(as_json(view) if args.json else history_text(view))
+    view = reader_from(args).history(args.championship, car=args.car, **_times(args))
+    print(as_json(view) if args.json else terminal(history_text(view)))
     return 0
 
 
@@ -227,7 +228,7 @@ def demo(args: argparse.Namespace) -> int:
     url = store_url(args)  # the default every command reads, so `paddock standings` sees the demo
     ledger = ledger_from(args, url)
     say: Callable[[str], None] = (lambda _: None) if args.json else (lambda s: print(s, file=sys.stderr))
-    say(f"event log: {url}")
+    say(f"event log: {redact_url(url)}")
     outcomes = demo_season.load_demo(ledger, progress=lambda o: say(f"  {o.status:9} {o.what}"))
     added = sum(1 for o in outcomes if o.accepted)
     say(f"{added} new facts recorded, {len(outcomes) - added} already there")
@@ -238,16 +239,17 @@ def demo(args: argparse.Namespace) -> int:
     for index, (at, label) in enumerate(dates):
         final = index == len(dates) - 1
         print(f"\n=== {label}{'' if final else ' (top 5 per class)'} ===\n")
-        print(standings_text(ledger.standings(demo_season.ASLMS, as_of=at), top=None if final else 5))
+        print(terminal(standings_text(ledger.standings(demo_season.ASLMS, as_of=at), top=None if final else 5)))
     print("\n=== Le Mans 2024 invitations, as of 5 Feb 2024 and now ===\n")
-    print(invitations_text(ledger.invitations(demo_season.LEMANS, as_of=dates[1][0])))
+    print(terminal(invitations_text(ledger.invitations(demo_season.LEMANS, as_of=dates[1][0]))))
     print()
-    print(invitations_text(ledger.invitations(demo_season.LEMANS)))
+    print(terminal(invitations_text(ledger.invitations(demo_season.LEMANS))))
     if args.lemans:
         _lemans_desk(ledger, say)
-    print(f"\nexplore: paddock standings {demo_season.ASLMS} --store {url} --as-of 2024-02-05")
+    shown_url = redact_url(url)
+    print(f"\nexplore: paddock standings {demo_season.ASLMS} --store {shown_url} --as-of 2024-02-05")
     if args.lemans:
-        print(f"         paddock entry-list {demo_season.LEMANS} --store {url} --as-of 2024-03-10")
+        print(f"         paddock entry-list {demo_season.LEMANS} --store {shown_url} --as-of 2024-03-10")
     return 0
 
 
@@ -259,9 +261,9 @@ def _lemans_desk(ledger: Ledger, say: Callable[[str], None]) -> None:
     outcomes = load_lemans_scenario(ledger)
     say(f"Le Mans desk: {sum(1 for o in outcomes if o.accepted)} new facts recorded")
     print("\n=== Le Mans 2024 entry list, version 1 as published on 19 Feb 2024 ===\n")
-    print(entry_list_text(ledger.entry_list(demo_season.LEMANS, published=1)))
+    print(terminal(entry_list_text(ledger.entry_list(demo_season.LEMANS, published=1))))
     print("\n=== What changed by version 2 (12 Mar 2024), and why ===\n")
-    print(entry_list_diff_text(ledger.entry_list_diff(demo_season.LEMANS, 1, 2)))
+    print(terminal(entry_list_diff_text(ledger.entry_list_diff(demo_season.LEMANS, 1, 2))))
 
 
 def _demo_json(ledger: Ledger, url: str, outcomes: list[Outcome],
@@ -269,7 +271,7 @@ def _demo_json(ledger: Ledger, url: str, outcomes: list[Outcome],
     from services import demo as demo_season
 
     return {
-        "store": url,
+        "store": redact_url(url),
         "outcomes": [{"status": o.status, "what": o.what, "positions": list(o.positions)} for o in outcomes],
         "standings": [
             {"label": label, "view": ledger.standings(demo_season.ASLMS, as_of=at)} for at, label in dates

@@ -7,11 +7,11 @@ import argparse
 import os
 import shlex
 import sys
-from pathlib import Path
 
 from domain.authority import SIGNING_ROLES
 from domain.errors import InvalidInputError
-from infra.cli.context import actor_of, ledger_from, now_or, report
+from infra.cli.context import actor_of, ledger_from, now_or, reader_from, report
+from infra.cli.output import destination
 from infra.cli.render import as_json, table
 from services.signatures import SEED_ENV, SeedSigner
 
@@ -59,14 +59,12 @@ def signer(args: argparse.Namespace) -> SeedSigner | None:
 
 
 def keys_generate(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise InvalidInputError(f"--out: directory '{out.parent}' does not exist")
+    out = destination(args.out)  # a new path: an existing file is refused below, never replaced
     key = SeedSigner.generate()
     try:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise InvalidInputError(f"--out: '{out}' exists; a seed file is never overwritten") from None
+        raise InvalidInputError(f"--out: '{args.out}' exists; a seed file is never overwritten") from None
     with os.fdopen(fd, "w") as file:
         file.write(key.seed.decode() + "\n")
     if args.json:
@@ -109,7 +107,7 @@ def keys_demo(args: argparse.Namespace) -> int:
 
 
 def keys_list(args: argparse.Namespace) -> int:
-    keys = sorted(ledger_from(args).state().signing_keys.values(), key=lambda k: k.registered_at)
+    keys = sorted(reader_from(args).state().signing_keys.values(), key=lambda k: k.registered_at)
     rows = [{"public_key": k.public_key, "person": k.person, "role": k.role,
              "registered_at": k.registered_at, "revoked_at": k.revoked_at} for k in keys]
     if args.json:

@@ -37,9 +37,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     from domain.errors import PaddockError
     from infra.cli.context import StoreError
     from infra.cli.dispatch import handler
+    from infra.cli.errors import remember_secrets, say_error
     from infra.logging import configure_logging
     from infra.retrying import is_write_conflict, retry_conflicts
 
+    remember_secrets(args)
     configure_logging()
     log = structlog.get_logger("paddock.cli").bind(command=args.handler)
     started = time.perf_counter()
@@ -50,17 +52,17 @@ def run(argv: Sequence[str] | None = None) -> int:
         log.info("command.done", exit_code=code, seconds=round(time.perf_counter() - started, 3))
         return code
     except PaddockError as error:
-        print(f"error: {error}", file=sys.stderr)
+        say_error(str(error))
         log.info("command.rejected", error=type(error).__name__, reason=str(error))
         return 1
     except PersistenceError as error:
-        print(f"error: the event log refused the operation ({type(error).__name__}: {error}); "
-              "nothing was half-written: check the store, then run the command again "
-              "(recording commands are idempotent)", file=sys.stderr)
+        say_error(f"the event log refused the operation ({type(error).__name__}: {error}); "
+                  "nothing was half-written: check the store, then run the command again "
+                  "(recording commands are idempotent)")
         log.info("command.failed", error=type(error).__name__)
         return 3
     except StoreError as error:
-        print(f"error: {error}", file=sys.stderr)
+        say_error(str(error))
         log.info("command.failed", error=str(error))
         return 3
     except KeyboardInterrupt:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from domain.errors import InvalidInputError
+from infra.cli.output import destination, write_atomically
 from infra.nats_authority import STORE_DIR_ENV, render_config
 from infra.nats_subjects import DEFAULT_PREFIX
 
@@ -37,10 +37,8 @@ def nats_config(args: argparse.Namespace) -> int:
     if not args.out:
         sys.stdout.write(text)
         return 0
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    print(f"wrote the nats-server configuration for prefix '{args.prefix}' to {out}")
+    write_atomically(destination(args.out), text)
+    print(f"wrote the nats-server configuration for prefix '{args.prefix}' to {args.out}")
     return 0
 
 

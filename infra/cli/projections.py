@@ -12,8 +12,11 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from infra.cli.errors import say_error
 from infra.cli.render import as_json
+from infra.config import redact_url
 from infra.store import store_from_env
+from infra.store_check import StoreError, check_store
 from infra.views import ViewStore
 from infra.views.factory import open_view_store, views_location
 
@@ -49,12 +52,16 @@ def _open(args: argparse.Namespace) -> tuple[str, Ledger, ViewStore]:
 
     url = store_from_env(args.store) or DEFAULT_STORE
     try:
+        check_store(url, create=False)  # the views are made from a log: none, nothing to create
+    except StoreError as error:
+        raise _StoreUnavailableError(f"cannot open the store: {error}") from None
+    try:
         return url, open_ledger(url), open_view_store(url)
     except (PersistenceError, sqlite3.Error, OSError) as error:
-        raise _StoreUnavailableError(f"cannot open the store at {url}: {error}") from None
+        raise _StoreUnavailableError(f"cannot open the store at {redact_url(url)}: {error}") from None
     except Exception as error:  # psycopg errors, imported lazily with the PostgreSQL backend
         if type(error).__module__.startswith("psycopg"):
-            raise _StoreUnavailableError(f"cannot open the store at {url}: {error}") from None
+            raise _StoreUnavailableError(f"cannot open the store at {redact_url(url)}: {error}") from None
         raise
 
 
@@ -63,7 +70,7 @@ def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
         try:
             return command(args)
         except _StoreUnavailableError as error:
-            print(f"error: {error}", file=sys.stderr)
+            say_error(str(error))
             return EXIT_STORE
 
     run.__name__ = command.__name__
@@ -87,7 +94,7 @@ def rebuild(args: argparse.Namespace) -> int:
 
 
 def _report_json(url: str, report: RebuildReport) -> dict[str, Any]:
-    return {"store": url, "views_at": views_location(url), "events": report.events,
+    return {"store": redact_url(url), "views_at": views_location(url), "events": report.events,
             "views": report.views, "views_written": report.views_written,
             "position": report.position, "seconds": report.seconds, "changed": report.changed}
 
@@ -117,7 +124,7 @@ def _status(url: str, ledger: Ledger, store: ViewStore) -> dict[str, Any]:
     def behind(positions: dict[str, int]) -> dict[str, dict[str, int]]:
         return {k: {"position": p, "events_behind": max(0, head - p)} for k, p in positions.items()}
 
-    return {"store": url, "views_at": views_location(url), "head": head,
+    return {"store": redact_url(url), "views_at": views_location(url), "head": head,
             "views": len(store.names()), "workers": behind(store.workers()),
             "publishers": behind(store.publishers())}
 

@@ -8,11 +8,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from domain.bounds import json_escaped, printable
 from projections.canonical import decimal_number, iso_utc, to_plain
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence[int] = ()) -> str:
     """An aligned table; columns whose index is in `right` are right-aligned."""
+    headers = [printable(h) for h in headers]
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
 
@@ -24,13 +26,19 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence
 
 
 def _cell(value: Any) -> str:
+    """A value on one line, control characters escaped: stored text never drives a terminal."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
         return str(decimal_number(value))
     if isinstance(value, datetime):
         return iso_utc(value)
-    return str(value)
+    return printable(str(value))
+
+
+def terminal(text: str) -> str:
+    """Text for a terminal: lines kept, every other control character escaped (`\\x1b`)."""
+    return printable(text, lines=True)
 
 
 def when(value: Any) -> str:
@@ -38,4 +46,5 @@ def when(value: Any) -> str:
 
 
 def as_json(view: Any) -> str:
-    return json.dumps(to_plain(view), indent=2, ensure_ascii=False, sort_keys=True)
+    """JSON with any control character left by `ensure_ascii=False` (DEL, C1, bidi) as `\\uXXXX`."""
+    return json_escaped(json.dumps(to_plain(view), indent=2, ensure_ascii=False, sort_keys=True))

@@ -10,7 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from domain.bounds import MAX_WAIT_SECONDS, check_amount, check_whole
 from infra.cli.args import add_status_flags
+from infra.cli.output import destination, directory_destination, write_atomically
 from infra.cli.render import table
 from infra.config import ROLES, redact_url, serve_config
 from infra.nats_authority import SERVICE, inbox_prefix, producer_inbox
@@ -85,6 +87,8 @@ def produce_command(args: argparse.Namespace) -> int:
     from infra.runtime import connect
     from services.timing_messages import classification_message, demo_messages
 
+    check_whole("--resend", args.resend, MAX_RESEND)
+    check_amount("--timeout", args.timeout, MAX_WAIT_SECONDS, positive=True)
     prefix = args.prefix or "paddock"
     if args.file:
         if not args.championship or not args.round:
@@ -147,6 +151,7 @@ def _produce_exit(replies: list[Reply], *, refused: bool) -> int:
     return 4 if NOT_YET_RECORDED in outcomes else 0
 
 
+MAX_RESEND = 1000  # extra copies of each message: a test of deduplication, not a flood
 PRODUCE_CONNECT_ATTEMPTS = 2  # then fail: wrong credentials must not hang a producer
 
 
@@ -165,11 +170,10 @@ def schema_command(args: argparse.Namespace) -> int:
     if not args.out:
         print(json.dumps(doc, indent=2, sort_keys=True))
         return 0
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for kind, schema in contracts.json_schemas().items():
-        (out / f"{kind}.schema.json").write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
-    (out / "asyncapi.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    out = directory_destination(args.out)
+    files = {f"{kind}.schema.json": schema for kind, schema in contracts.json_schemas().items()}
+    for name, content in {**files, "asyncapi.json": doc}.items():
+        write_atomically(destination(str(out / name)), json.dumps(content, indent=2, sort_keys=True) + "\n")
     print(f"wrote {len(contracts.CONTRACTS)} JSON Schemas and asyncapi.json to {out}")
     return 0
 

@@ -270,3 +270,51 @@ def test_portal_dialect_errors_count_physical_lines() -> None:
     error = _error(portal)
     assert error.where == "test.csv:3"
     assert "LAPS: 'ten' is not a whole number" in error.message
+
+
+# -- bounds shared with the NATS contracts (issue 9 item 7) ------------------------------------
+
+HOSTILE_CARS = ["\u200b91", "\uff19\uff11", "\u0669\u0661", "<b>9</b>", "../9", "12345", "9 1", "A", ""]
+
+
+@pytest.mark.parametrize("car", HOSTILE_CARS, ids=[ascii(c) for c in HOSTILE_CARS])
+def test_a_car_number_refused_in_a_file_is_refused_on_nats(car: str) -> None:
+    from pydantic import ValidationError
+
+    from services.contracts import PolePositionV1
+
+    line = CAR_1.replace("1,99,", f"1,{car},", 1)
+    with pytest.raises(InvalidInputError, match="NUMBER: ") as error:
+        parse_alkamel(_csv(HEADER, line), source="x.csv")
+    assert error.value.where == "x.csv:2"
+    with pytest.raises(ValidationError):
+        PolePositionV1.model_validate({"championship": "x", "round": 1, "class": "GT", "car": car})
+
+
+def test_car_numbers_as_timing_systems_write_them_are_accepted() -> None:
+    for car in ("7", "91", "777", "1234", "2A"):
+        (row,) = parse_alkamel(_csv(HEADER, CAR_1.replace("1,99,", f"1,{car},", 1)), source="x.csv")
+        assert row.car == car
+
+
+def test_a_huge_file_is_refused_without_being_parsed(tmp_path: Path) -> None:
+    """100,000 rows (15 MB): refused from the first 2 MB read, in well under a second."""
+    import time
+
+    from services.importing import read_bytes
+
+    path = tmp_path / "huge.csv"
+    path.write_bytes(_csv(HEADER, *[CAR_1] * 100_000))
+    started = time.perf_counter()
+    data = read_bytes(path)
+    with pytest.raises(InvalidInputError, match="larger than 2048 KB"):
+        parse_alkamel(data, source="huge.csv")
+    assert time.perf_counter() - started < 1.0
+    assert len(data) == 2 * 1024 * 1024 + 1
+
+
+def test_row_301_stops_the_read() -> None:
+    rows = [CAR_1.replace("1,99,", f"{n},{n},", 1) for n in range(1, 302)]
+    with pytest.raises(InvalidInputError, match="more than 300 result rows") as error:
+        parse_alkamel(_csv(HEADER, *rows), source="x.csv")
+    assert error.value.where == "x.csv:302"

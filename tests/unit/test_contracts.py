@@ -75,3 +75,36 @@ def test_a_valid_classification_message_round_trips() -> None:
     message = c.MESSAGE.validate_python(body)
     assert isinstance(message, c.ClassificationPublishedV1)
     assert message.rows[0].class_ == "LMP2"
+
+
+PENALTY = {"kind": "penalty.imposed", "championship": "x", "round": 1, "car": "1",
+           "decision": "time_penalty", "effective_at": "2024-01-01T00:00:00Z"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"seconds": "1E+999999"}, "seconds"),
+        ({"seconds": "172801"}, "seconds"),
+        ({"seconds": "0.0000001"}, "seconds"),
+        ({"decision": "lap_penalty", "laps": 10**26}, "laps"),
+        ({"decision": "points_deduction", "points": "1E+999999"}, "points"),
+        ({"decision": "points_deduction", "points": "0.001"}, "points"),
+        ({"reason": "ok\x1b[2J"}, "reason"),
+        ({"car": "\u200b1"}, "car"),
+        ({"car": "\uff11"}, "car"),
+    ],
+)
+def test_penalty_bounds_are_the_files_and_the_clis(change: dict[str, object], field: str) -> None:
+    """The same limits (domain/bounds.py) as `paddock penalty impose` and the importer."""
+    with pytest.raises(ValidationError) as error:
+        c.MESSAGE.validate_python({**PENALTY, **change})
+    assert any(field in ".".join(map(str, e["loc"])) for e in error.value.errors())
+
+
+def test_text_fields_refuse_control_characters() -> None:
+    row = {"position": 1, "car": "4", "team": "Evil\x1b[31m", "class": "LMP2", "status": "classified",
+           "laps": 100}
+    with pytest.raises(ValidationError, match="team"):
+        c.MESSAGE.validate_python({"kind": "classification.published", "championship": "x",
+                                   "round": 1, "status": "official", "rows": [row]})

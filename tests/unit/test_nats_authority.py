@@ -171,6 +171,8 @@ def test_render_for_another_prefix_and_a_store_dir() -> None:
 
 def test_the_nats_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "conf" / "nats.conf"
+    assert main(["nats-config", "--prefix", "t1", "--out", str(out)]) == 1  # no conf/ (issue 9)
+    out.parent.mkdir()
     assert main(["nats-config", "--prefix", "t1", "--out", str(out)]) == 0
     assert out.read_text(encoding="utf-8") == render_config("t1")
     capsys.readouterr()
