@@ -42,9 +42,21 @@ def ledger_from(args: argparse.Namespace, default: str = DEFAULT_STORE, *,
     url = store_url(args, default)
     check_store(url, create=create)
     try:
-        return open_ledger(url, create=create)
+        ledger = open_ledger(url, create=create)
+        if not create:  # writers check the chain when they open it; readers here
+            _refuse_unchained(ledger)
+        return ledger
     except PersistenceError as error:
         raise StoreError(f"cannot open the event log at {redact_url(url)}: {error}") from None
+
+
+def _refuse_unchained(ledger: Ledger) -> None:
+    """A log with events no hash chain covers is evidence, not data: no answer is read from it."""
+    from infra.chain import chain_of
+
+    chain = chain_of(ledger.recorder)
+    if chain is not None and chain.events_table_name not in chain.missing_tables():
+        chain.refuse_unchained()
 
 
 def reader_from(args: argparse.Namespace) -> Ledger:
