@@ -25,7 +25,8 @@ def run_ci(tmp_path: Path, fail_on: str = "") -> tuple[int, list[str]]:
         (bin_dir / name).chmod(0o755)
     calls = tmp_path / "calls"
     calls.write_text("")
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls),
+    outer = {k: v for k, v in os.environ.items() if not k.startswith("PADDOCK_REQUIRE_")}  # CI's own
+    env = {**outer, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls),
            "FAIL_ON": fail_on}
     done = subprocess.run(["bash", str(CI_RUN)], env=env, capture_output=True, timeout=60,
                           check=False)
