@@ -1,0 +1,27 @@
+"""The benchmarks in their quick form, so they cannot rot between full runs (the service bench
+had stopped running once decisions needed a signature, and nothing said so). Only that each runs
+to the end and prints our figure beside its baseline; the figures themselves are judged in
+docs/PERFORMANCE.md, never here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(("module", "expected"), [
+    ("bench.cli_startup", ["`paddock --help`", "`python -c pass` CPU s", "ratio"]),
+    ("bench.service_bench", ["ingest: classification messages", "bare fetch(64)+ack",
+                             "as-of standings p99", "ratio"]),
+])
+def test_benchmark_runs_in_its_quick_form(module: str, expected: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-m", module, "--quick"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for text in expected:
+        assert text in done.stdout, (text, done.stdout[-3000:])
