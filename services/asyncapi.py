@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services import contracts as c
+from services.ingest_headers import MAX_ACTOR, MAX_MESSAGE_ID
 
 _REPLY = {
     "type": "object",
@@ -33,9 +34,17 @@ _STATE_HEADERS = {
 _INGEST_HEADERS = {
     "type": "object",
     "properties": {
-        "Nats-Msg-Id": {"type": "string", "description": "idempotency key; resends are duplicates forever"},
-        "Paddock-Reply-To": {"type": "string", "description": "subject for the service's reply"},
-        "Paddock-Actor": {"type": "string", "description": "who acts (recorded with the facts)"},
+        "Nats-Msg-Id": {"type": "string", "maxLength": MAX_MESSAGE_ID, "pattern": "^[!-~]+$",
+                        "description": "idempotency key; resends are duplicates forever"},
+        "Paddock-Message-Id": {"type": "string", "maxLength": MAX_MESSAGE_ID, "pattern": "^[!-~]+$",
+                               "description": "the receipt's key when it differs from Nats-Msg-Id: "
+                               "a resend the broker would drop as a duplicate, sent under a fresh "
+                               "Nats-Msg-Id so that the service answers it"},
+        "Paddock-Reply-To": {"type": "string", "maxLength": 256,
+                             "description": "subject for the service's reply: the sending role's "
+                             "own inbox, printable ASCII, no spaces or wildcards"},
+        "Paddock-Actor": {"type": "string", "maxLength": MAX_ACTOR,
+                          "description": "who acts (recorded with the facts); no control characters"},
     },
 }
 
