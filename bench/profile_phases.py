@@ -277,7 +277,7 @@ def _without_header(body: str) -> dict[str, Any]:
 
 
 def query(workdir: Path, log_events: int, queries: int) -> None:
-    from bench.service_bench import _query_point
+    from bench.workload import query_point
 
     url = f"sqlite:///{workdir / 'big.db'}"
     writer = open_ledger(url)
@@ -288,7 +288,7 @@ def query(workdir: Path, log_events: int, queries: int) -> None:
     ledger.state()
     print(f"query: {log.events:,} events folded in {time.perf_counter() - started:.1f}s")
     rng = random.Random(7)
-    points = [_query_point(log, rng) for _ in range(queries)]
+    points = [query_point(log, rng) for _ in range(queries)]
 
     def timed() -> dict[str, float]:
         seconds = []

@@ -48,7 +48,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 
-from bench.workload import BigLog, IngestWorkload, build_big_log, ingest_workload
+from bench.workload import BigLog, IngestWorkload, build_big_log, ingest_workload, query_point
 from domain.decisions import DecisionKind, DecisionTerms
 from infra.bootstrap import open_ledger
 from infra.logging import configure_logging
@@ -461,7 +461,7 @@ def as_of_queries(store_url: str, db_file: Path, target_events: int, queries: in
     timings, sizes = [], []
     with GcTimer() as query_gc:
         for _ in range(queries):
-            championship, as_of, known_at = _query_point(log, rng)
+            championship, as_of, known_at = query_point(log, rng)
             t0 = time.perf_counter()
             view = fresh.standings(championship, as_of=as_of, known_at=known_at)
             timings.append(time.perf_counter() - t0)
@@ -481,21 +481,6 @@ def as_of_queries(store_url: str, db_file: Path, target_events: int, queries: in
     }
 
 
-def _query_point(log: BigLog, rng: random.Random) -> tuple[str, datetime, datetime]:
-    """A championship and a point on each time axis: `as_of` from the day before its first
-    round to a few days after its last; `known_at` half the time the end of the log (what is
-    known now), half the time a moment of the season (from its registration to a few days after
-    its last round: what was known then). Every query returns standings."""
-    championship = rng.choice(log.championships)
-    _, recorded = log.registered[championship]
-    first, end = log.first_flag[championship] - timedelta(days=1), \
-        log.last_flag[championship] + timedelta(days=3)
-    as_of = first + (end - first) * rng.random()
-    if rng.random() < 0.5:
-        known_at = log.recorded_until
-    else:
-        known_at = recorded + (end - recorded) * rng.random()
-    return championship, as_of, known_at
 
 
 def point_queries(db_file: Path, log: BigLog, queries: int, rng: random.Random

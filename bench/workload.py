@@ -292,3 +292,19 @@ class _BatchWriter:
         self.log.events += len(recordings)
         self.pending, self.pending_events = [], 0
         self.progress(self.log.events)
+
+def query_point(log: BigLog, rng: random.Random) -> tuple[str, datetime, datetime]:
+    """A championship and a point on each time axis: `as_of` from the day before its first
+    round to a few days after its last; `known_at` half the time the end of the log (what is
+    known now), half the time a moment of the season (from its registration to a few days after
+    its last round: what was known then). Every query returns standings."""
+    championship = rng.choice(log.championships)
+    _, recorded = log.registered[championship]
+    first, end = log.first_flag[championship] - timedelta(days=1), \
+        log.last_flag[championship] + timedelta(days=3)
+    as_of = first + (end - first) * rng.random()
+    if rng.random() < 0.5:
+        known_at = log.recorded_until
+    else:
+        known_at = recorded + (end - recorded) * rng.random()
+    return championship, as_of, known_at
