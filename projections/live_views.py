@@ -200,9 +200,14 @@ def affected_views(events: Sequence[Any], owners: Owners | None = None) -> set[s
     """
     known = dict(owners or {})
     learn_owners(events, known)
+    return _affected(events, known)
+
+
+def _affected(events: Iterable[Any], owners: Owners) -> set[str] | None:
+    """`affected_views` once `owners` knows every aggregate the events create."""
     affected: set[str] = set()
     for event in events:
-        names = _affected_by(event, known)
+        names = _affected_by(event, owners)
         if names is None:
             return None
         affected |= names
@@ -224,15 +229,20 @@ def _affected_by(event: Any, owners: Owners) -> set[str] | None:
 
 class ViewRouter:
     """Follows the log event by event and answers which views each event may change, as
-    concrete names (wildcards and "every view" expanded to the views seen so far)."""
+    concrete names (wildcards and "every view" expanded to the views seen so far).
+
+    Its cost per event is independent of the log's size: the owners and the view names seen so
+    far grow as aggregates are created, never recomputed from all of them (issue 10)."""
 
     def __init__(self) -> None:
         self.owners: dict[UUID, str] = {}
         self.time: datetime | None = None
         self._deferred: list[tuple[datetime, Any]] = []
+        self._known: set[str] = set()
+        self._of_kind: dict[str, set[str]] = {INVITATIONS: set(), ENTRY_LISTS: set()}
 
     def route(self, event: Any) -> set[str]:
-        learn_owners([event], self.owners)
+        self._learn(event)
         touched = [event]
         if self._advance_time(event):
             # facts not in effect yet: their views depend on T until they take effect
@@ -240,7 +250,21 @@ class ViewRouter:
             self._deferred = [(at, e) for at, e in self._deferred if self._after_time(at)]
         if isinstance(event, Fact) and self._after_time(event.effective_at):
             self._deferred.append((event.effective_at, event))
-        return self._expand(affected_views(touched, self.owners))
+        return self._expand(_affected(touched, self.owners))
+
+    def _learn(self, event: Any) -> None:
+        owner = owner_of(event)
+        if owner is None:
+            return
+        self.owners[event.originator_id] = owner
+        if owner in self._known:
+            return
+        names = [owner, entry_list_of(owner)] if owner.startswith(INVITATIONS) else [owner]
+        for name in names:
+            self._known.add(name)
+            for kind, members in self._of_kind.items():
+                if name.startswith(kind):
+                    members.add(name)
 
     def _advance_time(self, event: Any) -> bool:
         if isinstance(event, Fact) and (self.time is None or event.recorded_at > self.time):
@@ -252,13 +276,11 @@ class ViewRouter:
         return self.time is None or at > self.time
 
     def _expand(self, names: set[str] | None) -> set[str]:
-        known = set(self.owners.values())
-        known |= {entry_list_of(n) for n in known if n.startswith(INVITATIONS)}
         if names is None:
-            return known
+            return set(self._known)
         for wildcard, kind in ((EVERY_INVITATION, INVITATIONS), (EVERY_ENTRY_LIST, ENTRY_LISTS)):
             if wildcard in names:
-                names = (names - {wildcard}) | {n for n in known if n.startswith(kind)}
+                names = (names - {wildcard}) | self._of_kind[kind]
         return names
 
 

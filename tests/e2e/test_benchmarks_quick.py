@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.parametrize(("module", "expected"), [
     ("bench.cli_startup", ["`paddock --help`", "`python -c pass` CPU s", "ratio"]),
+    ("bench.router_bench", ["ViewRouter events/s", "minimal follower events/s", "ratio"]),
     ("bench.service_bench", ["ingest: classification messages", "bare fetch(64)+ack",
                              "as-of standings p99", "ratio"]),
 ])

@@ -15,6 +15,7 @@ import pytest
 
 from domain.aggregates.award import Award
 from domain.aggregates.championship import Championship
+from domain.aggregates.fact import Fact
 from domain.aggregates.invitation import Invitation
 from domain.aggregates.race_classification import RaceClassification
 from domain.aggregates.target_event import TargetEvent
@@ -23,13 +24,19 @@ from projections.entry_list_view import entry_list_view
 from projections.invitations_view import invitations_view
 from projections.ledger import LedgerFold
 from projections.live_views import (
+    ENTRY_LISTS,
     EVERY_ENTRY_LIST,
     EVERY_INVITATION,
     LiveFold,
+    ViewRouter,
     affected_views,
+    entry_list_of,
     learn_owners,
     live_time,
     live_views,
+)
+from projections.live_views import (
+    INVITATIONS as INVITATIONS_KIND,
 )
 from projections.standings_view import standings_view
 from services.demo import ASLMS, DEMO_OFFICIAL, LEMANS, load_demo
@@ -323,3 +330,42 @@ def _event(event_id: str, gt_places: int | None = None) -> dict[str, Any]:
     gt: dict[str, Any] = {"id": "GT"} if gt_places is None else {"id": "GT", "capacity": gt_places}
     return {"id": event_id, "name": event_id, "capacity": 30, "classes": [gt, {"id": "LMP2"}],
             "invitation_routes": []}
+
+
+class ReferenceRouter:
+    """The router as first written (issue 3): every answer recomputed from all owners seen so
+    far, so its cost per event grew with the log. Kept here as the specification the
+    constant-cost router must match answer for answer."""
+
+    def __init__(self) -> None:
+        self.owners: dict[Any, str] = {}
+        self.time: datetime | None = None
+        self.deferred: list[tuple[datetime, Any]] = []
+
+    def route(self, event: Any) -> set[str]:
+        learn_owners([event], self.owners)
+        touched = [event]
+        if isinstance(event, Fact) and (self.time is None or event.recorded_at > self.time):
+            self.time = event.recorded_at
+            touched += [e for _, e in self.deferred]
+            self.deferred = [(at, e) for at, e in self.deferred if at > self.time]
+        if isinstance(event, Fact) and (self.time is None or event.effective_at > self.time):
+            self.deferred.append((event.effective_at, event))
+        names = affected_views(touched, self.owners)
+        known = set(self.owners.values())
+        known |= {entry_list_of(n) for n in known if n.startswith(INVITATIONS_KIND)}
+        if names is None:
+            return known
+        for wildcard, kind in ((EVERY_INVITATION, INVITATIONS_KIND), (EVERY_ENTRY_LIST, ENTRY_LISTS)):
+            if wildcard in names:
+                names = (names - {wildcard}) | {n for n in known if n.startswith(kind)}
+        return names
+
+
+def test_the_router_answers_as_the_reference_event_by_event() -> None:
+    router, reference = ViewRouter(), ReferenceRouter()
+    answers = [(router.route(event), reference.route(event)) for _, event in desk_events()]
+    assert [ours for ours, _ in answers] == [theirs for _, theirs in answers]
+    expanded = [ours for ours, _ in answers if INVITATIONS in ours and ENTRY_LIST in ours]
+    assert expanded and not any({EVERY_INVITATION, EVERY_ENTRY_LIST} & ours for ours, _ in answers)
+    assert len({name for ours, _ in answers for name in ours}) > 3  # several championships
