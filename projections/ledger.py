@@ -102,40 +102,34 @@ class HistoryItem:
 
 class HeadIndex:
     """`recorded_at` → log position, answered by bisection: the largest position recorded at or
-    before a time. Appends in time order are O(1); an out-of-order time re-sorts lazily."""
+    before a time. Appends in time order are O(1); an out-of-order time (concurrent writers
+    commit in another order than they stamp) is inserted in place, and the running maximum is
+    raised only as far as it is lower than the new position: never a re-sort of the index."""
 
     def __init__(self) -> None:
         self._times: list[datetime] = []
         self._best: list[int] = []  # running maximum of positions, aligned with _times
-        self._late: list[tuple[datetime, int]] = []
 
     def add(self, at: datetime, position: int) -> None:
-        if self._times and at < self._times[-1]:
-            self._late.append((at, position))
-            return
-        self._times.append(at)
-        self._best.append(max(position, self._best[-1]) if self._best else position)
+        index = bisect_right(self._times, at)
+        best = max(position, self._best[index - 1]) if index else position
+        self._times.insert(index, at)
+        self._best.insert(index, best)
+        later = index + 1
+        while later < len(self._best) and self._best[later] < position:
+            self._best[later] = position
+            later += 1
 
     def position_at(self, known_at: datetime) -> int:
-        self._settle()
         index = bisect_right(self._times, known_at)
         return self._best[index - 1] if index else 0
 
     @property
     def latest(self) -> datetime | None:
-        self._settle()
         return self._times[-1] if self._times else None
 
     def __len__(self) -> int:
-        return len(self._times) + len(self._late)
-
-    def _settle(self) -> None:
-        if not self._late:
-            return
-        pairs = sorted([*zip(self._times, self._best, strict=True), *self._late])
-        self._times, self._best, self._late = [], [], []
-        for at, position in pairs:
-            self.add(at, position)
+        return len(self._times)
 
 
 CHANGE_RANK = {"imposed": 0, "amended": 1, "rescinded": 2}
