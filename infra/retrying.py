@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import structlog
@@ -23,15 +23,19 @@ log = structlog.get_logger("paddock.store")
 CONFLICTS = frozenset({"40001", "40P01", "55P03", "23505", "XX000"})
 
 
-def sqlstate(error: BaseException) -> str | None:
-    """The SQLSTATE of a psycopg error, also when wrapped (eventsourcing re-raises its own)."""
+def causes(error: BaseException) -> Iterator[BaseException]:
+    """The error and what caused it, outermost first (eventsourcing re-raises psycopg's errors
+    as its own, the original as `__cause__`)."""
     seen: BaseException | None = error
     while seen is not None:
-        state = getattr(seen, "sqlstate", None)
-        if isinstance(state, str):
-            return state
+        yield seen
         seen = seen.__cause__
-    return None
+
+
+def sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of a psycopg error, also when wrapped."""
+    states = (getattr(seen, "sqlstate", None) for seen in causes(error))
+    return next((state for state in states if isinstance(state, str)), None)
 
 
 def is_conflict(error: BaseException) -> bool:

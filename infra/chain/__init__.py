@@ -148,8 +148,12 @@ class ChainRecorder:
 
     def refuse_unchained(self) -> None:
         """Raise UnchainedLogError if the log holds events that no chain covers: for a reader
-        that opens the store without creating tables (writers check when they create them)."""
-        if self.chain_table_name in self.missing_tables():
+        that opens the store without creating tables (writers check when they create them). A
+        store without an events table holds no log, so nothing unchained."""
+        missing = self.missing_tables()
+        if self.events_table_name in missing:
+            return
+        if self.chain_table_name in missing:
             found = ChainStart(self.max_notification_id() or None, None, None)
         else:
             found = self.chain_start()

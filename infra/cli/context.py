@@ -55,7 +55,7 @@ def _refuse_unchained(ledger: Ledger) -> None:
     from infra.chain import chain_of
 
     chain = chain_of(ledger.recorder)
-    if chain is not None and chain.events_table_name not in chain.missing_tables():
+    if chain is not None:
         chain.refuse_unchained()
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from domain.errors import InvalidInputError
 from infra.cli.args import parse_when
 from infra.cli.context import actor_of, ledger_from, reader_from, report
-from infra.cli.render import as_json, table, terminal, when
+from infra.cli.render import print_view, table, when
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -69,14 +69,14 @@ def entry_list(args: argparse.Namespace) -> int:
     ledger = reader_from(args)
     if args.diff:
         view = ledger.entry_list_diff(args.event, *args.diff)
-        print(as_json(view) if args.json else terminal(diff_text(view)))
+        print_view(view, diff_text, json_output=args.json)
         return 0
     if args.published is not None and (args.as_of or args.known_at):
         raise InvalidInputError("--published N fixes both times: drop --as-of and --known-at")
     view = ledger.entry_list(args.event, as_of=parse_when(args.as_of, option="--as-of"),
                              known_at=parse_when(args.known_at, option="--known-at"),
                              published=args.published)
-    print(as_json(view) if args.json else terminal(entry_list_text(view)))
+    print_view(view, entry_list_text, json_output=args.json)
     return 0
 
 

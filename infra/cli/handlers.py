@@ -18,7 +18,7 @@ from infra.cli.entry_list import diff_text as entry_list_diff_text
 from infra.cli.entry_list import entry_list_text
 from infra.cli.keys import signer
 from infra.cli.parser import DECISION_AMOUNTS, DECISION_EXTRAS, DECISION_KINDS
-from infra.cli.render import as_json, terminal
+from infra.cli.render import as_json, print_view, terminal
 from infra.cli.views import (
     diff_text,
     explain_text,
@@ -181,19 +181,19 @@ def _times(args: argparse.Namespace) -> dict[str, datetime | None]:
 
 def standings(args: argparse.Namespace) -> int:
     view = reader_from(args).standings(args.championship, class_id=args.class_id, **_times(args))
-    print(as_json(view) if args.json else terminal(standings_text(view, drivers=args.drivers)))
+    print_view(view, lambda v: standings_text(v, drivers=args.drivers), json_output=args.json)
     return 0
 
 
 def invitations(args: argparse.Namespace) -> int:
     view = reader_from(args).invitations(args.event, **_times(args))
-    print(as_json(view) if args.json else terminal(invitations_text(view)))
+    print_view(view, invitations_text, json_output=args.json)
     return 0
 
 
 def audit_explain(args: argparse.Namespace) -> int:
     view = reader_from(args).explain(args.championship, args.car, **_times(args))
-    print(as_json(view) if args.json else terminal(explain_text(view)))
+    print_view(view, explain_text, json_output=args.json)
     return 0
 
 
@@ -201,7 +201,7 @@ def audit_diff(args: argparse.Namespace) -> int:
     view = reader_from(args).diff(args.championship, _required_when(args, "start"),
                               _required_when(args, "end"),
                               known_at=parse_when(args.known_at, option="--known-at"))
-    print(as_json(view) if args.json else terminal(diff_text(view)))
+    print_view(view, diff_text, json_output=args.json)
     return 0
 
 
@@ -209,13 +209,13 @@ def audit_timeline(args: argparse.Namespace) -> int:
     check_amount("--retroactive-after", args.retroactive_after, MAX_HOURS)
     view = reader_from(args).timeline(args.championship, **_times(args),
                                   retroactive_after=timedelta(hours=args.retroactive_after))
-    print(as_json(view) if args.json else terminal(timeline_text(view)))
+    print_view(view, timeline_text, json_output=args.json)
     return 0
 
 
 def history(args: argparse.Namespace) -> int:
     view = reader_from(args).history(args.championship, car=args.car, **_times(args))
-    print(as_json(view) if args.json else terminal(history_text(view)))
+    print_view(view, history_text, json_output=args.json)
     return 0
 
 

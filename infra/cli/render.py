@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -39,6 +39,11 @@ def _cell(value: Any) -> str:
 def terminal(text: str) -> str:
     """Text for a terminal: lines kept, every other control character escaped (`\\x1b`)."""
     return printable(text, lines=True)
+
+
+def print_view(view: Any, text: Callable[[Any], str], *, json_output: bool) -> None:
+    """A view for machines (`--json`) or as text for people, control characters escaped."""
+    print(as_json(view) if json_output else terminal(text(view)))
 
 
 def when(value: Any) -> str:

@@ -11,6 +11,8 @@ import time
 import structlog
 from eventsourcing.persistence import InterfaceError, OperationalError
 
+from infra.retrying import causes
+
 log = structlog.get_logger("paddock.store")
 
 FIRST_PAUSE = 0.5  # seconds
@@ -20,14 +22,8 @@ MOST_PAUSE = 5.0  # seconds: a role notices the database is back within this
 def is_outage(error: BaseException) -> bool:
     """The store could not be reached or broke the connection (server down, restarting, the
     pool timed out): the request was fine, trying again later will do."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, (OperationalError, InterfaceError, sqlite3.OperationalError)):
-            return True
-        if _psycopg_outage(seen):
-            return True
-        seen = seen.__cause__
-    return False
+    return any(isinstance(seen, (OperationalError, InterfaceError, sqlite3.OperationalError))
+               or _psycopg_outage(seen) for seen in causes(error))
 
 
 def _psycopg_outage(error: BaseException) -> bool:
