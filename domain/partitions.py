@@ -1,0 +1,119 @@
+"""Partitions of the log: which part of the world each fact is about.
+
+Every fact has one home partition: the championship it is about (its definition, entries, ties,
+rounds, classifications, poles, stewards' decisions), the target event (its definition, the
+organiser's decisions, invitations), the award, or a system partition (signing keys; ingest
+receipts, which no view reads). A reader answers a question about one championship from that
+partition's facts only, whatever the size of the log.
+
+A championship definition that declares invitation routes to a target event is also indexed
+under that event's partition: the event's views depend on it, and it is how the event finds
+the championships its routes name (see `projections.partition_scope`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+from uuid import UUID
+
+from domain.aggregates.award import Award
+from domain.aggregates.championship import Championship
+from domain.aggregates.ingest_receipt import IngestReceipt
+from domain.aggregates.invitation import Invitation
+from domain.aggregates.race_classification import RaceClassification
+from domain.aggregates.signing_key import SigningKey
+from domain.aggregates.stewards_decision import StewardsDecision
+from domain.aggregates.target_event import TargetEvent
+
+CHAMPIONSHIP = "championship:"
+EVENT = "event:"
+AWARD = "award:"
+KEYS = "system:keys"
+RECEIPTS = "system:receipts"
+PARTITION_LENGTH = 200
+"""Partition keys are at most this long (ids are bounded far below it: domain/bounds.py)."""
+
+
+def championship_partition(championship: str) -> str:
+    return f"{CHAMPIONSHIP}{championship}"
+
+
+def event_partition(event_id: str) -> str:
+    return f"{EVENT}{event_id}"
+
+
+def award_partition(award: str) -> str:
+    return f"{AWARD}{award}"
+
+
+def championship_of(partition: str) -> str | None:
+    """The championship a partition key names, or None for another kind of partition."""
+    return partition.removeprefix(CHAMPIONSHIP) if partition.startswith(CHAMPIONSHIP) else None
+
+
+_HOMES: dict[type, Callable[[Any], str]] = {
+    Championship: lambda a: championship_partition(a.championship),
+    RaceClassification: lambda a: championship_partition(a.championship),
+    StewardsDecision: lambda a: championship_partition(a.championship),
+    TargetEvent: lambda a: event_partition(a.event_id),
+    Invitation: lambda a: event_partition(a.event_id),
+    Award: lambda a: award_partition(a.award),
+    SigningKey: lambda _: KEYS,
+    IngestReceipt: lambda _: RECEIPTS,
+}
+
+_CREATED: dict[type, Callable[[Any], str]] = {
+    Championship.Registered: lambda e: championship_partition(e.championship),
+    RaceClassification.Opened: lambda e: championship_partition(e.championship),
+    StewardsDecision.PenaltyImposed: lambda e: championship_partition(e.championship),
+    TargetEvent.Registered: lambda e: event_partition(e.event_id),
+    Invitation.Opened: lambda e: event_partition(e.event_id),
+    Award.Granted: lambda e: award_partition(e.award),
+    SigningKey.Registered: lambda _: KEYS,
+    IngestReceipt.Received: lambda _: RECEIPTS,
+}
+
+
+def home_partition(aggregate: Any) -> str:
+    """The partition of every fact of an aggregate."""
+    home = _HOMES.get(type(aggregate))
+    if home is None:
+        raise TypeError(f"no partition for {type(aggregate).__qualname__}")
+    return home(aggregate)
+
+
+def route_partitions(event: Any) -> tuple[str, ...]:
+    """The target events a championship definition declares routes to (other facts: none)."""
+    definition = getattr(event, "definition", None)
+    if not isinstance(event, (Championship.Registered, Championship.Revised)) or not definition:
+        return ()
+    targets = {r.get("target_event") for r in definition.get("invitation_routes", ())}
+    return tuple(sorted(event_partition(t) for t in targets if isinstance(t, str) and t))
+
+
+def partitions_of(aggregate: Any, event: Any) -> tuple[str, ...]:
+    """Every partition a fact is indexed under: its home first, then the events it routes to."""
+    return (home_partition(aggregate), *route_partitions(event))
+
+
+class Partitioner:
+    """The partitions of events read back from a log, in log order (no aggregate at hand):
+    an aggregate's home is learnt from its creation event. Used to index a log written before
+    Paddock kept a partition index."""
+
+    def __init__(self) -> None:
+        self._homes: dict[UUID, str] = {}
+
+    def partitions(self, event: Any) -> tuple[str, ...]:
+        created = _CREATED.get(type(event))
+        if created is not None:
+            self._homes[event.originator_id] = created(event)
+        home = self._homes.get(event.originator_id)
+        if home is None:
+            raise LookupError(f"event {type(event).__qualname__} of aggregate "
+                              f"{event.originator_id} comes before its aggregate was created")
+        return (home, *route_partitions(event))
+
+    def index(self, events: Iterable[tuple[int, Any]]) -> list[tuple[int, tuple[str, ...]]]:
+        return [(position, self.partitions(event)) for position, event in events]
