@@ -70,7 +70,7 @@ from projections.standings_view import standings_view
 from projections.timeline_view import RETROACTIVE_AFTER, timeline_view
 from services.entry_list_desk import HOLDING, EntryListDesk
 from services.outcome import ACCEPTED, DUPLICATE, Outcome
-from services.partition_folds import DEFAULT_MAX_EVENTS, PartitionFolds, Scope, scope_of
+from services.partition_folds import DEFAULT_MAX_MB, PartitionFolds, Scope, scope_of, units_of
 from services.partition_reads import PartitionReads
 from services.signatures import Signer
 from services.signing_desk import SigningDesk
@@ -96,8 +96,8 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
     name = "Paddock"
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now, *,
-                 max_fold_events: int = DEFAULT_MAX_EVENTS) -> None:
-        """`max_fold_events` bounds the partition folds this process keeps (least recently
+                 fold_megabytes: float = DEFAULT_MAX_MB) -> None:
+        """`fold_megabytes` bounds the partition folds this process keeps (least recently
         used dropped first)."""
         super().__init__(env)
         self.clock = clock
@@ -111,7 +111,7 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
         if strtobool(self.env.get("CREATE_TABLE", "yes")):
             self.partitions.index_log()
         self.partitions.use_index_if_complete()
-        self.folds = PartitionFolds(self._read_scope, max_fold_events)
+        self.folds = PartitionFolds(self._read_scope, units_of(fold_megabytes))
 
     # -- reading -------------------------------------------------------------------------------
 

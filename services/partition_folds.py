@@ -21,8 +21,22 @@ from projections.ledger import LedgerFold, LedgerState
 Scope = tuple[str, ...]
 ReadScope = Callable[[Scope, int], Sequence[tuple[int, Any]]]
 """(scope, after) → the scope's events after that log position, ascending."""
-DEFAULT_MAX_EVENTS = 200_000
-"""About 100 MB of folded facts: a season of a championship is a few hundred events."""
+BYTES_PER_UNIT = 2_000
+"""What one folded fact or classification row costs in memory, about: tracemalloc measures 1.2 KB
+on the demo season's log and 3.0 KB on the benchmark's (more fields per row);
+tests/integration/test_partition_index.py keeps it within a factor of two."""
+DEFAULT_MAX_MB = 100
+"""About 200 championship seasons of 6 rounds of 40 cars."""
+
+
+def weight(event: Any) -> int:
+    """What a folded event costs, in units of BYTES_PER_UNIT: a classification its rows."""
+    rows = getattr(event, "rows", None)
+    return 1 + (len(rows) if isinstance(rows, list) else 0)
+
+
+def units_of(megabytes: float) -> int:
+    return max(1, int(megabytes * 1_000_000 / BYTES_PER_UNIT))
 
 
 def scope_of(partitions: Iterable[str]) -> Scope:
@@ -33,15 +47,16 @@ def scope_of(partitions: Iterable[str]) -> Scope:
 class _Held:
     fold: LedgerFold = field(default_factory=LedgerFold)
     position: int = 0
-    events: int = 0
+    units: int = 0
 
 
 class PartitionFolds:
-    def __init__(self, read: ReadScope, max_events: int = DEFAULT_MAX_EVENTS) -> None:
-        if max_events < 1:
-            raise ValueError(f"the fold cache holds at least one event (got {max_events})")
+    def __init__(self, read: ReadScope, max_units: int = units_of(DEFAULT_MAX_MB)) -> None:
+        """`max_units`: the memory bound, in units of about BYTES_PER_UNIT (`units_of(MB)`)."""
+        if max_units < 1:
+            raise ValueError(f"the fold cache holds at least one unit (got {max_units})")
         self._read = read
-        self.max_events = max_events
+        self.max_units = max_units
         self._held: OrderedDict[Scope, _Held] = OrderedDict()
         self._total = 0
         self._pinned: ContextVar[set[Scope] | None] = ContextVar("pinned_scopes", default=None)
@@ -65,8 +80,12 @@ class PartitionFolds:
         self._total = 0
 
     @property
-    def events_held(self) -> int:
+    def units_held(self) -> int:
         return self._total
+
+    @property
+    def megabytes_held(self) -> float:
+        return self._total * BYTES_PER_UNIT / 1_000_000
 
     @property
     def scopes_held(self) -> int:
@@ -83,16 +102,17 @@ class PartitionFolds:
             self._pinned.reset(token)
 
     def _catch_up(self, held: _Held, scope: Scope) -> None:
-        new = self._read(scope, held.position)
-        for position, event in new:
+        added = 0
+        for position, event in self._read(scope, held.position):
             held.fold.apply(position, event)
             held.position = position
-        held.events += len(new)
-        self._total += len(new)
+            added += weight(event)
+        held.units += added
+        self._total += added
 
     def _evict(self, keep: Scope) -> None:
         for scope in list(self._held):
-            if self._total <= self.max_events:
+            if self._total <= self.max_units:
                 return
             if scope != keep:
-                self._total -= self._held.pop(scope).events
+                self._total -= self._held.pop(scope).units

@@ -3,7 +3,9 @@ transaction, read one championship at a time, and built for a log written withou
 
 from __future__ import annotations
 
+import gc
 import sqlite3
+import tracemalloc
 from typing import Any
 from uuid import uuid4
 
@@ -17,6 +19,7 @@ from projections.canonical import canonical_json
 from projections.standings_view import standings_view
 from services.demo import ASLMS, LEMANS, load_demo
 from services.ledger import Ledger
+from services.partition_folds import BYTES_PER_UNIT, weight
 from tests.conftest import Clock
 
 
@@ -51,7 +54,8 @@ def test_a_championship_is_read_from_its_own_rows_only(ledger: Ledger) -> None:
         scoped = canonical_json(ledger.standings(ASLMS, as_of=as_of))
         whole = canonical_json(standings_view(ledger.replay(), ASLMS, as_of, ledger.clock()))
         assert scoped == whole
-    assert ledger.folds.scopes_held >= 1 and ledger.folds.events_held < ledger.head()
+    whole = sum(weight(event) for _, event in ledger.read_events(0))
+    assert ledger.folds.scopes_held >= 1 and ledger.folds.units_held < whole
 
 
 def test_an_append_without_its_index_is_refused_and_nothing_is_recorded(
@@ -96,7 +100,7 @@ def test_the_in_memory_store_answers_by_walking_its_log(memory_ledger: Ledger) -
 def test_a_bounded_cache_answers_every_championship(ledger: Ledger, store_url: str,
                                                    clock: Clock) -> None:
     load_demo(ledger)
-    bounded = Ledger(env=store_settings(store_url), clock=clock, max_fold_events=5)
+    bounded = Ledger(env=store_settings(store_url), clock=clock, fold_megabytes=0.001)
     answers: list[Any] = []
     for _ in range(2):
         answers.append(canonical_json(bounded.standings(ASLMS)))
@@ -109,3 +113,24 @@ def test_an_unknown_championship_names_some_the_log_holds(ledger: Ledger) -> Non
     load_demo(ledger)
     with pytest.raises(Exception, match=rf"unknown championship 'nope' \(known: .*{ASLMS}"):
         ledger.standings("nope")
+
+
+def test_the_memory_accounting_is_within_a_factor_of_two_of_what_is_allocated(
+        sqlite_store: str, clock: Clock) -> None:
+    """The bound is named in megabytes: a unit must cost about BYTES_PER_UNIT (tracemalloc),
+    events decoded from the store as a running process decodes them."""
+    load_demo(Ledger(env=store_settings(sqlite_store), clock=clock))
+    reader = Ledger(env={**store_settings(sqlite_store), "CREATE_TABLE": "no"}, clock=clock)
+    scopes = sorted({(part,) for _, _, parts in reader.read_indexed(0) for part in parts
+                     if part.startswith(("championship:", "event:"))})
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for scope in scopes:
+            reader.scoped(scope)
+        gc.collect()
+        allocated, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    per_unit = allocated / reader.folds.units_held
+    assert BYTES_PER_UNIT / 2 <= per_unit <= BYTES_PER_UNIT * 2, per_unit

@@ -21,7 +21,7 @@ from domain.partitions import (
 from projections.ledger import LedgerFold
 from projections.partition_scope import event_dependencies
 from services.demo import ASLMS, LEMANS
-from services.partition_folds import PartitionFolds
+from services.partition_folds import PartitionFolds, weight
 from tests.unit.test_fold_properties import events_of
 
 ELMS = "elms-2023"
@@ -96,17 +96,19 @@ def test_a_fold_is_read_once_and_then_only_its_new_events() -> None:
 
 def test_the_least_recently_used_folds_are_dropped_beyond_the_bound() -> None:
     log = CountingLog(events_of("demo"))
-    sizes = Counter(part for _, _, parts in log.events for part in parts)
+    sizes = Counter(part for _, event, parts in log.events for part in parts
+                    for _ in range(weight(event)))
     lemans, aslms = (event_partition(LEMANS),), (championship_partition(ASLMS),)
-    folds = PartitionFolds(log.read, max_events=sizes[aslms[0]])
+    folds = PartitionFolds(log.read, max_units=sizes[aslms[0]])
     folds.state(lemans)
     folds.state(aslms)
-    assert folds.scopes_held == 1 and folds.events_held == sizes[aslms[0]]
+    assert folds.scopes_held == 1 and folds.units_held == sizes[aslms[0]]
     again = folds.state(lemans)  # read again from the log, equal to the first time
     assert LEMANS in again.target_events and log.reads[lemans] == 2
-    assert folds.events_held <= max(sizes[aslms[0]], sizes[lemans[0]])
+    assert folds.units_held <= max(sizes[aslms[0]], sizes[lemans[0]])
 
 
 def test_a_bound_below_one_event_is_refused() -> None:
-    with pytest.raises(ValueError, match="at least one event"):
-        PartitionFolds(CountingLog(()).read, max_events=0)
+    with pytest.raises(ValueError, match="at least one unit"):
+        PartitionFolds(CountingLog(()).read, max_units=0)
+
