@@ -1,11 +1,21 @@
 """The hash chain over the event log, as pure functions: no I/O here.
 
-Every event appended to the log gets a digest that covers its content and the digest of the
-event before it: `digest(P) = sha256(digest(previous) ‖ content(P))`, the first event's
-previous digest being GENESIS. The recorders (infra/chain/) store `(position, previous, digest)`
-beside each event in the same transaction; `walk` re-reads both and names what no longer fits.
+One chain per partition: every event appended to the log gets a digest that covers its content
+and the digest of the previous event of its home partition (domain/partitions.py):
+`digest(P) = sha256(digest(previous in partition) ‖ content(P))`, a partition's first event
+being chained to GENESIS. Appends of different partitions so never wait for one another's
+digest. The recorders (infra/chain/) store `(position, previous, digest, partition)` beside each
+event in the same transaction; `walk` re-reads both and names what no longer fits. Rows of
+partition "" are the one global chain of logs written before the chain was split (every event
+chained to the one before it in the log): they are verified by the same rule, as one partition.
 Row 0 of every chain is the genesis row `(0, GENESIS, GENESIS)`, written when the (empty) log is
 created: a walk from the start checks it, so an edited or deleted row 0 is a finding.
+
+A checkpoint's digest is not a stored digest: it is the fold of every event's content in log
+position order up to its position (`history_digest`), recomputed from the event rows. It so
+covers every partition's head (an event removed with its digest at the end of its partition
+breaks no link, but changes the fold), needs no memory per partition, and means what it meant
+when the chain was global (format /1 checkpoints taken before the split still verify).
 
 Content is length-prefixed, so no two different field tuples give the same bytes.
 """
@@ -14,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -39,23 +49,43 @@ def link_digest(previous: str, content: bytes) -> str:
     return hashlib.sha256(bytes.fromhex(previous) + content).hexdigest()
 
 
+LEGACY = ""
+"""The partition of chain rows written while the chain was one global chain."""
+
+
 @dataclass(frozen=True)
 class Link:
-    """One stored chain row: the digest at `position`, and the digest it was chained to."""
+    """One stored chain row: the digest at `position`, the digest it was chained to (the
+    previous one of its partition), and that partition."""
 
     position: int
     previous: str
     digest: str
+    partition: str = LEGACY
 
 
-def extend(previous: str, contents: Iterable[tuple[int, bytes]]) -> list[Link]:
-    """The links of new events (position, content), in position order, after `previous`."""
+def extend(previous: str, contents: Iterable[tuple[int, bytes]], partition: str = LEGACY
+           ) -> list[Link]:
+    """The links of new events (position, content) of one partition, in position order, after
+    `previous` (the partition's last digest)."""
     links = []
     for position, content in sorted(contents, key=lambda item: item[0]):
         digest = link_digest(previous, content)
-        links.append(Link(position, previous, digest))
+        links.append(Link(position, previous, digest, partition))
         previous = digest
     return links
+
+
+def chain_partitions(heads: dict[str, str], contents: Iterable[tuple[int, str, bytes]]
+                     ) -> list[Link]:
+    """The links of new events (position, home partition, content) of any partitions, each
+    chained after its partition's last digest in `heads` (GENESIS when absent)."""
+    by_partition: dict[str, list[tuple[int, bytes]]] = {}
+    for position, partition, content in contents:
+        by_partition.setdefault(partition, []).append((position, content))
+    links = [link for partition, items in by_partition.items()
+             for link in extend(heads.get(partition, GENESIS), items, partition)]
+    return sorted(links, key=lambda link: link.position)
 
 
 @dataclass(frozen=True)
@@ -165,25 +195,35 @@ def _short(digest: str) -> str:
     return digest[:12] + "…"
 
 
+Prior = Callable[[str, int], tuple[int, str]]
+"""(partition, position) → the position and stored digest of that partition's last chain row
+before `position` ((0, GENESIS) when none): where a walk that starts mid-log picks a partition up."""
+
+
 def walk(entries: Iterable[Entry], checkpoints: Sequence[Checkpoint] = (), *,
-         after: int = 0, previous: str = GENESIS, chained: bool = True) -> Verdict:
+         after: int = 0, previous: str = GENESIS, chained: bool = True,
+         prior: Prior | None = None) -> Verdict:
     """Walk the log in position order and name every broken link, lowest position first.
 
-    Each stored link is checked against its own content and against the link before it; after
-    a break the walk goes on from the stored digest, so one tampered row gives one finding (a
-    swap of two payloads gives two: the first names the lower position). Checkpoints are
-    checked against the digest recomputed from the event rows alone (ignoring stored digests),
-    so a chain rewritten consistently from some position on still fails a checkpoint kept
-    before, and a checkpoint beyond the head shows the newest events were cut. `after`/`previous`
-    start a walk mid-log, from a link already verified; a walk from the start also checks the
+    Each stored link is checked against its own content and against the link before it in its
+    partition; after a break the walk goes on from the stored digest, so one tampered row gives
+    one finding (a swap of two payloads gives two: the first names the lower position).
+    Checkpoints are checked against the history digest recomputed from the event rows alone
+    (ignoring stored digests), so a chain rewritten consistently from some position on still
+    fails a checkpoint kept before, and a checkpoint beyond the head shows the newest events were
+    cut. `after`/`previous` start a walk mid-log after a verified history digest; `prior` gives
+    each partition's last link before the walk (without it, a mid-log walk assumes the one
+    legacy partition chained at `after` to `previous`). A walk from the start also checks the
     genesis row. `chained=False`: the store has no chain table, one finding for the whole log.
+    Memory: one digest per partition met.
     """
     wanted: dict[int, list[Checkpoint]] = {}
     for checkpoint in checkpoints:
         wanted.setdefault(checkpoint.position, []).append(checkpoint)
     findings: list[Finding] = []
-    expected, recomputed = previous, previous  # last stored digest; digest of the rows as they are
-    last_chained, events, head_position, first_event = after, 0, after, 0
+    heads = _Heads(after, previous, prior)
+    recomputed = previous  # the history digest of the event rows as they are
+    events, head_position, first_event = 0, after, 0
     genesis: Link | None = None
     for entry in entries:
         p = entry.position
@@ -194,11 +234,11 @@ def walk(entries: Iterable[Entry], checkpoints: Sequence[Checkpoint] = (), *,
             events += 1
             recomputed = link_digest(recomputed, entry.content)
             head_position, first_event = p, first_event or p
-        finding = _check(entry, expected, last_chained) if chained else None
+        finding = _check(entry, heads) if chained else None
         if finding is not None:
             findings.append(finding)
         if entry.link is not None:
-            expected, last_chained = entry.link.digest, p
+            heads.moved(entry.link)
         for checkpoint in wanted.pop(p, []):
             if entry.content is None:
                 findings.append(Finding(p, "checkpoint", f"checkpoint{_from(checkpoint)} is at "
@@ -214,6 +254,28 @@ def walk(entries: Iterable[Entry], checkpoints: Sequence[Checkpoint] = (), *,
     findings += _cut(wanted, head_position)
     findings.sort(key=lambda f: f.position)
     return Verdict(events, head_position, recomputed, tuple(findings), tuple(checkpoints))
+
+
+class _Heads:
+    """The last stored link of every partition the walk has met: (position, digest)."""
+
+    def __init__(self, after: int, previous: str, prior: Prior | None) -> None:
+        self._heads: dict[str, tuple[int, str]] = {}
+        self._after, self._previous, self._prior = after, previous, prior
+
+    def before(self, partition: str, position: int) -> tuple[int, str]:
+        head = self._heads.get(partition)
+        if head is None:
+            if self._after == 0:
+                head = (0, GENESIS)
+            elif self._prior is not None:
+                head = self._prior(partition, position)
+            else:
+                head = (self._after, self._previous) if partition == LEGACY else (0, GENESIS)
+        return head
+
+    def moved(self, link: Link) -> None:
+        self._heads[link.partition] = (link.position, link.digest)
 
 
 def _genesis(link: Link | None) -> list[Finding]:
@@ -244,7 +306,7 @@ def _cut(wanted: dict[int, list[Checkpoint]], head_position: int) -> list[Findin
     return findings
 
 
-def _check(entry: Entry, expected: str, last_chained: int) -> Finding | None:
+def _check(entry: Entry, heads: _Heads) -> Finding | None:
     p, link = entry.position, entry.link
     if link is None:
         return Finding(p, "unchained", f"event row at position {p} has no digest: it was "
@@ -258,11 +320,14 @@ def _check(entry: Entry, expected: str, last_chained: int) -> Finding | None:
     if link_digest(link.previous, entry.content) != link.digest:
         return Finding(p, "modified", f"event at position {p} does not match its stored digest "
                        f"{_short(link.digest)}: its payload or metadata was changed")
+    last, expected = heads.before(link.partition, p)
     if link.previous != expected:
-        before = f"position {last_chained}" if last_chained else "the genesis"
+        before = f"position {last}" if last else "the genesis"
+        within = f" of partition {link.partition}" if link.partition else ""
         return Finding(p, "broken_link", (
-            f"position {p} was chained to {_short(link.previous)}, but the link before it "
-            f"({before}) is {_short(expected)}: events between them were removed or reordered"))
+            f"position {p} was chained to {_short(link.previous)}, but the link before it"
+            f"{within} ({before}) is {_short(expected)}: events between them were removed or "
+            "reordered, or the chain row was moved to another partition"))
     return None
 
 

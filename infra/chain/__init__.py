@@ -3,8 +3,8 @@
 `infra.store` points the eventsourcing setting APPLICATION_RECORDER_TOPIC at the recorders in
 `infra.chain.sqlite` / `infra.chain.postgres`. Each stores, in the same transaction as the
 events it appends, one row per event in a side table `<events table>_chain`
-(`position, previous, digest`), computed by `services.audit_chain`. Position 0 of that table is
-the genesis row, written once, when the store is created with an empty log. A log that holds
+(`position, previous, digest, partition`: one chain per home partition), computed by
+`services.audit_chain`. Position 0 of that table is the genesis row, written once, when the store is created with an empty log. A log that holds
 events no chain row covers (chain table dropped, cut short, genesis row edited, or a log written
 before Paddock chained its logs) is never (re-)chained: every writer refuses it, naming the
 problem and `paddock audit verify` (`needs_genesis`, `next_links`).
@@ -27,7 +27,16 @@ from eventsourcing.persistence import InfrastructureFactory, PersistenceError
 from eventsourcing.utils import Environment
 
 from infra.store import store_settings
-from services.audit_chain import GENESIS, Checkpoint, Link, Verdict, extend, merge, walk
+from services.audit_chain import (
+    GENESIS,
+    Checkpoint,
+    Link,
+    Prior,
+    Verdict,
+    chain_partitions,
+    merge,
+    walk,
+)
 
 RECORDER_TOPIC = "APPLICATION_RECORDER_TOPIC"
 CHAIN_SUFFIX = "_chain"
@@ -85,23 +94,35 @@ def unchained(where: str, chain_head: int, last_event: int) -> UnchainedLogError
         "the hash chain: it was cut short or events were inserted outside Paddock" + _REFUSED)
 
 
-def next_links(head: tuple[int, str, int | None] | None, contents: Sequence[tuple[int, bytes]],
-               where: str) -> list[tuple[int, str, str]]:
-    """The (position, previous, digest) rows that chain `contents` after the chain head
-    (position, digest, last event row before `contents`); refuses positions already chained
-    (event rows deleted outside Paddock and their ids reused) and a head below older events."""
-    if head is None:
+@dataclass(frozen=True)
+class AppendStart:
+    """What an append reads, in one statement, before it chains its events: the chain's last
+    position, the last event row before the new ones, the lowest new position already chained
+    (None: none), and the last digest of each partition appended to (absent: its first event)."""
+
+    chain_head: int | None
+    last_event: int | None
+    taken: int | None
+    heads: dict[str, str]
+
+
+def next_links(found: AppendStart, contents: Sequence[tuple[int, str, bytes]], where: str
+               ) -> list[tuple[int, str, str, str]]:
+    """The (position, previous, digest, partition) rows that chain `contents` (position, home
+    partition, content), each after its partition's last digest; refuses positions already
+    chained (event rows deleted outside Paddock and their ids reused) and a chain that stops
+    before the last event row (cut short, or events inserted outside Paddock)."""
+    if found.chain_head is None:
         raise UnchainedLogError(f"{where}: the hash chain has no rows (not even its genesis row 0)"
                                 + _REFUSED)
-    last, previous, last_event = head
-    first = min(position for position, _ in contents)
-    if last >= first:
+    if found.taken is not None:
         raise ChainConflictError(
-            f"{where}: position {first} is already chained (chain head {last}): the log was "
-            "altered outside Paddock; nothing was recorded; run `paddock audit verify`")
-    if last_event is not None and last_event > last:
-        raise unchained(where, last, last_event)
-    return [(link.position, link.previous, link.digest) for link in extend(previous, contents)]
+            f"{where}: position {found.taken} is already chained: the log was altered outside "
+            "Paddock; nothing was recorded; run `paddock audit verify`")
+    if found.last_event is not None and found.last_event > found.chain_head:
+        raise unchained(where, found.chain_head, found.last_event)
+    return [(link.position, link.previous, link.digest, link.partition)
+            for link in chain_partitions(found.heads, contents)]
 
 
 def originator_text(value: object, *, uuid_ids: bool) -> str:
@@ -170,13 +191,30 @@ class ChainRecorder:
     def missing_tables(self) -> list[str]:
         """Tables this recorder needs that the store does not have."""
 
+    @abstractmethod
+    def prior_link(self, partition: str, position: int) -> tuple[int, str]:
+        """The position and stored digest of a partition's last chain row before `position`,
+        (0, GENESIS) when none: where a walk that starts mid-log picks the partition up."""
+
+    def stable_head(self, after: int) -> int | None:
+        """The last position after `after` up to which the log is final: no append in flight
+        can still commit an event at or below it. None: every committed event is final (SQLite,
+        one writer at a time)."""
+        return None
+
     def walk_chain(self, checkpoints: Sequence[Checkpoint] = (), *, after: int = 0,
                    previous: str = GENESIS, until: int | None = None) -> Verdict:
-        """Verify the chain after position `after` (whose digest is `previous`), up to `until`."""
+        """Verify the chain after position `after` (whose history digest is `previous`), up to
+        `until` and never past the stable head (a checkpoint must not move when an append in
+        flight with a lower position commits)."""
         chained = self.chain_table_name not in self.missing_tables()
+        stable = self.stable_head(after)
+        if stable is not None:
+            until = stable if until is None else min(until, stable)
+        prior: Prior | None = self.prior_link if chained and after else None
         with self._chain_rows(after, until, chained) as (events, links):
             return walk(merge(events, links), checkpoints, after=after, previous=previous,
-                        chained=chained)
+                        chained=chained, prior=prior)
 
 
 def links_after(after: int) -> int:

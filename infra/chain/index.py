@@ -28,18 +28,30 @@ class UnindexedAppendError(PersistenceError):
     """An append came without its partition index: it would be invisible to partition reads."""
 
 
-def index_rows(ids: Sequence[int], stored_events: Sequence[StoredEvent],
-               kwargs: dict[str, Any]) -> list[tuple[str, int, datetime | None, datetime | None]]:
-    """(partition, position, effective_at, recorded_at) rows for appended events."""
+def index_entries(stored_events: Sequence[StoredEvent], kwargs: dict[str, Any]
+                  ) -> Sequence[IndexEntry]:
+    """The partition index entries of an append, one per event (refused when missing)."""
     entries: Sequence[IndexEntry] | None = kwargs.get(INDEX_KEYWORD)
-    if entries is None or len(entries) != len(stored_events):
+    if entries is None or len(entries) != len(stored_events) or not all(
+            entry.partitions for entry in entries):
         raise UnindexedAppendError(
             f"{len(stored_events)} events appended with "
             f"{'no' if entries is None else len(entries)} partition index entries: nothing was "
             "recorded (events are saved through services.ledger.Ledger, which indexes them)")
+    return entries
+
+
+def index_rows(ids: Sequence[int], entries: Sequence[IndexEntry]
+               ) -> list[tuple[str, int, datetime | None, datetime | None]]:
+    """(partition, position, effective_at, recorded_at) rows for appended events."""
     return [(partition, position, entry.effective_at, entry.recorded_at)
             for position, entry in zip(ids, entries, strict=True)
             for partition in dict.fromkeys(entry.partitions)]
+
+
+def homes(entries: Sequence[IndexEntry]) -> list[str]:
+    """The home partition of each event (its chain): the first it is indexed under."""
+    return [entry.partitions[0] for entry in entries]
 
 
 def check_partitions(partitions: Iterable[str]) -> list[str]:

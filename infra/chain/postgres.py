@@ -1,10 +1,19 @@
 """The hash-chained PostgreSQL application recorder.
 
-Appends: like eventsourcing's recorder, one pipelined transaction takes `LOCK TABLE <events> IN
-EXCLUSIVE MODE` before inserting, which serialises every writer (the lock is held until commit,
-so notification ids are issued and committed in order). The previous digest is read after the
-insert, under that lock, so it is the last one committed by any writer: the chain stays linear
-with any number of concurrent writers. The chain rows go in the same transaction.
+Appends: eventsourcing's recorder takes `LOCK TABLE <events> IN EXCLUSIVE MODE` in every append,
+which serialises every writer of the store. This one takes instead, before inserting, a
+transaction-level advisory lock on every partition the batch's events are indexed under
+(`pg_advisory_xact_lock(store key, partition key)`, keys in ascending order so that two appends
+never wait for each other in a cycle), held until commit. So appends of different partitions run
+in parallel, and within one partition notification ids are issued and committed in order: the
+previous digest of each partition is read after the insert, under its lock, and each partition's
+chain stays linear. A reader of one partition never skips an id that commits later; a reader of
+several (`select_partitions`) briefly takes their locks in shared mode, waiting for appends in
+flight to them; a follower of the whole log (`select_notifications`) returns only the final
+prefix of the log (infra/chain/order.py). The chain and index rows go in the same transaction.
+eventsourcing's `NOTIFY` is not sent: nothing in Paddock LISTENs, and PostgreSQL serialises the
+commits of every transaction that notified (a database-wide lock taken at commit, so that
+notifications are queued in commit order), which would put the global serialisation back.
 
 `insert_events` is eventsourcing's own, re-stated: the library's version keeps an exception
 raised after the INSERT (in `_fetch_ids_after_insert_events`) until its transaction has
@@ -15,13 +24,17 @@ bypassing this code) is refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from eventsourcing.persistence import InterfaceError, Notification, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+)
 from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow, TupleRow, tuple_row
@@ -30,6 +43,7 @@ from psycopg.sql import SQL, Composed, Identifier, Literal
 from infra.chain import (
     CHAIN_SUFFIX,
     PAGE,
+    AppendStart,
     ChainRecorder,
     ChainStart,
     as_bytes,
@@ -38,9 +52,17 @@ from infra.chain import (
     next_links,
     originator_text,
 )
-from infra.chain.index import INDEX_SUFFIX, PartitionIndex, check_partitions, index_rows
+from infra.chain.index import (
+    INDEX_SUFFIX,
+    PartitionIndex,
+    check_partitions,
+    homes,
+    index_entries,
+    index_rows,
+)
+from infra.chain.order import FinalPrefix, lock_key, store_key
 from infra.retrying import retry_conflicts
-from services.audit_chain import GENESIS, Link, content_bytes
+from services.audit_chain import GENESIS, LEGACY, Link, content_bytes
 
 
 class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecorder, PartitionIndex):
@@ -52,7 +74,9 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
                           "function that skips the hash chain; unset it for Paddock stores")
         self.chain_table_name = events_table_name + CHAIN_SUFFIX
         self.index_table_name = events_table_name + INDEX_SUFFIX
-        self.check_identifier_length(self.chain_table_name)
+        self.check_identifier_length(self.chain_table_name + "_partition")
+        self._store_key = store_key(f"{datastore.schema}.{events_table_name}")
+        self._order = FinalPrefix()
         self.check_identifier_length(self.index_table_name + "_position")
         schema, chain = Identifier(datastore.schema), Identifier(self.chain_table_name)
         index = Identifier(self.index_table_name)
@@ -63,7 +87,8 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
             *(s for s in self.sql_create_statements if not _db_function_ddl(s))]
         self.sql_create_statements.append(SQL(
             "CREATE TABLE IF NOT EXISTS {0}.{1} (position bigint PRIMARY KEY, "
-            "previous text NOT NULL, digest text NOT NULL)").format(schema, chain))
+            "previous text NOT NULL, digest text NOT NULL, partition text NOT NULL DEFAULT {2})"
+        ).format(schema, chain, Literal(LEGACY)))
         self.sql_create_statements.append(SQL(
             "CREATE TABLE IF NOT EXISTS {0}.{1} (partition text NOT NULL, position bigint NOT NULL, "
             "effective_at timestamptz, recorded_at timestamptz, PRIMARY KEY (partition, position))"
@@ -83,21 +108,51 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
         self._sql_like = SQL("SELECT DISTINCT partition FROM {0}.{1} WHERE starts_with(partition, %s) "
                              "ORDER BY partition LIMIT %s").format(schema, index)
         self._sql_clear_index = SQL("DELETE FROM {0}.{1}").format(schema, index)
-        self._sql_genesis = SQL("INSERT INTO {0}.{1} VALUES (0, %s, %s) ON CONFLICT DO NOTHING"
-                                ).format(schema, chain)
+        self._sql_genesis = SQL("INSERT INTO {0}.{1} (position, previous, digest) VALUES (0, %s, %s) "
+                                "ON CONFLICT DO NOTHING").format(schema, chain)
+        self._sql_has_partitions = SQL(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+            "AND column_name = 'partition'")
+        self._sql_add_partitions = SQL(
+            "ALTER TABLE {0}.{1} ADD COLUMN IF NOT EXISTS partition text NOT NULL DEFAULT {2}"
+        ).format(schema, chain, Literal(LEGACY))
+        self._sql_partition_index = SQL("CREATE INDEX IF NOT EXISTS {0} ON {1}.{2} (partition, position)"
+                                        ).format(Identifier(self.chain_table_name + "_partition"),
+                                                 schema, chain)
+        locks = ("SELECT count({0}(%s, k)) FROM (SELECT k FROM unnest(%s::int[]) AS k ORDER BY k "
+                 "OFFSET 0) AS sorted")  # the fence: locks taken in ascending order
+        self._sql_lock = SQL(locks).format(SQL("pg_advisory_xact_lock"))
+        self._sql_lock_shared = SQL(locks).format(SQL("pg_advisory_xact_lock_shared"))
+        self._sql_lock_timeout = SQL("SET LOCAL lock_timeout = '{0}s'").format(datastore.lock_timeout)
+        self._sql_writers = SQL(
+            "SELECT DISTINCT virtualtransaction FROM pg_locks WHERE locktype = 'advisory' "
+            "AND granted AND objsubid = 2 AND classid::bigint = %s AND database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())")
+        self._sql_notifications = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM {0}.{1} "
+            "WHERE notification_id > %s AND notification_id <= %s ORDER BY notification_id LIMIT %s"
+        ).format(schema, events)
+        self._sql_ids = SQL("SELECT notification_id FROM {0}.{1} WHERE notification_id > %s AND "
+                            "notification_id <= %s ORDER BY notification_id LIMIT %s"
+                            ).format(schema, events)
         self._sql_chain_start = SQL(
             "SELECT (SELECT max(notification_id) FROM {0}.{2}) AS last_event, "
             "(SELECT max(position) FROM {0}.{1}) AS chain_head, "
             "(SELECT previous FROM {0}.{1} WHERE position = 0) AS previous, "
             "(SELECT digest FROM {0}.{1} WHERE position = 0) AS digest").format(schema, chain, events)
-        self._sql_last_link = SQL(
-            "SELECT position, digest, (SELECT max(notification_id) FROM {0}.{2} "
-            "WHERE notification_id < %s) AS last_event FROM {0}.{1} "
-            "ORDER BY position DESC LIMIT 1").format(schema, chain, events)
-        self._sql_insert_link = SQL("INSERT INTO {0}.{1} (position, previous, digest) "
-                                    "VALUES (%s, %s, %s)").format(schema, chain)
-        self._sql_links = SQL("SELECT position, previous, digest FROM {0}.{1} WHERE position > %s"
-                              ).format(schema, chain)
+        self._sql_append_start = SQL(
+            "SELECT (SELECT max(position) FROM {0}.{1}) AS chain_head, "
+            "(SELECT max(notification_id) FROM {0}.{2} WHERE notification_id < %s) AS last_event, "
+            "(SELECT min(position) FROM {0}.{1} WHERE position = ANY(%s)) AS taken"
+        ).format(schema, chain, events)
+        self._sql_heads = SQL(
+            "SELECT p.partition, c.position, c.digest FROM unnest(%s::text[]) AS p(partition) "
+            "CROSS JOIN LATERAL (SELECT position, digest FROM {0}.{1} WHERE partition = p.partition "
+            "AND position < %s ORDER BY position DESC LIMIT 1) AS c").format(schema, chain)
+        self._sql_insert_link = SQL("INSERT INTO {0}.{1} (position, previous, digest, partition) "
+                                    "VALUES (%s, %s, %s, %s)").format(schema, chain)
+        self._sql_links = SQL("SELECT position, previous, digest, {2} FROM {0}.{1} WHERE position > %s")
+        self._chain_ids = (schema, chain)
         self._sql_events = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state "
             "FROM {0}.{1} WHERE notification_id > %s").format(schema, events)
@@ -117,26 +172,48 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
             self._insert_events(curs, stored_events, **kwargs)
             if not stored_events:
                 return None
-            self._insert_stored_events(curs, stored_events, **kwargs)  # lock, notify, insert
+            entries = index_entries(stored_events, kwargs)
+            self._lock_partitions(curs, [p for entry in entries for p in entry.partitions])
+            PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events)
             pipeline.sync()  # a version conflict raises IntegrityError here, and rolls back
             ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
             assert ids is not None and len(ids) == len(stored_events)
             uuid_ids = self.datastore.originator_id_type == "uuid"
             self._append(curs, [
-                (i, content_bytes(i, originator_text(s.originator_id, uuid_ids=uuid_ids),
-                                  s.originator_version, s.topic, s.state))
-                for i, s in zip(ids, stored_events, strict=True)])
-            curs.executemany(self._sql_insert_index, index_rows(ids, stored_events, kwargs))
+                (i, home, content_bytes(i, originator_text(s.originator_id, uuid_ids=uuid_ids),
+                                        s.originator_version, s.topic, s.state))
+                for i, home, s in zip(ids, homes(entries), stored_events, strict=True)])
+            curs.executemany(self._sql_insert_index, index_rows(ids, entries))
             return ids
 
-    def _append(self, curs: Cursor[DictRow], contents: list[tuple[int, bytes]]) -> None:
-        """Chain new events; the caller holds the events table's lock."""
+    def _lock_partitions(self, curs: Cursor[DictRow], partitions: Iterable[str], *,
+                         shared: bool = False) -> None:
+        """Lock these partitions until the transaction ends, in ascending key order (the one
+        order every append and reader takes them in: no deadlock)."""
+        curs.execute(self._sql_lock_timeout)
+        curs.execute(self._sql_lock_shared if shared else self._sql_lock,
+                     (self._store_key.signed, sorted({lock_key(p) for p in partitions})), prepare=True)
+
+    def _append(self, curs: Cursor[DictRow], contents: list[tuple[int, str, bytes]]) -> None:
+        """Chain new events; the caller holds their partitions' locks."""
         if not contents:
             return
-        curs.execute(self._sql_last_link, (min(position for position, _ in contents),), prepare=True)
-        row = curs.fetchone()
-        head = (int(row["position"]), str(row["digest"]), row["last_event"]) if row else None
-        curs.executemany(self._sql_insert_link, next_links(head, contents, self._where))
+        positions = [position for position, _, _ in contents]
+        first = min(positions)
+        curs.execute(self._sql_append_start, (first, positions), prepare=True)
+        start = curs.fetchone()
+        assert start is not None
+        curs.execute(self._sql_heads, (sorted({home for _, home, _ in contents}), first),
+                     prepare=True)
+        heads = {str(row["partition"]): str(row["digest"]) for row in curs.fetchall()}
+        found = AppendStart(start["chain_head"], start["last_event"], start["taken"], heads)
+        curs.executemany(self._sql_insert_link, next_links(found, contents, self._where))
+
+    def prior_link(self, partition: str, position: int) -> tuple[int, str]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._sql_heads, ([partition], position), prepare=True)
+            row = curs.fetchone()
+            return (int(row["position"]), str(row["digest"])) if row else (0, GENESIS)
 
     @property
     def _where(self) -> str:
@@ -146,6 +223,9 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
         """Create the tables; a new, empty log gets its chain's genesis row, a log with events
         that no chain covers is refused (the transaction, table creation included, rolls back)."""
         super()._create_table(curs)
+        if not self._has_partitions(curs):  # a chain written before it was split per partition
+            curs.execute(self._sql_add_partitions)
+        curs.execute(self._sql_partition_index)
         if needs_genesis(self._read_start(curs), self._where):  # usually not: no lock taken
             self._lock_table(curs)
             if needs_genesis(self._read_start(curs), self._where):  # no other writer now
@@ -161,6 +241,55 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
     def chain_start(self) -> ChainStart:
         with self.datastore.transaction(commit=False) as curs:
             return self._read_start(curs)
+
+    def _has_partitions(self, curs: Cursor[Any]) -> bool:
+        curs.execute(self._sql_has_partitions, (self.datastore.schema, self.chain_table_name))
+        return curs.fetchone() is not None
+
+    # -- reading the whole log: only its final prefix (infra/chain/order.py) ----------------------
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
+                             topics: Sequence[str] = (), *, inclusive_of_start: bool = True
+                             ) -> Sequence[Notification]:
+        """eventsourcing's, cut before the first id an append in flight may still fill (with
+        `topics`, eventsourcing's own: Paddock filters no topics)."""
+        if topics:
+            found: Sequence[Notification] = super().select_notifications(
+                start, limit, stop, topics, inclusive_of_start=inclusive_of_start)
+            return found
+        after = 0 if start is None else start - 1 if inclusive_of_start else start
+        last = stop if stop is not None else 2**63 - 1
+
+        def select(bound: int) -> list[Notification]:
+            with self.datastore.transaction(commit=False) as curs:
+                curs.execute(self._sql_notifications, (after, min(bound, last), limit),
+                             prepare=True)
+                return [Notification(id=row["notification_id"],
+                                     originator_id=row["originator_id"],
+                                     originator_version=row["originator_version"],
+                                     topic=row["topic"], state=bytes(row["state"]))
+                        for row in curs.fetchall()]
+
+        return self._order.read(after, select, lambda n: n.id, limit, self._writers)
+
+    def stable_head(self, after: int) -> int | None:
+        head = self.max_notification_id() or 0  # first: then the appends in flight
+        return self._order.stable(after, head, self._ids_after(after), self._writers)
+
+    def _ids_after(self, after: int) -> Callable[[int], list[int]]:
+        def select(bound: int) -> list[int]:
+            with self.datastore.transaction(commit=False) as curs:
+                curs.execute(self._sql_ids, (after, bound, 2**62))
+                return [int(row["notification_id"]) for row in curs.fetchall()]
+        return select
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _writers(self) -> frozenset[str]:
+        """The appends to this store in flight now: those holding any of its advisory locks."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._sql_writers, (self._store_key.unsigned,))
+            return frozenset(str(row["virtualtransaction"]) for row in curs.fetchall())
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -181,13 +310,15 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
     @contextmanager
     def _chain_rows(self, after: int, until: int | None, chained: bool
                     ) -> Iterator[tuple[Iterable[tuple[int, bytes]], Iterable[Link]]]:
-        links_query = SQL("{0}").format(self._sql_links)
         params = [links_after(after)]
-        if until is not None:
-            links_query += SQL(" AND position <= %s")
-            params.append(until)
         with self.datastore.get_connection() as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            with conn.cursor() as curs:
+                partition = SQL("partition" if chained and self._has_partitions(curs) else "''")
+            links_query = self._sql_links.format(*self._chain_ids, partition)
+            if until is not None:
+                links_query += SQL(" AND position <= %s")
+                params.append(until)
             with (conn.cursor(name="paddock_chain_events", row_factory=tuple_row) as events,
                   conn.cursor(name="paddock_chain_links", row_factory=tuple_row) as links):
                 events.itersize = links.itersize = PAGE
@@ -216,9 +347,14 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_partitions(self, partitions: Sequence[str], after: int, until: int | None,
                           limit: int) -> list[Notification]:
+        """Ids of one partition commit in order (its lock); across several they do not, so a
+        read of several first waits for the appends in flight to them (shared locks, held for
+        this one statement): what it returns is then final below its last id."""
         wanted = check_partitions(partitions)
         bound = until if until is not None else 2**63 - 1
         with self.datastore.transaction(commit=False) as curs:
+            if len(wanted) > 1:
+                self._lock_partitions(curs, wanted, shared=True)
             curs.execute(self._sql_partitions, (wanted, after, bound, limit), prepare=True)
             return [Notification(id=row["notification_id"], originator_id=row["originator_id"],
                                  originator_version=row["originator_version"],
@@ -262,5 +398,5 @@ def _db_function_ddl(statement: Composed) -> bool:
 
 
 def _link(row: TupleRow) -> Link:
-    return Link(int(row[0]), str(row[1]), str(row[2]))
+    return Link(int(row[0]), str(row[1]), str(row[2]), str(row[3]))
 

@@ -2,9 +2,10 @@
 
 Appends: eventsourcing runs `_insert_events` inside one `BEGIN … COMMIT` on the write
 connection. The event INSERTs come first, so the transaction holds SQLite's single write lock
-(waiting up to the lock timeout) before the previous digest is read: two writers, in one process
-or several, are serialised by that lock and the chain stays linear. The chain rows are written
-in the same transaction: either the events and their digests are stored, or neither.
+(waiting up to the lock timeout) before the previous digests are read: two writers, in one
+process or several, are serialised by that lock (SQLite has no other) and every partition's
+chain stays linear. The chain rows are written in the same transaction: either the events and
+their digests are stored, or neither.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 
 from infra.chain import (
     CHAIN_SUFFIX,
+    AppendStart,
     ChainRecorder,
     ChainStart,
     as_bytes,
@@ -31,10 +33,12 @@ from infra.chain.index import (
     INDEX_SUFFIX,
     PartitionIndex,
     check_partitions,
+    homes,
+    index_entries,
     index_rows,
     prefix_end,
 )
-from services.audit_chain import GENESIS, Link, content_bytes
+from services.audit_chain import GENESIS, LEGACY, Link, content_bytes
 
 
 class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder, PartitionIndex):
@@ -43,18 +47,23 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder,
         self.index_table_name = events_table_name + INDEX_SUFFIX
         super().__init__(datastore, events_table_name)
         events, chain = self.events_table_name, self.chain_table_name
-        self._last_link = (f"SELECT position, digest, (SELECT max(rowid) FROM {events} "
-                           f"WHERE rowid < ?) FROM {chain} ORDER BY position DESC LIMIT 1")
+        self._append_start = (f"SELECT (SELECT max(position) FROM {chain}), (SELECT max(rowid) "
+                              f"FROM {events} WHERE rowid < ?), (SELECT min(position) FROM {chain} "
+                              "WHERE position BETWEEN ? AND ?)")
+        self._head_of = (f"SELECT position, digest FROM {chain} WHERE partition = ? AND "
+                         "position < ? ORDER BY position DESC LIMIT 1")
         self._chain_start = (f"SELECT (SELECT max(rowid) FROM {events}), (SELECT max(position) "
                              f"FROM {chain}), (SELECT previous FROM {chain} WHERE position = 0), "
                              f"(SELECT digest FROM {chain} WHERE position = 0)")
-        self._insert_links = f"INSERT INTO {self.chain_table_name} VALUES (?,?,?)"
+        self._insert_links = (f"INSERT INTO {chain} (position, previous, digest, partition) "
+                              "VALUES (?,?,?,?)")
         self._insert_index = f"INSERT INTO {self.index_table_name} VALUES (?,?,?,?)"
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(),
-                (f"CREATE TABLE IF NOT EXISTS {self.events_table_name}{CHAIN_SUFFIX} ("
-                 "position INTEGER PRIMARY KEY, previous TEXT NOT NULL, digest TEXT NOT NULL)"),
+                (f"CREATE TABLE IF NOT EXISTS {self.chain_table_name} (position INTEGER PRIMARY KEY, "
+                 "previous TEXT NOT NULL, digest TEXT NOT NULL, "
+                 f"partition TEXT NOT NULL DEFAULT '{LEGACY}')"),
                 (f"CREATE TABLE IF NOT EXISTS {self.index_table_name} (partition TEXT NOT NULL, "
                  "position INTEGER NOT NULL, effective_at TEXT, recorded_at TEXT, "
                  "PRIMARY KEY (partition, position)) WITHOUT ROWID"),
@@ -65,8 +74,14 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder,
         """Create the tables; a new, empty log gets its chain's genesis row, a log with events
         that no chain covers is refused (the transaction, table creation included, rolls back)."""
         super()._create_table(c)
+        if not self._has_partitions(c):  # a chain written before it was split per partition
+            c.execute(f"ALTER TABLE {self.chain_table_name} ADD COLUMN partition TEXT NOT NULL "
+                      f"DEFAULT '{LEGACY}'")
+        c.execute(f"CREATE INDEX IF NOT EXISTS {self.chain_table_name}_partition ON "
+                  f"{self.chain_table_name} (partition, position)")
         if needs_genesis(self._read_start(c), self._where):
-            c.execute(f"INSERT OR IGNORE INTO {self.chain_table_name} VALUES (0, ?, ?)",
+            c.execute(f"INSERT OR IGNORE INTO {self.chain_table_name} (position, previous, digest) "
+                      "VALUES (0, ?, ?)",
                       (GENESIS, GENESIS))
 
     def _read_start(self, c: SQLiteCursor) -> ChainStart:
@@ -84,24 +99,43 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder,
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:
+        entries = index_entries(stored_events, kwargs) if stored_events else []
         ids = super()._insert_events(c, stored_events, **kwargs)
         assert ids is not None and len(ids) == len(stored_events)
         uuid_ids = self.datastore.originator_id_type == "uuid"
-        self._append(c, [(i, content_bytes(i, originator_text(s.originator_id, uuid_ids=uuid_ids),
-                                           s.originator_version, s.topic, s.state))
-                         for i, s in zip(ids, stored_events, strict=True)])
+        self._append(c, [(i, home, content_bytes(i, originator_text(s.originator_id, uuid_ids=uuid_ids),
+                                                 s.originator_version, s.topic, s.state))
+                         for i, home, s in zip(ids, homes(entries), stored_events, strict=True)])
         c.executemany(self._insert_index, [
             (partition, position, _text(effective), _text(recorded))
-            for partition, position, effective, recorded in index_rows(ids, stored_events, kwargs)])
+            for partition, position, effective, recorded in index_rows(ids, entries)])
         return ids
 
-    def _append(self, c: SQLiteCursor, contents: list[tuple[int, bytes]]) -> None:
+    def _append(self, c: SQLiteCursor, contents: list[tuple[int, str, bytes]]) -> None:
         if not contents:
             return
-        c.execute(self._last_link, (min(position for position, _ in contents),))
-        row = c.fetchone()
-        c.executemany(self._insert_links,
-                      next_links((row[0], row[1], row[2]) if row else None, contents, self._where))
+        first, last = min(p for p, _, _ in contents), max(p for p, _, _ in contents)
+        c.execute(self._append_start, (first, first, last))
+        chain_head, last_event, taken = c.fetchone()
+        heads = {}
+        for partition in {home for _, home, _ in contents}:
+            c.execute(self._head_of, (partition, first))
+            row = c.fetchone()
+            if row is not None:
+                heads[partition] = str(row[1])
+        found = AppendStart(chain_head, last_event, taken, heads)
+        c.executemany(self._insert_links, next_links(found, contents, self._where))
+
+    def prior_link(self, partition: str, position: int) -> tuple[int, str]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(self._head_of, (partition, position))
+            row = c.fetchone()
+            return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+    def _has_partitions(self, c: Any) -> bool:
+        c.execute(f"SELECT 1 FROM pragma_table_info('{self.chain_table_name}') "
+                  "WHERE name = 'partition'")
+        return c.fetchone() is not None
 
     def _events_query(self, after: int, until: int | None) -> tuple[str, list[int]]:
         statement = (f"SELECT rowid, originator_id, originator_version, topic, state "
@@ -126,8 +160,9 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder,
             links = conn.cursor().sqlite_cursor
             try:
                 events.execute(*self._events_query(after, until))
-                statement = (f"SELECT position, previous, digest FROM {self.chain_table_name} "
-                             "WHERE position > ?")
+                partition = "partition" if chained and self._has_partitions(links) else "''"
+                statement = (f"SELECT position, previous, digest, {partition} FROM "
+                             f"{self.chain_table_name} WHERE position > ?")
                 params = [links_after(after)]
                 if until is not None:
                     statement += " AND position <= ?"
@@ -135,7 +170,8 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder,
                 if chained:
                     links.execute(statement + " ORDER BY position", params)
                 yield ((self._content(row) for row in events),
-                       (Link(row[0], str(row[1]), str(row[2])) for row in links) if chained else ())
+                       (Link(row[0], str(row[1]), str(row[2]), str(row[3])) for row in links)
+                       if chained else ())
             finally:
                 events.close()
                 links.close()

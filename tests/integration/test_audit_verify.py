@@ -65,14 +65,27 @@ class Sql:
                           "FROM {events} WHERE {id} = ?", position)
         return row
 
+    def partition(self, position: int) -> str:
+        """The partition whose chain holds `position`."""
+        return str(self.run("SELECT partition FROM {chain} WHERE position = ?", position)[0][0])
+
+    def next_in_partition(self, position: int) -> int:
+        """The next position chained in the same partition as `position`."""
+        return int(self.run("SELECT min(position) FROM {chain} WHERE partition = ? AND "
+                            "position > ?", self.partition(position), position)[0][0])
+
     def rechain_from(self, position: int) -> None:
-        """Recompute and store every digest from `position` on, as a careful attacker would."""
-        previous = self.run("SELECT digest FROM {chain} WHERE position = ?", position - 1)[0][0]
-        rows = self.run("SELECT {id}, originator_id, originator_version, topic, state "
-                        "FROM {events} WHERE {id} >= ? ORDER BY {id}", position)
+        """Recompute and store every digest of its partition from `position` on, as a careful
+        attacker would."""
+        partition = self.partition(position)
+        before = self.run("SELECT digest FROM {chain} WHERE partition = ? AND position < ? "
+                          "ORDER BY position DESC LIMIT 1", partition, position)
+        rows = self.run("SELECT e.{id}, originator_id, originator_version, topic, state "
+                        "FROM {events} AS e JOIN {chain} AS c ON c.position = e.{id} "
+                        "WHERE e.{id} >= ? AND c.partition = ? ORDER BY e.{id}", position, partition)
         contents = [(r[0], content_bytes(r[0], originator_text(r[1], uuid_ids=True), r[2], r[3],
                                          bytes(r[4]))) for r in rows]
-        for link in extend(previous, contents):
+        for link in extend(before[0][0] if before else GENESIS, contents, partition):
             self.run("UPDATE {chain} SET previous = ?, digest = ? WHERE position = ?",
                      link.previous, link.digest, link.position)
 
@@ -105,10 +118,13 @@ def test_an_untouched_log_verifies(demo: Ledger, store_url: str) -> None:
     assert verdict.ok, verdict.findings
     assert verdict.events == verdict.head_position == demo.head() > Q
     with tamper(store_url) as sql:
-        stored = sql.run("SELECT digest FROM {chain} WHERE position = ?", demo.head())
         assert sql.run("SELECT previous, digest FROM {chain} WHERE position = 0") == [
             (GENESIS, GENESIS)]
-    assert stored == [(verdict.head_digest,)]
+        partitions = sql.run("SELECT DISTINCT partition FROM {chain} WHERE position > 0")
+        firsts = sql.run("SELECT count(*) FROM {chain} WHERE position > 0 AND previous = ?",
+                         GENESIS)
+    assert len(partitions) > 1 and ("",) not in partitions  # a chain per home partition
+    assert firsts == [(len(partitions),)]  # each starts from the genesis digest
 
 
 def test_appending_after_a_verification_keeps_the_chain(demo: Ledger, store_url: str) -> None:
@@ -138,10 +154,29 @@ def test_a_deleted_event_is_found_at_its_position(demo: Ledger, store_url: str) 
 
 
 def test_a_deleted_event_and_its_digest_break_the_next_link(demo: Ledger, store_url: str) -> None:
+    """The next link of the same partition: each partition is one chain."""
     with tamper(store_url) as sql:
-        sql.run("DELETE FROM {events} WHERE {id} = ?", P)
-        sql.run("DELETE FROM {chain} WHERE position = ?", P)
-    assert found(verify(store_url)) == [(P + 1, "broken_link")]
+        following = sql.next_in_partition(Q)
+        sql.run("DELETE FROM {events} WHERE {id} = ?", Q)
+        sql.run("DELETE FROM {chain} WHERE position = ?", Q)
+    verdict = verify(store_url)
+    assert found(verdict) == [(following, "broken_link")]
+    assert verdict.first is not None and "of partition championship:" in verdict.first.explanation
+
+
+def test_a_partitions_last_event_deleted_with_its_digest_fails_a_checkpoint(
+        demo: Ledger, store_url: str) -> None:
+    """No later link names it: only the history digest a checkpoint kept catches it."""
+    intact = verify(store_url)
+    with tamper(store_url) as sql:
+        (last,) = sql.run("SELECT max(position) FROM {chain} WHERE partition = ?",
+                          sql.partition(P))[0]
+        assert last < intact.head_position  # not the log's last event: a partition's
+        sql.run("DELETE FROM {events} WHERE {id} = ?", last)
+        sql.run("DELETE FROM {chain} WHERE position = ?", last)
+    assert verify(store_url).ok  # the chain alone cannot tell
+    verdict = verify(store_url, [Checkpoint(intact.head_position, intact.head_digest)])
+    assert found(verdict) == [(intact.head_position, "checkpoint")]
 
 
 def test_an_inserted_event_is_found_at_its_position(demo: Ledger, store_url: str) -> None:
@@ -265,8 +300,9 @@ def test_a_shortened_chain_refuses_writes_and_names_the_unchained(
     assert demo.head() == head
     assert found(verify(store_url)) == [(head - 1, "unchained"), (head, "unchained")]
 def _digest(store_url: str, position: int) -> str:
-    with tamper(store_url) as sql:
-        return str(sql.run("SELECT digest FROM {chain} WHERE position = ?", position)[0][0])
+    """The history digest up to `position`: what a checkpoint of it keeps."""
+    with opened_chain(store_url) as chain:
+        return chain.walk_chain(until=position).head_digest
 
 
 # -- writers ------------------------------------------------------------------------------------
