@@ -7,6 +7,10 @@ through eventsourcing's own (the baseline), same backend, same run, fresh store 
 Each figure is the median of `--repeat` runs, chained and plain runs interleaved. Also printed:
 how fast `audit verify` walks the chained log. PostgreSQL: PADDOCK_TEST_POSTGRES_URL (default
 postgresql://postgres@127.0.0.1:5432/test), a fresh schema per run, dropped after.
+
+On PostgreSQL, also: the same events appended by one writer, then by two writers (threads, each
+its own connection) of two different partitions, then of one partition (the baseline: they take
+turns on its lock, as every writer did on the table lock before the chain was split).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import argparse
 import os
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,7 +29,9 @@ from pathlib import Path
 from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, StoredEvent
 from eventsourcing.utils import Environment
 
+from domain.partitions import IndexEntry
 from infra.chain import RECORDER_TOPIC, chain_of
+from infra.chain.index import INDEX_KEYWORD
 from infra.store import store_settings
 from services.ledger import Ledger
 
@@ -65,7 +72,7 @@ def append_seconds(store_url: str, *, chained: bool, events: int, batch: int) ->
                    for _ in range(events // batch)]
         started = time.perf_counter()
         for stored in batches:
-            recorder.insert_events(stored)
+            recorder.insert_events(stored, **indexed(len(stored), "bench:a"))
         appended = time.perf_counter() - started
         chain = chain_of(recorder)
         if chain is None:
@@ -76,6 +83,50 @@ def append_seconds(store_url: str, *, chained: bool, events: int, batch: int) ->
         return appended, time.perf_counter() - started
     finally:
         factory.close()
+
+
+def indexed(count: int, partition: str) -> dict[str, list[IndexEntry]]:
+    """The partition index entries the chained recorders require (the Ledger makes them)."""
+    return {INDEX_KEYWORD: [IndexEntry((partition,), None, None)] * count}
+
+
+def writers_seconds(store_url: str, partitions: tuple[str, ...], events: int, batch: int) -> float:
+    """Seconds for len(partitions) threads, each appending events/len(partitions) events to its
+    partition in transactions of `batch`, all started together."""
+    factory = InfrastructureFactory.construct(Environment(Ledger.name, store_settings(store_url)))
+    try:
+        recorder = factory.application_recorder()
+        each = events // len(partitions) // batch
+        start = threading.Barrier(len(partitions) + 1)
+
+        def write(partition: str) -> None:
+            batches = [[StoredEvent(uuid.uuid4(), 1, "bench:Appended", STATE)
+                        for _ in range(batch)] for _ in range(each)]
+            start.wait()
+            for stored in batches:
+                recorder.insert_events(stored, **indexed(batch, partition))
+
+        threads = [threading.Thread(target=write, args=(p,)) for p in partitions]
+        for thread in threads:
+            thread.start()
+        start.wait()
+        started = time.perf_counter()
+        for thread in threads:
+            thread.join()
+        return time.perf_counter() - started
+    finally:
+        factory.close()
+
+
+def measure_writers(events: int, batch: int, repeat: int) -> tuple[float, float, float]:
+    """Median seconds on PostgreSQL: one writer; two of different partitions; two of one."""
+    runs: dict[tuple[str, ...], list[float]] = {("a",): [], ("a", "b"): [], ("a", "a"): []}
+    for _ in range(repeat):
+        for partitions, seconds in runs.items():
+            with postgres_store() as url:
+                seconds.append(writers_seconds(url, partitions, events, batch))
+    one, two, same = (statistics.median(s) for s in runs.values())
+    return one, two, same
 
 
 def measure(store: Callable[[], AbstractContextManager[str]], events: int, batch: int, repeat: int
@@ -120,6 +171,15 @@ def main() -> None:
             plain, chained, verify = measure(store, events, batch, args.repeat)
             print(f"{name:9} {batch:>5} {events / plain:>14,.0f} {events / chained:>13,.0f} "
                   f"{chained / plain:>5.2f}x {events / verify:>12,.0f}")
+    if len(backends) > 1:
+        print("\nPostgreSQL, writers appending the same total at once (ev/s; ratio to one writer)")
+        print(f"{'batch':>5} {'one writer':>11} {'two, 2 partitions':>18} {'ratio':>6} "
+              f"{'two, 1 partition':>17} {'ratio':>6}")
+        for batch in (int(b) for b in args.batches.split(",")):
+            events = args.events - args.events % (2 * batch)
+            one, two, same = measure_writers(events, batch, args.repeat)
+            print(f"{batch:>5} {events / one:>11,.0f} {events / two:>18,.0f} {one / two:>5.2f}x "
+                  f"{events / same:>17,.0f} {one / same:>5.2f}x")
 
 
 if __name__ == "__main__":

@@ -172,19 +172,26 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
             self._insert_events(curs, stored_events, **kwargs)
             if not stored_events:
                 return None
-            entries = index_entries(stored_events, kwargs)
-            self._lock_partitions(curs, [p for entry in entries for p in entry.partitions])
-            PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events)
-            pipeline.sync()  # a version conflict raises IntegrityError here, and rolls back
-            ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-            assert ids is not None and len(ids) == len(stored_events)
-            uuid_ids = self.datastore.originator_id_type == "uuid"
-            self._append(curs, [
-                (i, home, content_bytes(i, originator_text(s.originator_id, uuid_ids=uuid_ids),
-                                        s.originator_version, s.topic, s.state))
-                for i, home, s in zip(ids, homes(entries), stored_events, strict=True)])
-            curs.executemany(self._sql_insert_index, index_rows(ids, entries))
-            return ids
+            return self.append_in(curs, stored_events, kwargs, sync=pipeline.sync)
+
+    def append_in(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
+                  kwargs: dict[str, Any], sync: Callable[[], None] = lambda: None) -> list[int]:
+        """Append within the caller's transaction: lock the partitions, insert, chain, index;
+        returns the events' positions. (`insert_events` commits at once; a test holds the
+        transaction open to show what an append in flight does to others.)"""
+        entries = index_entries(stored_events, kwargs)
+        self._lock_partitions(curs, [p for entry in entries for p in entry.partitions])
+        PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events)
+        sync()  # a version conflict raises IntegrityError here, and rolls back
+        ids = list(self._fetch_ids_after_insert_events(curs, stored_events, **kwargs) or ())
+        assert len(ids) == len(stored_events)
+        uuid_ids = self.datastore.originator_id_type == "uuid"
+        self._append(curs, [
+            (i, home, content_bytes(i, originator_text(s.originator_id, uuid_ids=uuid_ids),
+                                    s.originator_version, s.topic, s.state))
+            for i, home, s in zip(ids, homes(entries), stored_events, strict=True)])
+        curs.executemany(self._sql_insert_index, index_rows(ids, entries))
+        return ids
 
     def _lock_partitions(self, curs: Cursor[DictRow], partitions: Iterable[str], *,
                          shared: bool = False) -> None:

@@ -8,7 +8,10 @@ steward can fetch any of them later and run `paddock audit verify --checkpoint F
 deduplicated), `Paddock-Log-Position`, `Paddock-Digest`.
 
 Only verified history is published: the whole chain is walked once at start, then only what was
-appended since the last checkpoint. A broken link is logged (`checkpoints.chain_broken`, with
+appended since the last checkpoint (each partition picked up from its last stored link), and
+never past the final prefix of the log (on PostgreSQL, an append in flight with a lower position
+than a committed one holds the checkpoint back until it ends: the history digest up to a
+position must not change afterwards). A broken link is logged (`checkpoints.chain_broken`, with
 the position), and so is a log that now ends before the last verified checkpoint
 (`checkpoints.truncated`: its newest events were cut); nothing more is published until it is
 resolved.
@@ -75,7 +78,7 @@ class CheckpointPublisher:
         self.every = every
         self.clock = clock
         self.duplicate_window = duplicate_window
-        self._verified: tuple[int, str] = (0, GENESIS)  # the last link verified: position, digest
+        self._verified: tuple[int, str] = (0, GENESIS)  # verified up to: position, history digest
         self._head: Checkpoint | None = None  # the newest verified checkpoint
         self._published = 0
         self._ensured = False

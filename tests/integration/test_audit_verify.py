@@ -412,3 +412,43 @@ def test_the_memory_store_keeps_no_chain() -> None:
     assert chain_of(Ledger(env=store_settings("memory://")).recorder) is None
     with pytest.raises(NoChainError, match="in-memory"):
         verify("memory://")
+
+
+# -- a log chained before the chain was split per partition --------------------------------------
+
+
+def test_a_log_chained_globally_keeps_verifying_and_grows_per_partition(
+        demo: Ledger, store_url: str) -> None:
+    """Its rows stay as they are (partition "", one chain over the whole log, never re-chained);
+    a writer adds the partition column, and new events chain per partition."""
+    with tamper(store_url) as sql:  # the demo log as the global chain wrote it
+        rows = sql.run("SELECT {id}, originator_id, originator_version, topic, state "
+                       "FROM {events} ORDER BY {id}")
+        links = extend(GENESIS, [(r[0], content_bytes(r[0], originator_text(r[1], uuid_ids=True),
+                                                      r[2], r[3], bytes(r[4]))) for r in rows])
+        sql.run("DROP INDEX {chain}_partition")
+        sql.run("ALTER TABLE {chain} DROP COLUMN partition")
+        for link in links:
+            sql.run("UPDATE {chain} SET previous = ?, digest = ? WHERE position = ?",
+                    link.previous, link.digest, link.position)
+    old = verify(store_url)  # read as it is: no column added by a verifier
+    assert old.ok and old.head_digest == links[-1].digest  # the history digest is the old one
+    kept = Checkpoint(old.head_position, old.head_digest, source="kept-before.json")
+
+    writer = Ledger(env=store_settings(store_url))
+    writer.record_pole("aslms-2023-24", 1, "GT", "91", actor="test", source="test",
+                       effective_at=datetime(2023, 12, 3, tzinfo=UTC))
+    with tamper(store_url) as sql:
+        assert sql.run("SELECT DISTINCT partition FROM {chain} WHERE position <= ?",
+                       old.head_position) == [("",)]
+        assert sql.run("SELECT partition, previous FROM {chain} WHERE position > ?",
+                       old.head_position) == [("championship:aslms-2023-24", GENESIS)]
+        unchanged = sql.run("SELECT position, digest FROM {chain} WHERE position > 0 AND "
+                            "position <= ? ORDER BY position", old.head_position)
+    assert unchanged == [(link.position, link.digest) for link in links]
+    grown = verify(store_url, [kept])
+    assert grown.ok and grown.head_position == writer.head() > old.head_position
+
+    with tamper(store_url) as sql:
+        sql.run("UPDATE {events} SET state = ? WHERE {id} = ?", flip_a_byte(bytes(sql.event(P)[4])), P)
+    assert found(verify(store_url, [kept])) == [(P, "modified"), (old.head_position, "checkpoint")]
