@@ -14,7 +14,7 @@ class Log:
     in_flight: dict[str, set[int]] = field(default_factory=dict)  # append → ids it holds
     reads: int = 0
 
-    def select(self, after: int, limit: int = 100):  # noqa: ANN201 - a closure for FinalPrefix
+    def select(self, after: int, limit: int = 100):
         def rows(bound: int) -> list[int]:
             self.reads += 1
             return sorted(i for i in self.committed if after < i <= bound)[:limit]
