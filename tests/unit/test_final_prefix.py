@@ -3,6 +3,7 @@ simulated log: committed ids, and appends in flight that hold ids not committed 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from infra.chain.order import MAX_POSITION, FinalPrefix, lock_key, missing, store_key
@@ -14,7 +15,7 @@ class Log:
     in_flight: dict[str, set[int]] = field(default_factory=dict)  # append → ids it holds
     reads: int = 0
 
-    def select(self, after: int, limit: int = 100):
+    def select(self, after: int, limit: int = 100) -> Callable[[int], list[int]]:
         def rows(bound: int) -> list[int]:
             self.reads += 1
             return sorted(i for i in self.committed if after < i <= bound)[:limit]
