@@ -123,6 +123,8 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
                  "OFFSET 0) AS sorted")  # the fence: locks taken in ascending order
         self._sql_lock = SQL(locks).format(SQL("pg_advisory_xact_lock"))
         self._sql_lock_shared = SQL(locks).format(SQL("pg_advisory_xact_lock_shared"))
+        self._sql_partition_index_exists = SQL("SELECT to_regclass({0}) AS found").format(
+            Literal(f'"{datastore.schema}"."{self.chain_table_name}_partition"'))
         self._sql_lock_timeout = SQL("SET LOCAL lock_timeout = '{0}s'").format(datastore.lock_timeout)
         self._sql_writers = SQL(
             "SELECT DISTINCT virtualtransaction FROM pg_locks WHERE locktype = 'advisory' "
@@ -232,7 +234,10 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
         super()._create_table(curs)
         if not self._has_partitions(curs):  # a chain written before it was split per partition
             curs.execute(self._sql_add_partitions)
-        curs.execute(self._sql_partition_index)
+        curs.execute(self._sql_partition_index_exists)
+        row = curs.fetchone()
+        if row is None or row["found"] is None:  # (CREATE INDEX IF NOT EXISTS locks the table)
+            curs.execute(self._sql_partition_index)
         if needs_genesis(self._read_start(curs), self._where):  # usually not: no lock taken
             self._lock_table(curs)
             if needs_genesis(self._read_start(curs), self._where):  # no other writer now
