@@ -142,10 +142,14 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
             "(SELECT max(position) FROM {0}.{1}) AS chain_head, "
             "(SELECT previous FROM {0}.{1} WHERE position = 0) AS previous, "
             "(SELECT digest FROM {0}.{1} WHERE position = 0) AS digest").format(schema, chain, events)
-        self._sql_append_start = SQL(
+        self._sql_append_start = SQL(  # one round trip: the checks, then each partition's head
             "SELECT (SELECT max(position) FROM {0}.{1}) AS chain_head, "
-            "(SELECT max(notification_id) FROM {0}.{2} WHERE notification_id < %s) AS last_event, "
-            "(SELECT min(position) FROM {0}.{1} WHERE position = ANY(%s)) AS taken"
+            "(SELECT max(notification_id) FROM {0}.{2} WHERE notification_id < %(first)s) "
+            "AS last_event, (SELECT min(position) FROM {0}.{1} WHERE position = ANY(%(ids)s)) "
+            "AS taken, h.partition, h.digest FROM (SELECT 1) AS one LEFT JOIN LATERAL ("
+            "SELECT p.partition, c.digest FROM unnest(%(homes)s::text[]) AS p(partition) "
+            "CROSS JOIN LATERAL (SELECT digest FROM {0}.{1} WHERE partition = p.partition "
+            "AND position < %(first)s ORDER BY position DESC LIMIT 1) AS c) AS h ON true"
         ).format(schema, chain, events)
         self._sql_heads = SQL(
             "SELECT p.partition, c.position, c.digest FROM unnest(%s::text[]) AS p(partition) "
@@ -208,14 +212,12 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
         if not contents:
             return
         positions = [position for position, _, _ in contents]
-        first = min(positions)
-        curs.execute(self._sql_append_start, (first, positions), prepare=True)
-        start = curs.fetchone()
-        assert start is not None
-        curs.execute(self._sql_heads, (sorted({home for _, home, _ in contents}), first),
-                     prepare=True)
-        heads = {str(row["partition"]): str(row["digest"]) for row in curs.fetchall()}
-        found = AppendStart(start["chain_head"], start["last_event"], start["taken"], heads)
+        curs.execute(self._sql_append_start, {
+            "first": min(positions), "ids": positions,
+            "homes": sorted({home for _, home, _ in contents})}, prepare=True)
+        rows = curs.fetchall()
+        heads = {str(row["partition"]): str(row["digest"]) for row in rows if row["partition"]}
+        found = AppendStart(rows[0]["chain_head"], rows[0]["last_event"], rows[0]["taken"], heads)
         curs.executemany(self._sql_insert_link, next_links(found, contents, self._where))
 
     def prior_link(self, partition: str, position: int) -> tuple[int, str]:
