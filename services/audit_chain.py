@@ -11,8 +11,9 @@ chained to the one before it in the log): they are verified by the same rule, as
 Row 0 of every chain is the genesis row `(0, GENESIS, GENESIS)`, written when the (empty) log is
 created: a walk from the start checks it, so an edited or deleted row 0 is a finding.
 
-A checkpoint's digest is not a stored digest: it is the fold of every event's content in log
-position order up to its position (`history_digest`), recomputed from the event rows. It so
+A checkpoint's digest is not a stored digest: it is the history digest, the fold of every
+event's content in log position order up to its position (`Verdict.head_digest` at the head),
+recomputed from the event rows. It so
 covers every partition's head (an event removed with its digest at the end of its partition
 breaks no link, but changes the fold), needs no memory per partition, and means what it meant
 when the chain was global (format /1 checkpoints taken before the split still verify).
@@ -166,8 +167,8 @@ class Finding:
 
 @dataclass(frozen=True)
 class Verdict:
-    """What a walk found. `head_position` is the last event row's; `head_digest` the digest of the
-    event rows up to it as they are now (equal to the stored one when the log is intact)."""
+    """What a walk found. `head_position` is the last event row's; `head_digest` the history
+    digest of the event rows up to it as they are now (what a checkpoint of it keeps)."""
 
     events: int
     head_position: int
