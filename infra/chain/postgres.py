@@ -8,8 +8,8 @@ never wait for each other in a cycle), held until commit. So appends of differen
 in parallel, and within one partition notification ids are issued and committed in order: the
 previous digest of each partition is read after the insert, under its lock, and each partition's
 chain stays linear. A reader of one partition never skips an id that commits later; a reader of
-several (`select_partitions`) briefly takes their locks in shared mode, waiting for appends in
-flight to them; a follower of the whole log (`select_notifications`) returns only the final
+several (`select_partitions`) gets only what is final (cut below the appends in flight to them,
+without waiting); a follower of the whole log (`select_notifications`) returns only the final
 prefix of the log (infra/chain/order.py). The chain and index rows go in the same transaction.
 eventsourcing's `NOTIFY` is not sent: nothing in Paddock LISTENs, and PostgreSQL serialises the
 commits of every transaction that notified (a database-wide lock taken at commit, so that
@@ -102,6 +102,19 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
             "WHERE notification_id IN (SELECT position FROM {0}.{2} WHERE partition = ANY(%s) "
             "AND position > %s AND position <= %s) ORDER BY notification_id LIMIT %s"
         ).format(schema, events, index)
+        self._sql_partitions_held = SQL(  # and where the partitions with an append in flight end
+            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
+            "(SELECT min(coalesce((SELECT max(i.position) FROM {0}.{2} AS i WHERE i.partition = h.p),"
+            " 0)) FROM unnest(%(held)s::text[]) AS h(p)) AS held_end FROM {0}.{1} AS e WHERE "
+            "e.notification_id IN (SELECT position FROM {0}.{2} WHERE partition = ANY(%(wanted)s) "
+            "AND position > %(after)s AND position <= %(bound)s) ORDER BY e.notification_id "
+            "LIMIT %(limit)s").format(schema, events, index)
+        self._sql_in_flight = SQL(
+            "SELECT (SELECT max(notification_id) FROM {0}.{1}) AS head, ARRAY(SELECT DISTINCT "
+            "objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted AND mode = "
+            "'ExclusiveLock' AND objsubid = 2 AND classid::bigint = %s AND database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())) AS keys"
+        ).format(schema, events)
         self._sql_index = SQL("SELECT position, partition FROM {0}.{1} WHERE position > %s AND "
                               "position <= %s ORDER BY position").format(schema, index)
         self._sql_index_head = SQL("SELECT max(position) AS head FROM {0}.{1}").format(schema, index)
@@ -119,10 +132,9 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
         self._sql_partition_index = SQL("CREATE INDEX IF NOT EXISTS {0} ON {1}.{2} (partition, position)"
                                         ).format(Identifier(self.chain_table_name + "_partition"),
                                                  schema, chain)
-        locks = ("SELECT count({0}(%s, k)) FROM (SELECT k FROM unnest(%s::int[]) AS k ORDER BY k "
-                 "OFFSET 0) AS sorted")  # the fence: locks taken in ascending order
-        self._sql_lock = SQL(locks).format(SQL("pg_advisory_xact_lock"))
-        self._sql_lock_shared = SQL(locks).format(SQL("pg_advisory_xact_lock_shared"))
+        self._sql_lock = SQL(  # the OFFSET 0 fence: locks taken in ascending order
+            "SELECT count(pg_advisory_xact_lock(%s, k)) FROM (SELECT k FROM unnest(%s::int[]) "
+            "AS k ORDER BY k OFFSET 0) AS sorted")
         self._sql_partition_index_exists = SQL("SELECT to_regclass({0}) AS found").format(
             Literal(f'"{datastore.schema}"."{self.chain_table_name}_partition"'))
         self._sql_lock_timeout = SQL("SET LOCAL lock_timeout = '{0}s'").format(datastore.lock_timeout)
@@ -199,13 +211,12 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
         curs.executemany(self._sql_insert_index, index_rows(ids, entries))
         return ids
 
-    def _lock_partitions(self, curs: Cursor[DictRow], partitions: Iterable[str], *,
-                         shared: bool = False) -> None:
+    def _lock_partitions(self, curs: Cursor[DictRow], partitions: Iterable[str]) -> None:
         """Lock these partitions until the transaction ends, in ascending key order (the one
-        order every append and reader takes them in: no deadlock)."""
+        order every append takes them in: no deadlock)."""
         curs.execute(self._sql_lock_timeout)
-        curs.execute(self._sql_lock_shared if shared else self._sql_lock,
-                     (self._store_key.signed, sorted({lock_key(p) for p in partitions})), prepare=True)
+        curs.execute(self._sql_lock, (self._store_key.signed, sorted({lock_key(p) for p in partitions})),
+                     prepare=True)
 
     def _append(self, curs: Cursor[DictRow], contents: list[tuple[int, str, bytes]]) -> None:
         """Chain new events; the caller holds their partitions' locks."""
@@ -362,18 +373,33 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
     def select_partitions(self, partitions: Sequence[str], after: int, until: int | None,
                           limit: int) -> list[Notification]:
         """Ids of one partition commit in order (its lock); across several they do not, so a
-        read of several first waits for the appends in flight to them (shared locks, held for
-        this one statement): what it returns is then final below its last id."""
+        read of several returns only what is final, without waiting. First, in one statement:
+        the largest committed id `head`, then the partitions with an append in flight (holding
+        their lock); then, in a later snapshot, the rows up to `head` and up to the last
+        committed id of each partition with an append in flight. Why nothing is skipped: let an
+        append T to one of these partitions p hold an id g, uncommitted in the read, below a
+        returned row r. r ≤ head, so T took g before `head` was read, having locked p before:
+        when the locks were sampled T held p's lock (or had ended: then g is visible to the
+        later read, or never will be). An append holding p's lock takes ids above every
+        committed id of p, so the cut at p's last committed id is below g: r is not returned."""
         wanted = check_partitions(partitions)
         bound = until if until is not None else 2**63 - 1
         with self.datastore.transaction(commit=False) as curs:
-            if len(wanted) > 1:
-                self._lock_partitions(curs, wanted, shared=True)
-            curs.execute(self._sql_partitions, (wanted, after, bound, limit), prepare=True)
-            return [Notification(id=row["notification_id"], originator_id=row["originator_id"],
-                                 originator_version=row["originator_version"],
-                                 topic=row["topic"], state=bytes(row["state"]))
-                    for row in curs.fetchall()]
+            if len(wanted) == 1:
+                curs.execute(self._sql_partitions, (wanted, after, bound, limit), prepare=True)
+                return [_notification(row) for row in curs.fetchall()]
+            curs.execute(self._sql_in_flight, (self._store_key.unsigned,), prepare=True)
+            found = curs.fetchone()
+            assert found is not None
+            keys = {key if key < 2**31 else key - 2**32 for key in found["keys"]}
+            held = [p for p in wanted if lock_key(p) in keys]
+        with self.datastore.transaction(commit=False) as curs:  # a snapshot after the sampling
+            curs.execute(self._sql_partitions_held, {
+                "held": held, "wanted": wanted, "after": after, "limit": limit,
+                "bound": min(bound, found["head"] or 0)}, prepare=True)
+            rows = curs.fetchall()
+        return [_notification(row) for row in rows if not held or row["notification_id"]
+                <= rows[0]["held_end"]]
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_index(self, after: int, until: int) -> list[tuple[int, str]]:
@@ -409,6 +435,12 @@ def _db_function_ddl(statement: Composed) -> bool:
     `CREATE OR REPLACE FUNCTION` rewrites its catalog row on every open, so two processes
     opening the store at once failed with "tuple concurrently updated"."""
     return "CREATE OR REPLACE FUNCTION" in statement.as_string()
+
+
+def _notification(row: DictRow) -> Notification:
+    return Notification(id=row["notification_id"], originator_id=row["originator_id"],
+                        originator_version=row["originator_version"], topic=row["topic"],
+                        state=bytes(row["state"]))
 
 
 def _link(row: TupleRow) -> Link:
