@@ -4,10 +4,12 @@
 `infra.chain.sqlite` / `infra.chain.postgres`. Each stores, in the same transaction as the
 events it appends, one row per event in a side table `<events table>_chain`
 (`position, previous, digest, partition`: one chain per home partition), computed by
-`services.audit_chain`. Position 0 of that table is the genesis row, written once, when the store is created with an empty log. A log that holds
-events no chain row covers (chain table dropped, cut short, genesis row edited, or a log written
-before Paddock chained its logs) is never (re-)chained: every writer refuses it, naming the
-problem and `paddock audit verify` (`needs_genesis`, `next_links`).
+`services.audit_chain`. Position 0 of that table is the genesis row, written once, when the
+store is created with an empty log. A log that holds events no chain row covers (chain table
+dropped, cut short, genesis row edited, or a log written before Paddock chained its logs) is
+never (re-)chained: every writer refuses it, naming the problem and `paddock audit verify`
+(`needs_genesis`, `next_links`). A chain written before it was split per partition (one global
+chain) is kept as partition "" (services/audit_chain.py).
 
 The pure walk lives in `services.audit_chain`; this package only reads rows for it.
 """
