@@ -94,7 +94,7 @@ class FinalPrefix:
         with self._lock:
             held = next((g for g in gaps if self._waiting.setdefault(g, now) & now), None)
         bound = ids[-1] if held is None else held - 1
-        if any(g < bound for g in gaps):  # their appends ended: look again, after they did
+        if any(g <= bound for g in gaps):  # their appends ended: look again, after they did
             rows = select(bound)
             ids = [position(row) for row in rows]
             self._settle(after, ids, ids[-1] if len(rows) == limit else bound)

@@ -96,3 +96,4 @@ def test_gaps_and_keys() -> None:
     key = store_key("paddock.paddock_events")
     assert key.unsigned == key.signed & 0xFFFFFFFF and -(2**31) <= key.signed < 2**31
     assert lock_key("championship:x") == lock_key("championship:x") != lock_key("championship:y")
+
