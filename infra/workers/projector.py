@@ -1,6 +1,9 @@
 """The blocking steps of a projection worker: load the fold up to the tracked position, then
 project the log page by page, each page's views and the new position in one transaction.
 
+The fold is kept per partition (projections/partition_folds.py), at most `max_partitions` of
+them in memory; an evicted partition is folded again from the log when one of its views is due.
+
 The asyncio `ProjectionWorker` runs these steps in threads; a rebuild runs them directly.
 """
 
@@ -13,7 +16,8 @@ from dataclasses import dataclass
 import structlog
 
 from infra.views import TrackingConflictError, ViewStore
-from projections.live_views import LiveFold
+from infra.workers.partition_reader import partition_loader
+from projections.partition_folds import DEFAULT_MAX_PARTITIONS, LiveFold
 from services.ledger import Ledger
 
 LOAD_PAGE = 1000
@@ -51,13 +55,16 @@ class Progress:
 
 class Projector:
     def __init__(self, ledger: Ledger, store: ViewStore, name: str = "projections",
-                 batch: int = 500) -> None:
+                 batch: int = 500, max_partitions: int = DEFAULT_MAX_PARTITIONS) -> None:
         if batch < 1:
             raise ValueError(f"batch must be at least 1 (got {batch})")
+        if max_partitions < 1:
+            raise ValueError(f"max_partitions must be at least 1 (got {max_partitions})")
         self.ledger = ledger
         self.store = store
         self.name = name
         self.batch = batch
+        self.max_partitions = max_partitions
         self._live: LiveFold | None = None
         self._target = 0
 
@@ -77,7 +84,8 @@ class Projector:
     def load_page(self) -> bool:
         """Fold one page of events the stored views already reflect; True once loaded."""
         if self._live is None:
-            self._live, self._target = LiveFold(), self.store.position(self.name)
+            self._live = LiveFold(partition_loader(self.ledger), self.max_partitions)
+            self._target = self.store.position(self.name)
         if self._live.position >= self._target:
             return True
         events = self.ledger.read_events(self._live.position, limit=LOAD_PAGE, until=self._target)
