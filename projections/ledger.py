@@ -182,6 +182,9 @@ class LedgerState:
     receipts: dict[str, int] = field(default_factory=dict)
     signing_keys: dict[str, SigningKeyState] = field(default_factory=dict)
     desk: dict[str, list[Recorded[DeskDecision]]] = field(default_factory=dict)
+    rounds_memo: dict[RoundKey, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Each round as last computed, keyed by the facts it saw (projections.round_state.RoundMemo):
+    not state, a cache, so one new fact recomputes its own round, not every round."""
 
     def position_known_at(self, known_at: datetime) -> int:
         """The last log position recorded at or before `known_at` (0 for an empty log)."""
