@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-
 _LEAVES = frozenset({str, int, bool, float, type(None)})
 
 

@@ -38,9 +38,6 @@ Item = tuple[int, Any]
 Loader = Callable[[str, int], Iterable[Item]]
 """(partition, until) → that partition's events at positions up to `until`, ascending."""
 
-DEFAULT_MAX_PARTITIONS = 512
-
-
 class PartitionNotCachedError(Exception):
     """A partition's fold was needed, is not cached and there is no loader to fold it again."""
 
@@ -84,8 +81,7 @@ class PartitionCache:
     """Partition → its fold, at most `bound` of them (None: no bound), least recently used
     evicted first."""
 
-    def __init__(self, loader: Loader | None = None, bound: int | None = DEFAULT_MAX_PARTITIONS
-                 ) -> None:
+    def __init__(self, loader: Loader | None = None, bound: int | None = None) -> None:
         if bound is not None and bound < 1:
             raise ValueError(f"the partition cache holds at least 1 partition (got {bound})")
         if bound is not None and loader is None:

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import structlog
 
+from infra.config import projection_partitions
 from infra.views import TrackingConflictError, ViewStore
 from infra.workers.partition_reader import partition_loader
-from projections.partition_folds import DEFAULT_MAX_PARTITIONS, LiveFold
+from projections.partition_folds import LiveFold
 from services.ledger import Ledger
 
 LOAD_PAGE = 1000
@@ -55,9 +56,11 @@ class Progress:
 
 class Projector:
     def __init__(self, ledger: Ledger, store: ViewStore, name: str = "projections",
-                 batch: int = 500, max_partitions: int = DEFAULT_MAX_PARTITIONS) -> None:
+                 batch: int = 500, max_partitions: int | None = None) -> None:
+        """`max_partitions` None: PADDOCK_PROJECTION_PARTITIONS, else 128 (infra/config.py)."""
         if batch < 1:
             raise ValueError(f"batch must be at least 1 (got {batch})")
+        max_partitions = max_partitions or projection_partitions()
         if max_partitions < 1:
             raise ValueError(f"max_partitions must be at least 1 (got {max_partitions})")
         self.ledger = ledger
@@ -76,6 +79,11 @@ class Projector:
     def position(self) -> int:
         """The position the views reflect (read from the store until the fold is loaded)."""
         return self._live.position if self.loaded and self._live else self.store.position(self.name)
+
+    @property
+    def partition_loads(self) -> int:
+        """How many times a partition was folded again from the log (after an eviction)."""
+        return self._live.folds.loads if self._live is not None else 0
 
     def unload(self) -> None:
         """Forget the fold: the next step reloads it from the tracked position."""
