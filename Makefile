@@ -58,10 +58,12 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.service_bench
 	$(BIN)/python -m bench.cli_startup
+	$(BIN)/python -m bench.catchup_bench
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.service_bench --quick
 	$(BIN)/python -m bench.cli_startup --quick
+	$(BIN)/python -m bench.catchup_bench --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/asyncapi/node_modules
