@@ -35,6 +35,7 @@ from projections.live_views import STANDINGS, live_views
 from projections.view_scopes import ViewScopes
 
 Item = tuple[int, Any]
+Partitions = tuple[str, ...]
 Loader = Callable[[str, int], Iterable[Item]]
 """(partition, until) → that partition's events at positions up to `until`, ascending."""
 
@@ -139,31 +140,40 @@ class LiveFold:
         self._born: dict[str, int] = {}  # partition → the position of its first event
         self._pending: list[tuple[datetime, int, tuple[str, ...]]] = []  # (effective_at, position, partitions)
 
-    def skip(self, items: Iterable[Item]) -> None:
-        """Fold events whose views are already stored (loading up to a tracked position)."""
-        for position, event in items:
-            partitions = self._partitioner.partitions(event)
-            self._route(position, event, partitions)
-            self._apply(position, event, partitions)
+    def skip(self, items: Sequence[Item], partitions: Sequence[Partitions] | None = None) -> None:
+        """Fold events whose views are already stored (loading up to a tracked position).
+        `partitions`, when given, are the events' partitions as the log's index holds them
+        (else they are learnt from the events, which needs the log from its start)."""
+        for (position, event), parts in zip(items, self._partitions(items, partitions),
+                                            strict=True):
+            self._route(position, event, parts)
+            self._apply(position, event, parts)
 
-    def advance(self, items: Sequence[Item]) -> dict[str, str]:
+    def advance(self, items: Sequence[Item], partitions: Sequence[Partitions] | None = None
+                ) -> dict[str, str]:
         """Fold a batch; the views it may have changed, as canonical JSON."""
         planned = []
         last: dict[str, int] = {}
-        for position, event in items:
-            partitions = self._partitioner.partitions(event)
-            for name in self._route(position, event, partitions):
+        for (position, event), parts in zip(items, self._partitions(items, partitions),
+                                            strict=True):
+            for name in self._route(position, event, parts):
                 last[name] = position
-            planned.append((position, event, partitions, self.time))
+            planned.append((position, event, parts, self.time))
         due: dict[int, set[str]] = {}
         for name, position in last.items():
             due.setdefault(position, set()).add(name)
         views: dict[str, str] = {}
-        for position, event, partitions, time in planned:
-            self._apply(position, event, partitions)
+        for position, event, parts, time in planned:
+            self._apply(position, event, parts)
             if position in due and time is not None:
                 views.update(self._compute(due[position], position, time))
         return dict(sorted(views.items()))
+
+    def _partitions(self, items: Sequence[Item], given: Sequence[Partitions] | None
+                    ) -> Sequence[Partitions]:
+        if given is not None:
+            return given
+        return [self._partitioner.partitions(event) for _, event in items]
 
     # -- routing: which views an event may change ----------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -96,14 +97,24 @@ class Projector:
             self._target = self.store.position(self.name)
         if self._live.position >= self._target:
             return True
-        events = self.ledger.read_events(self._live.position, limit=LOAD_PAGE, until=self._target)
+        events, partitions = self._read(self._live.position, LOAD_PAGE, self._target)
         if not events:
             raise ViewStoreAheadError(
                 f"the views of {self.name!r} reflect log position {self._target} but the log ends "
                 f"at {self._live.position}: rebuild them (`paddock projections rebuild`)"
             )
-        self._live.skip(events)
+        self._live.skip(events, partitions)
         return self._live.position >= self._target
+
+    def _read(self, after: int, limit: int, until: int | None
+              ) -> tuple[list[tuple[int, Any]], list[tuple[str, ...]] | None]:
+        """Events with their partitions from the log's partition index when the ledger has
+        one (`read_indexed`), else the events alone (the fold learns their partitions)."""
+        indexed = getattr(self.ledger, "read_indexed", None)
+        if indexed is None:
+            return self.ledger.read_events(after, limit=limit, until=until), None
+        rows = indexed(after, limit=limit, until=until)
+        return [(p, e) for p, e, _ in rows], [tuple(parts) for _, _, parts in rows]
 
     def load(self) -> None:
         while not self.load_page():
@@ -116,11 +127,11 @@ class Projector:
         after, started = self._live.position, time.perf_counter()
         if until is not None and after >= until:
             return None
-        events = self.ledger.read_events(after, limit=self.batch, until=until)
+        events, partitions = self._read(after, self.batch, until)
         if not events:
             return None
         try:
-            views = self._live.advance(events)
+            views = self._live.advance(events, partitions)
             self.store.write(self.name, self._live.position, views, expected=after)
         except BaseException:
             self.unload()

@@ -230,3 +230,17 @@ def test_a_bounded_cache_needs_a_loader() -> None:
         PartitionCache(None, 4)
     with pytest.raises(PartitionNotCachedError):
         PartitionCache(None, None).load("championship:x", 1)
+
+
+def test_partitions_from_the_index_replace_learning_them() -> None:
+    """Rows of the log's partition index (`Ledger.read_indexed`) give the same views, in a
+    fold that never saw the log's start."""
+    events = build_log(Plan(championships=4, events=2, seed=9, facts=25))
+    index = [parts for _, parts in Partitioner().index(events)]
+    expected, _ = follow(events, [5])
+    middle = len(events) // 2
+    live = LiveFold()
+    live.skip(events[:middle], index[:middle])
+    stored = live.advance(events[middle:], index[middle:])
+    assert all(expected[name] == body for name, body in stored.items())
+    assert not live._partitioner._homes
