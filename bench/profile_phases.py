@@ -37,12 +37,10 @@ from nats.aio.msg import Msg
 
 from bench.service_bench import GcTimer, latency_figures
 from bench.workload import build_big_log, ingest_workload
-from domain.aggregates.ingest_receipt import IngestReceipt
 from domain.decisions import DecisionKind, DecisionTerms
 from infra.bootstrap import open_ledger
 from infra.logging import configure_logging
 from infra.nats_subjects import standings_subject
-from infra.views import StoredView
 from infra.views.factory import open_view_store
 from infra.workers.projector import Projector
 from infra.workers.publisher import Publisher
@@ -83,12 +81,13 @@ PROJECTION_STEPS: list[Step] = [
     ("Projector.catch_up (all)", "infra/workers/projector.py", "catch_up"),
     ("  Ledger.read_events (select + decode)", "services/ledger.py", "read_events"),
     ("    Mapper.to_domain_event (decoding)", "eventsourcing/persistence.py", "to_domain_event"),
-    ("  LiveFold.advance", "projections/live_views.py", "advance"),
-    ("    LiveFold._plan (routing)", "projections/live_views.py", "_plan"),
+    ("  LiveFold.advance (per partition)", "projections/partition_folds.py", "advance"),
+    ("    LiveFold._route (routing)", "projections/partition_folds.py", "_route"),
     ("    LedgerFold.apply", "projections/ledger.py", "apply"),
+    ("    partition folded again (evicted)", "projections/partition_folds.py", "load"),
     ("    live_views", "projections/live_views.py", "live_views"),
     ("      season_at (rounds as they stood)", "projections/standings_view.py", "season_at"),
-    ("        round_state", "projections/round_state.py", "round_state"),
+    ("        round_state (rounds not remembered)", "projections/round_state.py", "round_state"),
     ("      standings_view (given the season)", "projections/standings_view.py", "standings_view"),
     ("        class_standings", "domain/standings.py", "class_standings"),
     ("        driver_standings", "domain/standings.py", "driver_standings"),
@@ -232,48 +231,7 @@ def projection(workdir: Path, messages: int, rounds: int) -> None:
           f"{progress.events / wall:.0f} events/s profiled")
     report("Projector.catch_up", stats, wall, PROJECTION_STEPS)
 
-    # What if an ingest receipt (which belongs to no view) changed no view, instead of every
-    # view? (`affected_views` answers "every view" for an event of an aggregate it has not seen
-    # created by a view's owner.) Unprofiled, both ways, each into a fresh set of view tables.
-    import projections.live_views as live
-
-    def catch_up(suffix: str) -> tuple[float, int, dict[str, Any]]:
-        store = open_view_store(url, suffix=suffix)
-        started = time.perf_counter()
-        done = Projector(open_ledger(url), store, batch=500).catch_up()
-        seconds = time.perf_counter() - started
-        bodies = {n: _without_header((store.read(n) or _NO_VIEW).body) for n in store.names()}
-        store.close()
-        return seconds, done.views_written, bodies
-
-    shipped = catch_up("_shipped")
-    original = live._affected_by
-
-    def receipts_change_nothing(event: Any, owners: Any) -> set[str] | None:
-        if isinstance(event, IngestReceipt.Received):
-            return set()
-        return original(event, owners)
-
-    live._affected_by = receipts_change_nothing
-    try:
-        what_if = catch_up("_whatif")
-    finally:
-        live._affected_by = original
-    print(f"\nwhat-if (not the shipped code): receipts change no view: {what_if[1]} views written, "
-          f"{progress.events / what_if[0]:.0f} events/s (shipped: {shipped[1]} views written, "
-          f"{progress.events / shipped[0]:.0f} events/s unprofiled); final views equal apart "
-          f"from as_of/known_at/log_position: {what_if[2] == shipped[2]}")
     views.close()
-
-
-_NO_VIEW = StoredView("", 0, "{}")
-
-
-def _without_header(body: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(body)
-    for key in ("as_of", "known_at", "log_position"):
-        data.pop(key, None)
-    return data
 
 
 def query(workdir: Path, log_events: int, queries: int) -> None:
