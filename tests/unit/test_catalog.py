@@ -118,3 +118,23 @@ def test_the_catalog_is_light_data() -> None:
     assert all(line.split()[1] in {"__future__", "collections.abc", "dataclasses", "importlib",
                                    "typing"} for line in imports), imports
     assert EVENT.state_method == "event_state" and CHAMPIONSHIP.state_method == "championship_state"
+
+
+def test_the_facts_a_view_declares_cover_every_fact_the_live_router_sends_it(
+        memory_ledger: Ledger) -> None:
+    """What changes a published view, by the projection worker's router, is among the
+    aggregates its declaration names (over the demo season, every kind of fact)."""
+    from services.demo import load_demo
+    from services.lemans_scenario import load_lemans_scenario
+
+    load_demo(memory_ledger)
+    load_lemans_scenario(memory_ledger)
+    router, seen = live_views.ViewRouter(), set()
+    for _, event in memory_ledger.read_events(0):
+        aggregate = type(event).__qualname__.split(".")[0]
+        for name in router.route(event):
+            found = CATALOG.live(name)
+            assert found is not None, name
+            assert aggregate in found[0].affected_by, (aggregate, name)
+            seen.add((aggregate, found[0].name))
+    assert {kind for _, kind in seen} == {v.name for v in CATALOG.published}
