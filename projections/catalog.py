@@ -25,11 +25,11 @@ ID = "id"
 """A non-empty string: a championship, an event, a car, a class."""
 TIME = "time"
 """ISO 8601 with an offset, or a bare date (00:00 UTC)."""
-WHOLE = "whole number"
+INTEGER = "integer"
 """An integer: a published version, a round."""
 HOURS = "hours"
 """A number of hours, 0 up to domain.bounds.MAX_HOURS; the reader gets a timedelta."""
-KINDS = (ID, TIME, WHOLE, HOURS)
+KINDS = (ID, TIME, INTEGER, HOURS)
 
 CHAMPIONSHIP_FACTS = ("Championship", "RaceClassification", "StewardsDecision")
 """The aggregates of a championship's partition (domain/partitions.py)."""
@@ -251,7 +251,7 @@ CATALOG = Catalog((
          query="audit.diff", reader="diff", depends_on=("standings", "explain")),
     View("entry-list", EVENT, "projections.entry_list_view:entry_list_view",
          "a target event's entry list: entries, pending, reserves, free places, each with why",
-         params=(*TIMES, Param("published", WHOLE, "the list as version N was published",
+         params=(*TIMES, Param("published", INTEGER, "the list as version N was published",
                                excludes=("as_of", "known_at"), because="fixes both times")),
          query="entry_list", reader="entry_list", affected_by=EVENT_FACTS,
          depends_on=("invitations", "standings"),
@@ -260,8 +260,8 @@ CATALOG = Catalog((
              "with why), on every change"))),
     View("entry-list-diff", EVENT, "projections.entry_list_view:entry_list_diff",
          "what changed between two published versions of an entry list, and why",
-         params=(Param("from", WHOLE, "the earlier published version", required=True),
-                 Param("to", WHOLE, "the later published version", required=True)),
+         params=(Param("from", INTEGER, "the earlier published version", required=True),
+                 Param("to", INTEGER, "the later published version", required=True)),
          query="entry_list_diff", reader="entry_list_diff", affected_by=EVENT_FACTS,
          depends_on=("entry-list",)),
 ))

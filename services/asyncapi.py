@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.bounds import MAX_HOURS
-from projections.catalog import CATALOG, HOURS, ID, PER_CLASS, TIME, WHOLE, Catalog, Param, View
+from projections.catalog import CATALOG, HOURS, ID, INTEGER, PER_CLASS, TIME, Catalog, Param, View
 from services import contracts as c
 from services.ingest_headers import MAX_ACTOR, MAX_MESSAGE_ID
 
@@ -146,11 +146,11 @@ def _state_address(prefix: str, view: View) -> str:
     return f"{prefix}.{view.subject}.{{{view.key.name}}}" + (".{class}" if per_class else "")
 
 
-_SHOWN = {ID: "", TIME: "", WHOLE: ": N", HOURS: ": hours"}
+_SHOWN = {ID: "", TIME: "", INTEGER: ": N", HOURS: ": hours"}
 _SCHEMAS_OF: dict[str, dict[str, Any]] = {
     ID: {"type": "string", "minLength": 1},
     TIME: {"type": "string"},
-    WHOLE: {"type": "integer"},
+    INTEGER: {"type": "integer"},
     HOURS: {"type": "number", "minimum": 0, "maximum": MAX_HOURS},
 }
 

@@ -19,7 +19,7 @@ from typing import Any
 from domain.bounds import MAX_HOURS, check_amount
 from domain.errors import InvalidInputError
 from domain.timing import parse_when, require_aware
-from projections.catalog import CATALOG, HOURS, ID, TIME, WHOLE, Catalog, Param, View
+from projections.catalog import CATALOG, HOURS, ID, INTEGER, TIME, Catalog, Param, View
 
 Spelling = Callable[[str], str]
 """How a transport names a field in its messages: the field's name → what its users type."""
@@ -65,7 +65,7 @@ def parse(view: View, request: object, *, spell: Spelling = as_named) -> Query:
 _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     ID: ((str,), "a valid string"),
     TIME: ((str,), "a valid string"),
-    WHOLE: ((int,), "a valid integer"),
+    INTEGER: ((int,), "a valid integer"),
     HOURS: ((int, float), "a valid number"),
 }
 
@@ -99,7 +99,8 @@ def _check_exclusions(view: View, request: Mapping[str, Any], spell: Spelling) -
     for p in view.params:
         clash = [x for x in p.excludes if request.get(x) is not None]
         if request.get(p.name) is not None and clash:
-            raise InvalidInputError(f"{spell(p.name)} N {p.because}: drop "
+            value = " N" if p.kind == INTEGER else ""
+            raise InvalidInputError(f"{spell(p.name)}{value} {p.because}: drop "
                                     f"{' and '.join(spell(x) for x in p.excludes)}")
 
 

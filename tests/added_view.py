@@ -11,8 +11,8 @@ from domain.errors import UnknownChampionshipError
 from projections.catalog import (
     CATALOG,
     CHAMPIONSHIP,
+    INTEGER,
     TIMES,
-    WHOLE,
     WHOLE_VIEW,
     Catalog,
     Param,
@@ -37,7 +37,7 @@ def round_facts_view(state: LedgerState, championship: str, as_of: datetime, kno
 
 ROUND_FACTS = View("round-facts", CHAMPIONSHIP, "tests.added_view:round_facts_view",
                    "the facts of one round, in log order",
-                   params=(*TIMES, Param("round", WHOLE, "the round", required=True)),
+                   params=(*TIMES, Param("round", INTEGER, "the round", required=True)),
                    query="round_facts",
                    publication=Publication(WHOLE_VIEW, "A round's facts, on every change"))
 """The catalog line."""

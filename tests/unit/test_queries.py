@@ -10,7 +10,7 @@ import pytest
 
 from domain.errors import InvalidInputError
 from infra.cli.asking import spelling
-from projections.catalog import CATALOG, CHAMPIONSHIP, TIMES, WHOLE, Param, View
+from projections.catalog import CATALOG, CHAMPIONSHIP, INTEGER, TIMES, Param, View
 from services import queries
 
 T = datetime(2024, 2, 5, tzinfo=UTC)
@@ -137,8 +137,8 @@ def _facts(state: str, key: str, as_of: datetime, known_at: datetime, round_numb
 
 
 ROUNDS = View("rounds", CHAMPIONSHIP, "tests.unit.test_queries:_facts", "x",
-              params=(*TIMES, Param("round", WHOLE, "r", required=True),
-                      Param("limit", WHOLE, "n", default=3)))
+              params=(*TIMES, Param("round", INTEGER, "r", required=True),
+                      Param("limit", INTEGER, "n", default=3)))
 
 
 @pytest.mark.parametrize(("partitioned", "state"), [(True, "partition of c"), (False, "whole log")])
