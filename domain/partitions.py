@@ -2,8 +2,8 @@
 
 Every fact has one home partition: the championship it is about (its definition, entries, ties,
 rounds, classifications, poles, stewards' decisions), the target event (its definition, the
-organiser's decisions, invitations), the award, or a system partition (signing keys; ingest
-receipts, which no view reads). A reader answers a question about one championship from that
+organiser's decisions, invitations), the award, or a system partition: the signing keys, and
+one per ingest receipt (a receipt is looked up by its message id only, and no view reads it). A reader answers a question about one championship from that
 partition's facts only, whatever the size of the log.
 
 A championship definition that declares invitation routes to a target event is also indexed
@@ -14,6 +14,8 @@ the championships its routes name (see `projections.partition_scope`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -30,9 +32,7 @@ CHAMPIONSHIP = "championship:"
 EVENT = "event:"
 AWARD = "award:"
 KEYS = "system:keys"
-RECEIPTS = "system:receipts"
-PARTITION_LENGTH = 200
-"""Partition keys are at most this long (ids are bounded far below it: domain/bounds.py)."""
+RECEIPT = "receipt:"
 
 
 def championship_partition(championship: str) -> str:
@@ -45,6 +45,10 @@ def event_partition(event_id: str) -> str:
 
 def award_partition(award: str) -> str:
     return f"{AWARD}{award}"
+
+
+def receipt_partition(message_id: str) -> str:
+    return f"{RECEIPT}{message_id}"
 
 
 def championship_of(partition: str) -> str | None:
@@ -60,7 +64,7 @@ _HOMES: dict[type, Callable[[Any], str]] = {
     Invitation: lambda a: event_partition(a.event_id),
     Award: lambda a: award_partition(a.award),
     SigningKey: lambda _: KEYS,
-    IngestReceipt: lambda _: RECEIPTS,
+    IngestReceipt: lambda a: receipt_partition(a.message_id),
 }
 
 _CREATED: dict[type, Callable[[Any], str]] = {
@@ -71,8 +75,15 @@ _CREATED: dict[type, Callable[[Any], str]] = {
     Invitation.Opened: lambda e: event_partition(e.event_id),
     Award.Granted: lambda e: award_partition(e.award),
     SigningKey.Registered: lambda _: KEYS,
-    IngestReceipt.Received: lambda _: RECEIPTS,
+    IngestReceipt.Received: lambda e: receipt_partition(e.message_id),
 }
+
+
+_NAMES_HOME: dict[type, Callable[[Any], str]] = {
+    Championship.Revised: lambda e: championship_partition(e.definition["id"]),
+}
+"""Later events that name their home: a revision routing to an event is read in that event's
+partition without the championship's creation event."""
 
 
 def home_partition(aggregate: Any) -> str:
@@ -97,6 +108,21 @@ def partitions_of(aggregate: Any, event: Any) -> tuple[str, ...]:
     return (home_partition(aggregate), *route_partitions(event))
 
 
+@dataclass(frozen=True)
+class IndexEntry:
+    """What the partition index records of one event: its partitions and its two times (None
+    for an event that is not a fact)."""
+
+    partitions: tuple[str, ...]
+    effective_at: datetime | None
+    recorded_at: datetime | None
+
+    @classmethod
+    def of(cls, partitions: tuple[str, ...], event: Any) -> IndexEntry:
+        return cls(partitions, getattr(event, "effective_at", None),
+                   getattr(event, "recorded_at", None))
+
+
 class Partitioner:
     """The partitions of events read back from a log, in log order (no aggregate at hand):
     an aggregate's home is learnt from its creation event. Used to index a log written before
@@ -106,7 +132,7 @@ class Partitioner:
         self._homes: dict[UUID, str] = {}
 
     def partitions(self, event: Any) -> tuple[str, ...]:
-        created = _CREATED.get(type(event))
+        created = _CREATED.get(type(event)) or _NAMES_HOME.get(type(event))
         if created is not None:
             self._homes[event.originator_id] = created(event)
         home = self._homes.get(event.originator_id)

@@ -15,6 +15,24 @@ from domain.errors import InvalidInputError
 ROLES = ("ingest", "projections", "publisher", "queries", "checkpoints")
 MAX_INGEST_WORKERS = 64
 CHECKPOINT_EVERY = 60.0  # seconds between checkpoint publications (when the log grew)
+FOLD_EVENTS_ENV = "PADDOCK_FOLD_EVENTS"
+MAX_FOLD_EVENTS = 100_000_000
+
+
+def fold_events(env: Mapping[str, str], default: int) -> int:
+    """How many folded events a process keeps in its partition cache (PADDOCK_FOLD_EVENTS):
+    the memory bound of a long-running process, about 0.5 KB per event."""
+    text = env.get(FOLD_EVENTS_ENV)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_FOLD_EVENTS:
+        raise InvalidInputError(f"{FOLD_EVENTS_ENV}={text[:40]!r}: give a whole number of events "
+                                f"from 1 to {MAX_FOLD_EVENTS:,} (default {default:,})")
+    return value
 
 
 @dataclass(frozen=True)
