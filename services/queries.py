@@ -5,7 +5,7 @@ A request names a view and carries its key and parameters as plain values (strin
 `parse` checks it against the view's declaration, once, whatever the transport, and `ask`
 answers it from the Ledger: by the Ledger's query method for the view, or, for a view that
 declares none, by its view function over the key's partition state (the Ledger folds that
-partition). A transport only decodes its requests, spells the fields as its users know them
+partition and what it depends on). A transport only decodes its requests, spells the fields as its users know them
 (`--as-of` on the command line, `as_of` in a JSON request) and encodes the answer.
 """
 
@@ -124,10 +124,9 @@ def answer(reader: Any, name: str, request: object, *, spell: Spelling = as_name
 
 
 def partition_state(reader: Any, view: View, key: str) -> Any:
-    """The fold a view function reads: the Ledger's fold of the key's partition (and what it
-    depends on), or, from a Ledger without partition folds, its fold of the whole log."""
-    scoped = getattr(reader, view.key.state_method, None)
-    return scoped(key) if callable(scoped) else reader.state()
+    """The fold a view function reads: the Ledger's fold of the key's partition and of what it
+    depends on (`championship_state`, `event_state`), never the whole log."""
+    return getattr(reader, view.key.state_method)(key)
 
 
 def _times(reader: Any, as_of: datetime | None, known_at: datetime | None) -> tuple[datetime, datetime]:

@@ -33,7 +33,8 @@ def demo_ledger(sqlite_store: str, clock: Clock) -> Ledger:
 
 def test_the_query_module_answers_it_from_the_ledger(demo_ledger: Ledger) -> None:
     view = queries.answer(demo_ledger, "round-facts", ROUND_5, catalog=WITH_ROUND_FACTS)
-    assert view["round"] == 5 and view["log_position"] == demo_ledger.head()
+    assert view["round"] == 5
+    assert view["log_position"] == demo_ledger.history(ASLMS)["log_position"]  # its partition's
     summaries = [f["summary"] for f in view["facts"]]
     assert any("R5-car19-max-drive-time" in s for s in summaries)
     before_the_flag = queries.answer(demo_ledger, "round-facts", {**ROUND_5, "as_of": "2024-01-01"},

@@ -89,10 +89,8 @@ def test_a_wrong_value_is_refused_as_on_the_command_line(view: str, request_: di
 class Reader:
     """The Ledger's reading side, as far as the query module uses it, recording each call."""
 
-    def __init__(self, *, partitioned: bool) -> None:
+    def __init__(self) -> None:
         self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
-        if partitioned:
-            self.championship_state = lambda key: f"partition of {key}"
 
     def __getattr__(self, method: str) -> Any:
         if method not in {v.reader for v in CATALOG}:
@@ -104,8 +102,8 @@ class Reader:
 
         return call
 
-    def state(self) -> str:
-        return "whole log"
+    def championship_state(self, key: str) -> str:
+        return f"partition of {key}"
 
     def clock(self) -> datetime:
         return NOW
@@ -125,7 +123,7 @@ class Reader:
 ])
 def test_a_query_is_answered_by_the_ledger_method_its_view_declares(
         view: str, request_: dict[str, Any], call: tuple[Any, ...]) -> None:
-    reader = Reader(partitioned=False)
+    reader = Reader()
     assert queries.answer(reader, view, request_) == {"answered_by": call[0]}
     assert reader.calls == [call]
 
@@ -141,11 +139,10 @@ ROUNDS = View("rounds", CHAMPIONSHIP, "tests.unit.test_queries:_facts", "x",
                       Param("limit", INTEGER, "n", default=3)))
 
 
-@pytest.mark.parametrize(("partitioned", "state"), [(True, "partition of c"), (False, "whole log")])
-def test_a_view_without_a_ledger_method_is_computed_over_its_partitions_state(
-        partitioned: bool, state: str) -> None:
-    reader = Reader(partitioned=partitioned)
+def test_a_view_without_a_ledger_method_is_computed_over_its_partitions_state() -> None:
+    reader = Reader()
     answer = queries.ask(reader, queries.parse(ROUNDS, {"championship": "c", "round": 2,
                                                         "as_of": "2024-02-05"}))
-    assert answer == {"state": state, "key": "c", "times": (T, NOW), "round": 2, "limit": 3}
+    assert answer == {"state": "partition of c", "key": "c", "times": (T, NOW), "round": 2,
+                      "limit": 3}
     assert reader.calls == []
