@@ -128,6 +128,8 @@ class View:
     publication: Publication | None = None
 
     def __post_init__(self) -> None:
+        if ":" not in self.compute:
+            raise ValueError(f"view {self.name}: compute names `module:function`, not '{self.compute}'")
         names = [self.key.name, *(p.name for p in self.params)]
         if len(set(names)) != len(names):
             raise ValueError(f"view {self.name}: a parameter is declared twice ({names})")

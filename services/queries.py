@@ -14,12 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.bounds import MAX_HOURS, check_amount
 from domain.errors import InvalidInputError
 from domain.timing import parse_when, require_aware
 from projections.catalog import CATALOG, HOURS, ID, INTEGER, TIME, Catalog, Param, View
+
+if TYPE_CHECKING:  # the CLI imports this module before it opens (and so imports) the Ledger
+    from projections.ledger import LedgerState
+    from services.ledger import Ledger
 
 Spelling = Callable[[str], str]
 """How a transport names a field in its messages: the field's name → what its users type."""
@@ -104,7 +108,7 @@ def _check_exclusions(view: View, request: Mapping[str, Any], spell: Spelling) -
                                     f"{' and '.join(spell(x) for x in p.excludes)}")
 
 
-def ask(reader: Any, query: Query) -> dict[str, Any]:
+def ask(reader: Ledger, query: Query) -> dict[str, Any]:
     """The answer to a query, from the Ledger `reader`."""
     view = query.view
     required = [query.given(p.name) for p in view.params if p.required]
@@ -117,20 +121,21 @@ def ask(reader: Any, query: Query) -> dict[str, Any]:
     return view.function()(state, query.key, as_of, known_at, *required, **optional)
 
 
-def answer(reader: Any, name: str, request: object, *, spell: Spelling = as_named,
+def answer(reader: Ledger, name: str, request: object, *, spell: Spelling = as_named,
            catalog: Catalog = CATALOG) -> dict[str, Any]:
     """`ask(reader, parse(view, request))` for the view called `name`."""
     return ask(reader, parse(catalog.view(name), request, spell=spell))
 
 
-def partition_state(reader: Any, view: View, key: str) -> Any:
+def partition_state(reader: Ledger, view: View, key: str) -> LedgerState:
     """The fold a view function reads: the Ledger's fold of the key's partition and of what it
     depends on (`championship_state`, `event_state`), never the whole log."""
-    return getattr(reader, view.key.state_method)(key)
+    state: LedgerState = getattr(reader, view.key.state_method)(key)
+    return state
 
 
-def _times(reader: Any, as_of: datetime | None, known_at: datetime | None) -> tuple[datetime, datetime]:
+def _times(reader: Ledger, as_of: datetime | None, known_at: datetime | None) -> tuple[datetime, datetime]:
     """Both times default to now, as the Ledger's own queries do."""
-    now: datetime = reader.clock()
+    now = reader.clock()
     return (require_aware(as_of, field="as_of") if as_of else now,
             require_aware(known_at, field="known_at") if known_at else now)

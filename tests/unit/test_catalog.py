@@ -102,6 +102,7 @@ def _view(name: str, **kw: Any) -> View:
     (lambda: _view("a", params=(*TIMES, Param("as_of", ID, "again"))), "declared twice"),
     (lambda: _view("a", params=(Param("p", ID, "p", excludes=("q",)),)), "excludes unknown"),
     (lambda: Param("p", "colour", "p"), "unknown kind 'colour'"),
+    (lambda: View("a", CHAMPIONSHIP, "projections.history_view", "x"), "module:function"),
     (lambda: Publication("by round", "s"), "not 'by round'"),
     (lambda: CATALOG.view("entries"), "unknown view 'entries'"),
     (lambda: CATALOG.by_query("entries"), "unknown query 'entries'"),
