@@ -116,17 +116,26 @@ def report(rows: Sequence[Row]) -> None:
           f"{TARGET_WALL} s at 1M), {rows[-1].rss_mb:.0f} MB (target ≤ {TARGET_RSS_MB:.0f} MB)")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.query_bench", description=__doc__,
+def sized_parser(prog: str, doc: str | None, quick: str) -> argparse.ArgumentParser:
+    """The options of the benchmarks over logs of growing size (this one and the service's)."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="2k and 10k events, 3 runs")
+    size.add_argument("--quick", action="store_true", help=quick)
     size.add_argument("--full", action="store_true", help="10k, 100k and 1M events")
     parser.add_argument("--dir", type=Path, help="keep the built logs here (reused)")
+    return parser
+
+
+def log_sizes(args: argparse.Namespace, quick: list[int]) -> list[int]:
+    return quick if args.quick else [10_000, 100_000, 1_000_000] if args.full else [10_000, 100_000]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = sized_parser("python -m bench.query_bench", __doc__, "2k and 10k events, 3 runs")
     parser.add_argument("--runs", type=int, help="runs of each command (default 3 quick, 7)")
     args = parser.parse_args(argv)
-    sizes = [2_000, 10_000] if args.quick else [10_000, 100_000, 1_000_000] if args.full \
-        else [10_000, 100_000]
+    sizes = log_sizes(args, [2_000, 10_000])
     runs = args.runs or (3 if args.quick else 7)
     with tempfile.TemporaryDirectory(prefix="paddock-query-bench-") as temp:
         directory = args.dir or Path(temp)

@@ -13,6 +13,7 @@ the championships its routes name (see `projections.partition_scope`).
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +50,12 @@ def award_partition(award: str) -> str:
 
 def receipt_partition(message_id: str) -> str:
     return f"{RECEIPT}{message_id}"
+
+
+def partition_group(partition: str, groups: int) -> int:
+    """The group a partition belongs to among `groups`: the same in every process and release
+    (crc32 of the key, not Python's per-process string hash)."""
+    return zlib.crc32(partition.encode()) % groups
 
 
 def championship_of(partition: str) -> str | None:

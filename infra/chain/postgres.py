@@ -210,8 +210,10 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
             return {str(row[0]) for row in curs.fetchall()}
 
 
-    # -- the partition index -------------------------------------------------------------------
+    # -- the partition index (reads retried as eventsourcing's are: a pooled connection that
+    # the database closed, e.g. after an outage, is replaced) ---------------------------------
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_partitions(self, partitions: Sequence[str], after: int, until: int | None,
                           limit: int) -> list[Notification]:
         wanted = check_partitions(partitions)
@@ -223,11 +225,13 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
                                  topic=row["topic"], state=bytes(row["state"]))
                     for row in curs.fetchall()]
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_index(self, after: int, until: int) -> list[tuple[int, str]]:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(self._sql_index, (after, until), prepare=True)
             return [(int(row["position"]), str(row["partition"])) for row in curs.fetchall()]
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def index_head(self) -> int | None:
         if self.index_table_name not in self._present(self.index_table_name):
             return None
@@ -236,6 +240,7 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
             row = curs.fetchone()
             return int(row["head"] or 0) if row else 0
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def partitions_like(self, prefix: str, limit: int) -> list[str]:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(self._sql_like, (prefix, limit))
