@@ -38,14 +38,19 @@ from domain.aggregates.stewards_decision import StewardsDecision
 from domain.aggregates.target_event import TargetEvent
 from domain.errors import PaddockError
 from projections.canonical import canonical_json
+from projections.catalog import (  # the view names are the catalog's; importable here as before
+    ENTRY_LISTS,
+    INVITATIONS,
+    STANDINGS,
+    entry_list_name,
+    invitations_name,
+    standings_name,
+)
 from projections.entry_list_view import entry_list_view
 from projections.invitations_view import invitations_view
 from projections.ledger import LedgerFold, LedgerState
 from projections.standings_view import SeasonAt, season_at, standings_view
 
-STANDINGS = "standings/"
-INVITATIONS = "invitations/"
-ENTRY_LISTS = "entry-list/"
 EVERY_INVITATION = "invitations/*"
 """In an `affected_views` answer: the invitations view of every target event."""
 EVERY_ENTRY_LIST = "entry-list/*"
@@ -53,18 +58,6 @@ EVERY_ENTRY_LIST = "entry-list/*"
 
 Owners = Mapping[UUID, str]
 """Aggregate id → the view its events are about (`standings/<c>` or `invitations/<e>`)."""
-
-
-def standings_name(championship: str) -> str:
-    return f"{STANDINGS}{championship}"
-
-
-def invitations_name(event_id: str) -> str:
-    return f"{INVITATIONS}{event_id}"
-
-
-def entry_list_name(event_id: str) -> str:
-    return f"{ENTRY_LISTS}{event_id}"
 
 
 def entry_list_of(invitations: str) -> str:
