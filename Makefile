@@ -13,6 +13,9 @@ ASYNCAPI_PARSER := tests/asyncapi/node_modules/.installed
 NPM := $(shell command -v npm 2>/dev/null)
 TEST_DEPS := $(STAMP) $(if $(NPM),$(ASYNCAPI_PARSER))
 
+# the benchmark's synthetic logs, built once and reused (1M events: about 1 GB)
+BENCH_LOGS ?= .bench-logs
+
 .PHONY: setup demo test test-under-load unit integration e2e lint typecheck bench bench-quick asyncapi-parser clean
 
 $(STAMP): pyproject.toml
@@ -58,11 +61,17 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.service_bench
 	$(BIN)/python -m bench.cli_startup
+	$(BIN)/python -m bench.router_bench
+	$(BIN)/python -m bench.query_bench --full --dir $(BENCH_LOGS)
+	$(BIN)/python -m bench.query_service_bench --full --dir $(BENCH_LOGS)
 	$(BIN)/python -m bench.catchup_bench
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.service_bench --quick
 	$(BIN)/python -m bench.cli_startup --quick
+	$(BIN)/python -m bench.router_bench --quick
+	$(BIN)/python -m bench.query_bench --quick
+	$(BIN)/python -m bench.query_service_bench --quick
 	$(BIN)/python -m bench.catchup_bench --quick
 
 clean:

@@ -10,8 +10,9 @@ One run starts its own nats-server (temp dir, free port) and uses temp SQLite st
    fetch(64) + ack on the same payloads;
 2. projection catch-up: a ProjectionWorker from position 0 over the ingest log; baselines: a raw
    read of the notifications (pages of 1000) and a bare SQLite batched insert;
-3. as-of standings queries on a log of 1 million events (100k with --quick), after one fold at
-   start-up (reported apart); baseline: a bare SQLite point query (one aggregate's events);
+3. as-of standings queries on a log of 1 million events (100k with --quick), each reading its
+   championship's partition (the first answer of a fresh Ledger reported apart); baseline: a
+   bare SQLite point query (one aggregate's events);
 4. publish latency: append a fact → the standings message with its log position reaches a
    subscriber (projection worker + publisher running); baseline: bare NATS publish → subscriber.
 Results: docs/PERFORMANCE.md. Progress goes to stderr, the table to stdout.
@@ -448,16 +449,17 @@ def as_of_queries(store_url: str, db_file: Path, target_events: int, queries: in
     log = build_big_log(ledger, target_events, progress=progress)
     build_seconds = time.perf_counter() - started
     ledger.close()
-    say(f"as-of: {log.events:,} events in {build_seconds:.1f}s; folding once in a fresh Ledger")
+    say(f"as-of: {log.events:,} events in {build_seconds:.1f}s; first answer of a fresh Ledger")
 
+    rng = random.Random(7)
     fresh = open_ledger(store_url)
     with GcTimer() as fold_gc:
         started = time.perf_counter()
-        fresh.state()
+        championship, as_of, known_at = query_point(log, rng)
+        fresh.standings(championship, as_of=as_of, known_at=known_at)  # reads one partition
         fold_seconds = time.perf_counter() - started
-    say(f"as-of: folded in {fold_seconds:.1f}s; {queries} standings queries")
+    say(f"as-of: first answer in {fold_seconds * 1000:.0f} ms; {queries} standings queries")
 
-    rng = random.Random(7)
     timings, sizes = [], []
     with GcTimer() as query_gc:
         for _ in range(queries):
@@ -472,7 +474,7 @@ def as_of_queries(store_url: str, db_file: Path, target_events: int, queries: in
     return {
         "events": log.events, "championships": len(log.championships),
         "build_seconds": build_seconds, "build_events_per_s": log.events / build_seconds,
-        "fold_seconds": fold_seconds, "fold_events_per_s": log.events / fold_seconds,
+        "fold_seconds": fold_seconds,
         "fold_gc": fold_gc.figures(fold_seconds), "queries_gc": query_gc.figures(sum(timings)),
         "db_bytes": db_file.stat().st_size,
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -685,7 +687,8 @@ async def run(sizes: Sizes, workdir: Path, server: NatsServer, mode: str) -> Res
         Row(f"as-of standings p99 ({events:,} events)", "ms", q["p99_ms"], point["p99_ms"],
             "SQLite point query", f"< {QUERY_TARGET_P99_MS:g} ms",
             q["p99_ms"] < QUERY_TARGET_P99_MS),
-        Row("start-up fold of that log (once)", "s", raw["as_of"]["fold_seconds"]),
+        Row("first answer of a fresh Ledger (reads its partition)", "s",
+            raw["as_of"]["fold_seconds"]),
         Row("bulk append of that log (Ledger.save, ~1000 events/tx)", "events/s",
             raw["as_of"]["build_events_per_s"]),
     ]

@@ -2,8 +2,8 @@
 
 Every fact has one home partition: the championship it is about (its definition, entries, ties,
 rounds, classifications, poles, stewards' decisions), the target event (its definition, the
-organiser's decisions, invitations), the award, or a system partition (signing keys; ingest
-receipts, which no view reads). A reader answers a question about one championship from that
+organiser's decisions, invitations), the award, or a system partition: the signing keys, and
+one per ingest receipt (a receipt is looked up by its message id only, and no view reads it). A reader answers a question about one championship from that
 partition's facts only, whatever the size of the log.
 
 A championship definition that declares invitation routes to a target event is also indexed
@@ -13,7 +13,10 @@ the championships its routes name (see `projections.partition_scope`).
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from domain.aggregates.award import Award
@@ -29,9 +32,7 @@ CHAMPIONSHIP = "championship:"
 EVENT = "event:"
 AWARD = "award:"
 KEYS = "system:keys"
-RECEIPTS = "system:receipts"
-PARTITION_LENGTH = 200
-"""Partition keys are at most this long (ids are bounded far below it: domain/bounds.py)."""
+RECEIPT = "receipt:"
 
 
 def championship_partition(championship: str) -> str:
@@ -44,6 +45,16 @@ def event_partition(event_id: str) -> str:
 
 def award_partition(award: str) -> str:
     return f"{AWARD}{award}"
+
+
+def receipt_partition(message_id: str) -> str:
+    return f"{RECEIPT}{message_id}"
+
+
+def partition_group(partition: str, groups: int) -> int:
+    """The group a partition belongs to among `groups`: the same in every process and release
+    (crc32 of the key, not Python's per-process string hash)."""
+    return zlib.crc32(partition.encode()) % groups
 
 
 def championship_of(partition: str) -> str | None:
@@ -59,7 +70,7 @@ _HOMES: dict[type, Callable[[Any], str]] = {
     Invitation: lambda a: event_partition(a.event_id),
     Award: lambda a: award_partition(a.award),
     SigningKey: lambda _: KEYS,
-    IngestReceipt: lambda _: RECEIPTS,
+    IngestReceipt: lambda a: receipt_partition(a.message_id),
 }
 
 _CREATED: dict[type, Callable[[Any], str]] = {
@@ -70,8 +81,15 @@ _CREATED: dict[type, Callable[[Any], str]] = {
     Invitation.Opened: lambda e: event_partition(e.event_id),
     Award.Granted: lambda e: award_partition(e.award),
     SigningKey.Registered: lambda _: KEYS,
-    IngestReceipt.Received: lambda _: RECEIPTS,
+    IngestReceipt.Received: lambda e: receipt_partition(e.message_id),
 }
+
+
+_NAMES_HOME: dict[type, Callable[[Any], str]] = {
+    Championship.Revised: lambda e: championship_partition(e.definition["id"]),
+}
+"""Later events that name their home: a revision routing to an event is read in that event's
+partition without the championship's creation event."""
 
 
 def home_partition(aggregate: Any) -> str:
@@ -96,6 +114,21 @@ def partitions_of(aggregate: Any, event: Any) -> tuple[str, ...]:
     return (home_partition(aggregate), *route_partitions(event))
 
 
+@dataclass(frozen=True)
+class IndexEntry:
+    """What the partition index records of one event: its partitions and its two times (None
+    for an event that is not a fact)."""
+
+    partitions: tuple[str, ...]
+    effective_at: datetime | None
+    recorded_at: datetime | None
+
+    @classmethod
+    def of(cls, partitions: tuple[str, ...], event: Any) -> IndexEntry:
+        return cls(partitions, getattr(event, "effective_at", None),
+                   getattr(event, "recorded_at", None))
+
+
 class Partitioner:
     """The partitions of events read back from a log, in log order (no aggregate at hand):
     an aggregate's home is learnt from its creation event. Used to index a log written before
@@ -108,7 +141,7 @@ class Partitioner:
         self._names: dict[str, str] = {}
 
     def partitions(self, event: Any) -> tuple[str, ...]:
-        created = _CREATED.get(type(event))
+        created = _CREATED.get(type(event)) or _NAMES_HOME.get(type(event))
         if created is not None:
             name = created(event)
             self._homes[event.originator_id.int] = self._names.setdefault(name, name)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from domain.bounds import shown
 from domain.errors import InvalidInputError
 
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _RACE_TIME = re.compile(r"^(?:(?:(\d+):)?(\d{1,2})')?(\d{1,2}(?:\.\d{1,6})?)$")
 
 
@@ -54,3 +55,24 @@ def require_aware(value: datetime, *, field: str) -> datetime:
             f"{field}: '{value.isoformat()}' has no timezone; give an offset such as +04:00 or Z"
         )
     return value
+
+
+def parse_when(text: str | None, *, option: str) -> datetime | None:
+    """ISO 8601 with an offset (`2024-02-11T21:00+04:00`, `...Z`), or a bare date (00:00 UTC)."""
+    if text is None:
+        return None
+    value = text.strip()
+    try:
+        if _DATE_ONLY.match(value):
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InvalidInputError(
+            f"{option}: '{text}' is not a date (use ISO 8601, e.g. 2024-02-11T21:00:00+04:00 "
+            "or 2024-02-11)"
+        ) from None
+    if parsed.tzinfo is None:
+        raise InvalidInputError(
+            f"{option}: '{text}' has no timezone; add an offset such as +04:00 or Z"
+        )
+    return parsed

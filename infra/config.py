@@ -15,6 +15,24 @@ from domain.errors import InvalidInputError
 ROLES = ("ingest", "projections", "publisher", "queries", "checkpoints")
 MAX_INGEST_WORKERS = 64
 CHECKPOINT_EVERY = 60.0  # seconds between checkpoint publications (when the log grew)
+FOLD_MB_ENV = "PADDOCK_FOLD_MB"
+MAX_FOLD_MB = 1_000_000
+
+
+def fold_megabytes(env: Mapping[str, str], default: int) -> int:
+    """The memory a Ledger may keep in partition folds (PADDOCK_FOLD_MB), in megabytes: beyond
+    it the least recently used are dropped (and read again when asked for)."""
+    text = env.get(FOLD_MB_ENV)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_FOLD_MB:
+        raise InvalidInputError(f"{FOLD_MB_ENV}={text[:40]!r}: give a whole number of megabytes "
+                                f"from 1 to {MAX_FOLD_MB:,} (default {default:,})")
+    return value
 
 
 @dataclass(frozen=True)

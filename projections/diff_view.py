@@ -14,6 +14,7 @@ from domain.errors import InvalidInputError, UnknownCarError
 from domain.standings import car_sort_key
 from projections.explain_view import explain_view
 from projections.ledger import LedgerState
+from projections.partition_scope import championship_scope
 from projections.standings_view import standings_view
 
 
@@ -40,7 +41,7 @@ def diff_view(state: LedgerState, championship: str, start: datetime, end: datet
                 "caused_by_others": not causes[car],
             })
     return {"championship": championship, "from": start, "to": end, "known_at": known_at,
-            "log_position": state.position_known_at(known_at), "changes": changes}
+            "log_position": state.position_known_at(known_at, championship_scope(championship)), "changes": changes}
 
 
 def _rows(view: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:

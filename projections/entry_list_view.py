@@ -15,6 +15,7 @@ from domain.errors import InvalidInputError
 from domain.rules import DeclaredEntry, merge_entries
 from projections.invitations_view import invitations_view
 from projections.ledger import DeskDecision, LedgerState, Recorded, winner
+from projections.partition_scope import event_dependencies
 from projections.standings_view import SeasonAt
 
 DEFAULT_MAX_INVITATIONS = 2
@@ -50,7 +51,7 @@ def entry_list_view(state: LedgerState, event_id: str, as_of: datetime, known_at
     classes = compose(desk)
     return {
         "event": event_id, "name": defn["name"], "as_of": as_of, "known_at": known_at,
-        "log_position": state.position_known_at(known_at),
+        "log_position": state.position_known_at(known_at, event_dependencies(state, event_id)),
         "published": None if version is None else {
             "version": version.value.values["version"], "note": version.value.values["note"],
             "position": version.position},

@@ -13,6 +13,7 @@ from typing import Any
 from domain.errors import UnknownCarError
 from domain.standings import RoundResult
 from projections.ledger import LedgerState, winner
+from projections.partition_scope import championship_scope
 from projections.round_state import RoundState
 from projections.standings_view import SeasonAt, season_at
 
@@ -43,7 +44,7 @@ def explain_view(state: LedgerState, championship: str, car: str, as_of: datetim
         "car": car,
         "as_of": as_of,
         "known_at": known_at,
-        "log_position": state.position_known_at(known_at),
+        "log_position": state.position_known_at(known_at, championship_scope(championship)),
         "classes": classes,
     }
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from domain.errors import UnknownChampionshipError
 from projections.ledger import LedgerState
+from projections.partition_scope import championship_scope
 
 
 def history_view(state: LedgerState, championship: str, as_of: datetime, known_at: datetime,
@@ -24,7 +25,7 @@ def history_view(state: LedgerState, championship: str, as_of: datetime, known_a
         "as_of": as_of,
         "known_at": known_at,
         "car": car,
-        "log_position": state.position_known_at(known_at),
+        "log_position": state.position_known_at(known_at, championship_scope(championship)),
         "events": [
             {
                 "position": i.position,

@@ -16,6 +16,7 @@ from domain.errors import PaddockError, UnknownTargetEventError
 from domain.rules import AwardSource, InvitationRoute, JointSource, StandingsSource
 from domain.standings import Placed
 from projections.ledger import LedgerState, Recorded, Transition, winner
+from projections.partition_scope import event_dependencies
 from projections.route_owners import championship_declarations, event_declarations, first_owners
 from projections.standings_view import SeasonAt, season_at
 
@@ -63,7 +64,7 @@ def invitations_view(state: LedgerState, event_id: str, as_of: datetime,
         "name": defn["name"],
         "as_of": as_of,
         "known_at": known_at,
-        "log_position": state.position_known_at(known_at),
+        "log_position": state.position_known_at(known_at, event_dependencies(state, event_id)),
         "capacity": defn["capacity"],
         "classes": defn.get("classes", []),
         "routes": routes,

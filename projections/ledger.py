@@ -24,6 +24,7 @@ from domain.aggregates.signing_key import SigningKey
 from domain.aggregates.stewards_decision import StewardsDecision
 from domain.aggregates.target_event import TargetEvent
 from domain.decisions import DecisionTerms
+from domain.partitions import RECEIPT, Partitioner
 
 T = TypeVar("T")
 RoundKey = tuple[str, int]
@@ -179,6 +180,7 @@ class LedgerState:
     invitations: dict[tuple[str, str], list[Recorded[Transition]]] = field(default_factory=dict)
     history: dict[str, list[HistoryItem]] = field(default_factory=dict)
     head: HeadIndex = field(default_factory=lambda: HeadIndex())
+    heads: dict[str, HeadIndex] = field(default_factory=dict)  # per partition (no receipts)
     receipts: dict[str, int] = field(default_factory=dict)
     signing_keys: dict[str, SigningKeyState] = field(default_factory=dict)
     desk: dict[str, list[Recorded[DeskDecision]]] = field(default_factory=dict)
@@ -186,9 +188,14 @@ class LedgerState:
     """Each round as last computed, keyed by the facts it saw (projections.round_state.RoundMemo):
     not state, a cache, so one new fact recomputes its own round, not every round."""
 
-    def position_known_at(self, known_at: datetime) -> int:
-        """The last log position recorded at or before `known_at` (0 for an empty log)."""
-        return self.head.position_at(known_at)
+    def position_known_at(self, known_at: datetime, partitions: Iterable[str] | None = None) -> int:
+        """The last log position recorded at or before `known_at` (0 for an empty log): of the
+        facts of these partitions, so that an answer names the same position whether it was
+        computed from its partitions alone or from the whole log."""
+        if partitions is None:
+            return self.head.position_at(known_at)
+        heads = [self.heads[p] for p in partitions if p in self.heads]
+        return max((h.position_at(known_at) for h in heads), default=0)
 
 
 class LedgerFold:
@@ -196,6 +203,7 @@ class LedgerFold:
 
     def __init__(self) -> None:
         self.state = LedgerState()
+        self._partitioner = Partitioner()
         self._championship_ids: dict[Any, str] = {}
         self._decision_keys: dict[Any, tuple[RoundKey, str]] = {}
         self._round_keys: dict[Any, RoundKey] = {}
@@ -240,6 +248,9 @@ class LedgerFold:
             raise TypeError(f"log position {position}: no projection for {type(event).__qualname__}")
         if isinstance(event, Fact):
             self.state.head.add(event.recorded_at, position)
+            for partition in self._partitioner.partitions(event):
+                if not partition.startswith(RECEIPT):
+                    self.state.heads.setdefault(partition, HeadIndex()).add(event.recorded_at, position)
         handler(position, event)
 
     # -- helpers -----------------------------------------------------------------------------

@@ -41,14 +41,19 @@ from domain.aggregates.stewards_decision import StewardsDecision
 from domain.aggregates.target_event import TargetEvent
 from domain.errors import PaddockError
 from projections.canonical import canonical_json
+from projections.catalog import (  # the view names are the catalog's; importable here as before
+    ENTRY_LISTS,
+    INVITATIONS,
+    STANDINGS,
+    entry_list_name,
+    invitations_name,
+    standings_name,
+)
 from projections.entry_list_view import entry_list_view
 from projections.invitations_view import invitations_view
 from projections.ledger import LedgerState
 from projections.standings_view import SeasonAt, season_at, standings_view
 
-STANDINGS = "standings/"
-INVITATIONS = "invitations/"
-ENTRY_LISTS = "entry-list/"
 EVERY_INVITATION = "invitations/*"
 """In an `affected_views` answer: the invitations view of every target event."""
 EVERY_ENTRY_LIST = "entry-list/*"
@@ -56,18 +61,6 @@ EVERY_ENTRY_LIST = "entry-list/*"
 
 Owners = Mapping[UUID, str]
 """Aggregate id → the view its events are about (`standings/<c>` or `invitations/<e>`)."""
-
-
-def standings_name(championship: str) -> str:
-    return f"{STANDINGS}{championship}"
-
-
-def invitations_name(event_id: str) -> str:
-    return f"{INVITATIONS}{event_id}"
-
-
-def entry_list_name(event_id: str) -> str:
-    return f"{ENTRY_LISTS}{event_id}"
 
 
 def entry_list_of(invitations: str) -> str:
@@ -101,8 +94,9 @@ def live_views(state: LedgerState, names: Iterable[str] | None = None,
     views = {}
     seasons: dict[str, SeasonAt | str] = {}  # standings and invitations share each season
     invitations: dict[str, dict[str, Any]] = {}  # an entry list starts from its invitations
+    position = state.position_known_at(when)
     for name in sorted(wanted, key=_computing_order):
-        body = _view(state, name, when, seasons, invitations)
+        body = _view(state, name, when, position, seasons, invitations)
         if body is not None:
             views[name] = body
     return dict(sorted(views.items()))
@@ -125,27 +119,34 @@ def _computing_order(name: str) -> tuple[int, str]:
     return next((i for i, k in enumerate(kinds) if name.startswith(k)), len(kinds)), name
 
 
-def _view(state: LedgerState, name: str, at: datetime, seasons: dict[str, SeasonAt | str],
-          invitations: dict[str, dict[str, Any]]) -> str | None:
+def _view(state: LedgerState, name: str, at: datetime, position: int,
+          seasons: dict[str, SeasonAt | str], invitations: dict[str, dict[str, Any]]) -> str | None:
+    """A live view's `log_position` is the log position P it is the live view of (a view can
+    change at P without a fact of its own: T passed a fact's effective time), unlike a query's
+    answer, which names the last of its own facts known at `known_at`."""
     try:
         if name.startswith(STANDINGS):
             championship = name.removeprefix(STANDINGS)
             season = season_at(state, championship, at, at)
             seasons[championship] = season
-            return canonical_json(standings_view(state, championship, at, at, season=season))
+            return _at(standings_view(state, championship, at, at, season=season), position)
         if name.startswith(INVITATIONS):
             event_id = name.removeprefix(INVITATIONS)
             invitations[event_id] = invitations_view(state, event_id, at, at, seasons=seasons)
-            return canonical_json(invitations[event_id])
+            return _at(invitations[event_id], position)
         if name.startswith(ENTRY_LISTS):
             event_id = name.removeprefix(ENTRY_LISTS)
             if not has_places(state, event_id, at):
                 return None
-            return canonical_json(entry_list_view(state, event_id, at, at, seasons=seasons,
-                                                  invitations=invitations.get(event_id)))
+            return _at(entry_list_view(state, event_id, at, at, seasons=seasons,
+                                       invitations=invitations.get(event_id)), position)
     except PaddockError:
         return None
     return None
+
+
+def _at(view: dict[str, Any], position: int) -> str:
+    return canonical_json({**view, "log_position": position})
 
 
 def has_places(state: LedgerState, event_id: str, at: datetime) -> bool:

@@ -19,6 +19,7 @@ from domain.standings import (
     score_round,
 )
 from projections.ledger import LedgerState, Recorded, winner
+from projections.partition_scope import championship_scope
 from projections.round_state import RoundState, poles_at, remembered_round
 
 
@@ -129,7 +130,7 @@ def standings_view(state: LedgerState, championship: str, as_of: datetime, known
         "name": defn.name,
         "as_of": as_of,
         "known_at": known_at,
-        "log_position": state.position_known_at(known_at),
+        "log_position": state.position_known_at(known_at, championship_scope(championship)),
         "rules_version": season.rules_version,
         "complete": season.complete,
         "rounds": [_round_summary(season, r.number) for r in defn.rounds],

@@ -27,7 +27,7 @@ class EntryListDesk(LedgerPort):
     def _target_event(self, event_id: str) -> TargetEvent:
         event = self.find(TargetEvent, event_id=event_id)
         if event is None:
-            known = ", ".join(sorted(self.state().target_events)) or "none registered"
+            known = self.known("target event")
             raise UnknownTargetEventError(f"unknown target event '{event_id}' (known: {known})")
         return event
 
@@ -89,7 +89,7 @@ class EntryListDesk(LedgerPort):
         """A resent decision (same status, time and holder) that is no longer the latest."""
         return any(t.value.status == status and t.effective_at == effective_at
                    and (holder is None or t.value.holder == holder)
-                   for t in self.state().invitations.get((event_id, route), []))
+                   for t in self.event_state(event_id).invitations.get((event_id, route), []))
 
     def _check_invitation_limit(self, event_id: str, route: str,
                                 holder: dict[str, Any] | None, effective_at: datetime) -> None:
@@ -112,7 +112,7 @@ class EntryListDesk(LedgerPort):
         """The same organiser's decision, at the same time, already recorded (a resend)."""
         return any(d.value.kind == kind and d.effective_at == effective_at
                    and all(d.value.values.get(k) == v for k, v in values.items())
-                   for d in self.state().desk.get(event_id, []))
+                   for d in self.event_state(event_id).desk.get(event_id, []))
 
     def publish_entry_list(self, event_id: str, *, note: str, effective_at: datetime, actor: str,
                            source: str) -> Outcome:
@@ -126,11 +126,11 @@ class EntryListDesk(LedgerPort):
     def entry_list(self, event_id: str, *, as_of: datetime | None = None,
                    known_at: datetime | None = None, published: int | None = None) -> dict[str, Any]:
         a, k = self._times(as_of, known_at)
-        return entry_list_view(self.state(), event_id, a, k, published=published)
+        return entry_list_view(self._event_answer(event_id), event_id, a, k, published=published)
 
     def entry_list_diff(self, event_id: str, before: int, after: int) -> dict[str, Any]:
         """What changed between two published versions of the entry list, and why."""
-        return entry_list_diff(self.state(), event_id, before, after)
+        return entry_list_diff(self._event_answer(event_id), event_id, before, after)
 
 
 def _target_class(event: TargetEvent, class_id: str) -> None:

@@ -219,8 +219,7 @@ class IngestService:
         raise AssertionError("unreachable")
 
     def _receipt(self, message_id: str) -> IngestReceipt | None:
-        if message_id not in self.ledger.state().receipts:
-            return None  # a concurrent writer's receipt makes the save fail, then we look again
+        """A concurrent writer's receipt makes our save fail, then we look again."""
         return self.ledger.find(IngestReceipt, message_id=message_id)
 
     def _duplicate_of(self, earlier: IngestReceipt, delivery: Delivery) -> IngestResult:
@@ -228,7 +227,7 @@ class IngestService:
             raise _Rejection("message_id_reused",
                              f"message id {delivery.message_id} was used on "
                              f"{earlier.recorded_at.isoformat()} for different content")
-        position = self.ledger.state().receipts.get(delivery.message_id)
+        position = self.ledger.receipt_position(delivery.message_id)
         return IngestResult(DUPLICATE, delivery.message_id,
                             f"already received: {earlier.what}", (position,) if position else ())
 

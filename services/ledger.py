@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
@@ -21,6 +21,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Recording
+from eventsourcing.utils import strtobool
 
 from domain.aggregates.award import Award
 from domain.aggregates.championship import Championship
@@ -44,6 +45,15 @@ from domain.errors import (
     UnknownTargetEventError,
 )
 from domain.invitations import CONFIRMED, EARNED
+from domain.partitions import (
+    CHAMPIONSHIP,
+    EVENT,
+    KEYS,
+    IndexEntry,
+    event_partition,
+    partitions_of,
+    receipt_partition,
+)
 from domain.race_status import OFFICIAL, STATUSES
 from domain.rules import ChampionshipDefinition
 from domain.signing import award_statement, penalty_statement, tie_statement
@@ -54,11 +64,14 @@ from projections.explain_view import explain_view
 from projections.history_view import history_view
 from projections.invitations_view import invitations_view
 from projections.ledger import LedgerFold, LedgerState
+from projections.partition_scope import championship_scope, event_dependencies
 from projections.route_owners import championship_owner, event_owner, recorded_owners
 from projections.standings_view import standings_view
 from projections.timeline_view import RETROACTIVE_AFTER, timeline_view
 from services.entry_list_desk import HOLDING, EntryListDesk
 from services.outcome import ACCEPTED, DUPLICATE, Outcome
+from services.partition_folds import DEFAULT_MAX_MB, PartitionFolds, Scope, scope_of, units_of
+from services.partition_reads import PartitionReads
 from services.signatures import Signer
 from services.signing_desk import SigningDesk
 
@@ -82,15 +95,23 @@ def rows_digest(records: Sequence[dict[str, Any]]) -> str:
 class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
     name = "Paddock"
 
-    def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now, *,
+                 fold_megabytes: float = DEFAULT_MAX_MB) -> None:
+        """`fold_megabytes` bounds the partition folds this process keeps (least recently
+        used dropped first)."""
         super().__init__(env)
         self.clock = clock
         self._definitions: dict[tuple[str, int], ChampionshipDefinition] = {}
-        self._pinned: ContextVar[bool] = ContextVar("pinned", default=False)
         self._deferred: ContextVar[list[Aggregate] | None] = ContextVar("deferred", default=None)
         self._also_saving: ContextVar[tuple[Aggregate, ...]] = ContextVar("also_saving", default=())
-        self._fold = LedgerFold()
+        self._fold: LedgerFold | None = None  # the whole log's fold: only for `state()`
         self._folded_to = 0
+        self.partitions = PartitionReads(self.recorder, self.mapper.to_domain_event,
+                                         self._read_log, self.head)
+        if strtobool(self.env.get("CREATE_TABLE", "yes")):
+            self.partitions.index_log()
+        self.partitions.use_index_if_complete()
+        self.folds = PartitionFolds(self._read_scope, units_of(fold_megabytes))
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -118,29 +139,85 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
             after = page[-1].id
         return events
 
+    def _read_log(self, after: int, limit: int | None, until: int | None) -> list[tuple[int, Any]]:
+        return self.read_events(after, limit=limit, until=until)
+
+    def read_partitions(self, partitions: Iterable[str], after: int = 0,
+                        until: int | None = None) -> list[tuple[int, Any]]:
+        """The events of these partitions (log positions after `after`, up to `until`)."""
+        return self.partitions.read(partitions, after, until)
+
+    def read_indexed(self, after: int = 0, *, limit: int | None = None,
+                     until: int | None = None) -> list[tuple[int, Any, tuple[str, ...]]]:
+        """The log after `after`, each event with the partitions it belongs to."""
+        return self.partitions.read_indexed(after, limit, until)
+
+    def _read_scope(self, scope: Scope, after: int) -> list[tuple[int, Any]]:
+        return self.read_partitions(scope, after)
+
+    def scoped(self, partitions: Iterable[str]) -> LedgerState:
+        """The fold of these partitions only, brought up to date (once per `one_read`)."""
+        return self.folds.state(scope_of(partitions))
+
+    def championship_state(self, championship: str) -> LedgerState:
+        return self.scoped(championship_scope(championship))
+
+    def event_state(self, event_id: str) -> LedgerState:
+        """A target event's partition with every partition its views depend on."""
+        own = self.scoped((event_partition(event_id),))
+        return self.scoped(event_dependencies(own, event_id))
+
+    def _championship_answer(self, championship: str) -> LedgerState:
+        """The state a query about a championship reads; an unknown one is named with some
+        that the log holds (the partition read cannot know the others)."""
+        state = self.championship_state(championship)
+        if championship not in state.championships:
+            raise UnknownChampionshipError(f"unknown championship '{championship}' "
+                                           f"(known: {self.known('championship')})")
+        return state
+
+    def _event_answer(self, event_id: str) -> LedgerState:
+        state = self.event_state(event_id)
+        if event_id not in state.target_events:
+            raise UnknownTargetEventError(f"unknown target event '{event_id}' "
+                                          f"(known: {self.known('target event')})")
+        return state
+
+    def keys_state(self) -> LedgerState:
+        return self.scoped((KEYS,))
+
+    def known(self, kind: str, limit: int = 20) -> str:
+        """Some of the championships or target events the log holds, for an error message."""
+        prefix = CHAMPIONSHIP if kind == "championship" else EVENT
+        found = [p.removeprefix(prefix) for p in self.partitions.partitions_like(prefix, limit + 1)]
+        if not found:
+            return "none registered"
+        more = ", …" if len(found) > limit else ""
+        return ", ".join(found[:limit]) + more
+
     def state(self) -> LedgerState:
-        """The fold of the whole log, brought up to date incrementally (once per command)."""
-        if self._pinned.get():
-            return self._fold.state
+        """The fold of the WHOLE log: for audits and replays that need every fact, never for
+        answering about one championship (see `championship_state`)."""
+        if self._fold is None:
+            self._fold = LedgerFold()
         new = self.read_events(self._folded_to)
-        self._fold_in(new)
+        for position, event in new:
+            self._fold.apply(position, event)
+            self._folded_to = position
         if len(new) > FREEZE_AFTER:
             gc.freeze()  # a large fold is long-lived: keep it out of the cyclic collector's scans
         return self._fold.state
 
-    def _fold_in(self, items: Sequence[tuple[int, Any]]) -> None:
-        for position, event in items:
-            self._fold.apply(position, event)
-            self._folded_to = position
-
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
-        """Save, then fold what was saved straight away when it directly follows what the fold
-        holds (no other writer in between), instead of reading it back from the store."""
-        recordings = super().save(*objs, **kwargs)
-        positions = [r.notification.id for r in recordings]
-        if positions and positions == list(range(self._folded_to + 1, self._folded_to + 1 + len(positions))):
-            self._fold_in([(r.notification.id, r.domain_event) for r in recordings])
-        return recordings
+        """Save with the partition index of every event, written in the same transaction."""
+        entries = [IndexEntry.of(partitions_of(a, e), e)
+                   for a in objs if a is not None for e in a.pending_events]
+        return super().save(*objs, partition_index=entries, **kwargs)
+
+    def receipt_position(self, message_id: str) -> int | None:
+        """The log position of the receipt of a message, if one was recorded."""
+        found = self.read_partitions((receipt_partition(message_id),))
+        return found[0][0] if found else None
 
     def replay(self) -> LedgerState:
         """A fresh fold of the log from position zero."""
@@ -160,24 +237,25 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
     def standings(self, championship: str, *, as_of: datetime | None = None,
                   known_at: datetime | None = None, class_id: str | None = None) -> dict[str, Any]:
         a, k = self._times(as_of, known_at)
-        return standings_view(self.state(), championship, a, k, class_id)
+        return standings_view(self._championship_answer(championship), championship, a, k, class_id)
 
     def invitations(self, event_id: str, *, as_of: datetime | None = None,
                     known_at: datetime | None = None) -> dict[str, Any]:
         a, k = self._times(as_of, known_at)
-        return invitations_view(self.state(), event_id, a, k)
+        return invitations_view(self._event_answer(event_id), event_id, a, k)
 
     def explain(self, championship: str, car: str, *, as_of: datetime | None = None,
                 known_at: datetime | None = None) -> dict[str, Any]:
         """Every point of a car, round by round, with the facts behind each line."""
         a, k = self._times(as_of, known_at)
-        return explain_view(self.state(), championship, car, a, k)
+        return explain_view(self._championship_answer(championship), championship, car, a, k)
 
     def diff(self, championship: str, start: datetime, end: datetime, *,
              known_at: datetime | None = None) -> dict[str, Any]:
         """Rows whose position or points changed between two dates, with their causes."""
         _, k = self._times(None, known_at)
-        return diff_view(self.state(), championship, require_aware(start, field="from"),
+        return diff_view(self._championship_answer(championship), championship,
+                         require_aware(start, field="from"),
                          require_aware(end, field="to"), k)
 
     def timeline(self, championship: str, *, as_of: datetime | None = None,
@@ -185,24 +263,22 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
                  retroactive_after: timedelta = RETROACTIVE_AFTER) -> dict[str, Any]:
         """All facts in effective-time order with both times; retroactive ones flagged."""
         a, k = self._times(as_of, known_at)
-        return timeline_view(self.state(), championship, a, k, retroactive_after)
+        return timeline_view(self._championship_answer(championship), championship, a, k,
+                             retroactive_after)
 
     def history(self, championship: str, *, car: str | None = None, as_of: datetime | None = None,
                 known_at: datetime | None = None) -> dict[str, Any]:
         a, k = self._times(as_of, known_at)
-        return history_view(self.state(), championship, a, k, car)
+        return history_view(self._championship_answer(championship), championship, a, k, car)
 
     # -- commands: championships and target events -----------------------------------------------
 
     @contextmanager
-    def one_read(self) -> Iterator[LedgerState]:
-        """Inside this block the fold is brought up to date once, not on every validation."""
-        state = self.state()
-        token = self._pinned.set(True)
-        try:
-            yield state
-        finally:
-            self._pinned.reset(token)
+    def one_read(self) -> Iterator[None]:
+        """Inside this block each partition fold is brought up to date once, not on every
+        validation."""
+        with self.folds.pinned():
+            yield
 
     @contextmanager
     def also_saving(self, *aggregates: Aggregate) -> Iterator[None]:
@@ -272,9 +348,10 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
         return self._append(f"target event {eid} revised", existing)
 
     def _check_route_owner(self, owner: str, definition: dict[str, Any], source: str) -> None:
-        """A route has one owner: a second file declaring it would count it twice."""
-        owners = recorded_owners(self.state())
+        """A route has one owner: a second file declaring it would count it twice. Every
+        declaration of a route to an event is in that event's scope."""
         for r in definition.get("invitation_routes", ()):
+            owners = recorded_owners(self.event_state(r["target_event"]))
             other = owners.get((r["target_event"], r["id"]))
             if other is not None and other.owner != owner:
                 raise ConflictingFactError(
@@ -285,10 +362,9 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
     def definition(self, championship: str) -> ChampionshipDefinition:
         """The latest recorded definition, against which commands are validated. Read from the
         fold (parsed once per version), not by rebuilding the aggregate on every command."""
-        state = self.state()
-        versions = state.championships.get(championship)
+        versions = self.championship_state(championship).championships.get(championship)
         if not versions:
-            known = ", ".join(sorted(state.championships)) or "none registered"
+            known = self.known("championship")
             raise UnknownChampionshipError(
                 f"unknown championship '{championship}' (known: {known}); "
                 "register it first with `paddock season register FILE`"
@@ -313,7 +389,7 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
         agg = self.find(Championship, championship=championship)
         assert agg is not None
         if reference in agg.tie_references:
-            same = [t for t in self.state().ties.get(championship, [])
+            same = [t for t in self.championship_state(championship).ties.get(championship, [])
                     if t.value.reference == reference]
             if any(t.value.class_id == class_id and list(t.value.order) == order for t in same):
                 return Outcome(DUPLICATE, f"tie decision {reference} already recorded")
@@ -404,7 +480,7 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
         return flag_at
 
     def _decisions_after(self, championship: str, number: int, at: datetime) -> bool:
-        changes = self.state().decisions.get((championship, number), {})
+        changes = self.championship_state(championship).decisions.get((championship, number), {})
         return any(c.effective_at > at for cs in changes.values() for c in cs)
 
     def declare_official(self, championship: str, number: int, *, effective_at: datetime,
@@ -436,7 +512,7 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
         """The classes a car has been entered in: declared, or seen in imported classifications."""
         defn = self.definition(championship)
         classes = {e.class_id for e in defn.declared_entries(car)}
-        for (cid, _), versions in self.state().classifications.items():
+        for (cid, _), versions in self.championship_state(championship).classifications.items():
             if cid == championship:
                 classes.update(defn.resolve_class(r["class"], r.get("group", ""))
                                for v in versions for r in v.value.rows if r["car"] == car)
@@ -467,7 +543,7 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
             reason=reason, effective_at=effective_at))
         actor = signature.actor
         self._check_decision_target(championship, number, terms, effective_at)
-        known = ref in self.state().decisions.get((championship, number), {})
+        known = ref in self.championship_state(championship).decisions.get((championship, number), {})
         existing = known and self.find(StewardsDecision, championship=championship,
                                        round_number=number, reference=ref)
         if existing:
@@ -484,7 +560,7 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
     def _check_decision_target(self, championship: str, number: int, terms: DecisionTerms,
                                effective_at: datetime) -> None:
         self.definition(championship).round(number)
-        versions = self.state().classifications.get((championship, number), [])
+        versions = self.championship_state(championship).classifications.get((championship, number), [])
         first = min((v.effective_at for v in versions), default=None)
         if first is None:
             raise ClassificationMissingError(
@@ -501,7 +577,7 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
             self._check_pole_holder(championship, number, terms.car, effective_at)
 
     def _check_pole_holder(self, championship: str, number: int, car: str, at: datetime) -> None:
-        poles = self.state().poles.get((championship, number), [])
+        poles = self.championship_state(championship).poles.get((championship, number), [])
         held = [p for p in poles if p.value[1] == car and p.effective_at <= at]
         if not held:
             raise InvalidInputError(
@@ -510,7 +586,7 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
             )
 
     def _check_car_in_round(self, championship: str, number: int, car: str) -> None:
-        versions = self.state().classifications.get((championship, number), [])
+        versions = self.championship_state(championship).classifications.get((championship, number), [])
         cars = sorted({r["car"] for v in versions for r in v.value.rows}, key=car_sort_key)
         if car not in cars:
             raise UnknownCarError(
@@ -578,7 +654,7 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
         require_aware(effective_at, field="effective_at")
         if self.find(TargetEvent, event_id=event_id) is None:
             raise UnknownTargetEventError(f"unknown target event '{event_id}'")
-        view = invitations_view(self.state(), event_id, effective_at, self.clock())
+        view = invitations_view(self.event_state(event_id), event_id, effective_at, self.clock())
         routes = {r["route"]: r for r in view["routes"]}
         if route not in routes:
             raise InvalidInputError(f"{event_id} has no invitation route '{route}' "

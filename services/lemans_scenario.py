@@ -151,7 +151,7 @@ def _transition(ledger: Ledger, route: str, status: str, holder: dict[str, str] 
 
 def _published(ledger: Ledger, version: int) -> bool:
     return any(d.value.kind == "published" and d.value.values["version"] == version
-               for d in ledger.state().desk.get(LEMANS, []))
+               for d in ledger.event_state(LEMANS).desk.get(LEMANS, []))
 
 
 def _at(text: str) -> datetime:

@@ -38,7 +38,7 @@ class SigningDesk(LedgerPort):
                                     f"{' or '.join(sorted(r.value for r in SIGNING_ROLES))}")
         if not person.strip():
             raise InvalidInputError("a signing key is registered for a named person")
-        known = self.state().signing_keys.get(public_key)
+        known = self.keys_state().signing_keys.get(public_key)
         if known is not None:
             if (known.person, known.role) == (person, role):
                 return Outcome(DUPLICATE, f"key {public_key} is already registered for {person}")
@@ -67,7 +67,7 @@ class SigningDesk(LedgerPort):
             raise SignatureError(f"a {role.value}'s decision must be signed with the deciding "
                                  "person's registered key (CLI: --sign-with SEEDFILE; NATS: the "
                                  "message's `signature` field)")
-        key = self.state().signing_keys.get(signer.public_key)
+        key = self.keys_state().signing_keys.get(signer.public_key)
         if key is None:
             raise SignatureError(f"key {signer.public_key} is not registered: register it with "
                                  "`paddock keys register` before signing decisions with it")

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import InterfaceError, Notification, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg import Cursor
@@ -37,11 +38,12 @@ from infra.chain import (
     next_links,
     originator_text,
 )
+from infra.chain.index import INDEX_SUFFIX, PartitionIndex, check_partitions, index_rows
 from infra.retrying import retry_conflicts
 from services.audit_chain import GENESIS, Link, content_bytes
 
 
-class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecorder):
+class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecorder, PartitionIndex):
     def __init__(self, datastore: PostgresDatastore, *,
                  events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
@@ -49,8 +51,12 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
             raise OSError("POSTGRES_ENABLE_DB_FUNCTIONS=yes inserts events through a stored "
                           "function that skips the hash chain; unset it for Paddock stores")
         self.chain_table_name = events_table_name + CHAIN_SUFFIX
+        self.index_table_name = events_table_name + INDEX_SUFFIX
         self.check_identifier_length(self.chain_table_name)
+        self.check_identifier_length(self.index_table_name + "_position")
         schema, chain = Identifier(datastore.schema), Identifier(self.chain_table_name)
+        index = Identifier(self.index_table_name)
+        events = Identifier(events_table_name)
         self.sql_create_statements = [
             SQL("SELECT pg_advisory_xact_lock(hashtext({0}))").format(
                 Literal(f"paddock-create:{datastore.schema}.{events_table_name}")),
@@ -58,7 +64,25 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
         self.sql_create_statements.append(SQL(
             "CREATE TABLE IF NOT EXISTS {0}.{1} (position bigint PRIMARY KEY, "
             "previous text NOT NULL, digest text NOT NULL)").format(schema, chain))
-        events = Identifier(events_table_name)
+        self.sql_create_statements.append(SQL(
+            "CREATE TABLE IF NOT EXISTS {0}.{1} (partition text NOT NULL, position bigint NOT NULL, "
+            "effective_at timestamptz, recorded_at timestamptz, PRIMARY KEY (partition, position))"
+        ).format(schema, index))
+        self.sql_create_statements.append(SQL(
+            "CREATE INDEX IF NOT EXISTS {0} ON {1}.{2} (position)").format(
+                Identifier(self.index_table_name + "_position"), schema, index))
+        self._sql_insert_index = SQL("INSERT INTO {0}.{1} VALUES (%s, %s, %s, %s)").format(schema, index)
+        self._sql_partitions = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM {0}.{1} "
+            "WHERE notification_id IN (SELECT position FROM {0}.{2} WHERE partition = ANY(%s) "
+            "AND position > %s AND position <= %s) ORDER BY notification_id LIMIT %s"
+        ).format(schema, events, index)
+        self._sql_index = SQL("SELECT position, partition FROM {0}.{1} WHERE position > %s AND "
+                              "position <= %s ORDER BY position").format(schema, index)
+        self._sql_index_head = SQL("SELECT max(position) AS head FROM {0}.{1}").format(schema, index)
+        self._sql_like = SQL("SELECT DISTINCT partition FROM {0}.{1} WHERE starts_with(partition, %s) "
+                             "ORDER BY partition LIMIT %s").format(schema, index)
+        self._sql_clear_index = SQL("DELETE FROM {0}.{1}").format(schema, index)
         self._sql_genesis = SQL("INSERT INTO {0}.{1} VALUES (0, %s, %s) ON CONFLICT DO NOTHING"
                                 ).format(schema, chain)
         self._sql_chain_start = SQL(
@@ -102,6 +126,7 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
                 (i, content_bytes(i, originator_text(s.originator_id, uuid_ids=uuid_ids),
                                   s.originator_version, s.topic, s.state))
                 for i, s in zip(ids, stored_events, strict=True)])
+            curs.executemany(self._sql_insert_index, index_rows(ids, stored_events, kwargs))
             return ids
 
     def _append(self, curs: Cursor[DictRow], contents: list[tuple[int, bytes]]) -> None:
@@ -174,12 +199,59 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
 
     def missing_tables(self) -> list[str]:
         wanted = [self.events_table_name, self.chain_table_name]
+        present = self._present(*wanted)
+        return [name for name in wanted if name not in present]
+
+    def _present(self, *wanted: str) -> set[str]:
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute("SELECT c.relname FROM pg_class c JOIN pg_namespace n "
                          "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = ANY(%s)",
-                         (self.datastore.schema, wanted))
-            present = {str(row[0]) for row in curs.fetchall()}
-        return [name for name in wanted if name not in present]
+                         (self.datastore.schema, list(wanted)))
+            return {str(row[0]) for row in curs.fetchall()}
+
+
+    # -- the partition index (reads retried as eventsourcing's are: a pooled connection that
+    # the database closed, e.g. after an outage, is replaced) ---------------------------------
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_partitions(self, partitions: Sequence[str], after: int, until: int | None,
+                          limit: int) -> list[Notification]:
+        wanted = check_partitions(partitions)
+        bound = until if until is not None else 2**63 - 1
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._sql_partitions, (wanted, after, bound, limit), prepare=True)
+            return [Notification(id=row["notification_id"], originator_id=row["originator_id"],
+                                 originator_version=row["originator_version"],
+                                 topic=row["topic"], state=bytes(row["state"]))
+                    for row in curs.fetchall()]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_index(self, after: int, until: int) -> list[tuple[int, str]]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._sql_index, (after, until), prepare=True)
+            return [(int(row["position"]), str(row["partition"])) for row in curs.fetchall()]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def index_head(self) -> int | None:
+        if self.index_table_name not in self._present(self.index_table_name):
+            return None
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._sql_index_head)
+            row = curs.fetchone()
+            return int(row["head"] or 0) if row else 0
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def partitions_like(self, prefix: str, limit: int) -> list[str]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._sql_like, (prefix, limit))
+            return [str(row["partition"]) for row in curs.fetchall()]
+
+    def write_index(self, rows: Sequence[tuple[str, int, datetime | None, datetime | None]],
+                    *, replace: bool) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            if replace:
+                curs.execute(self._sql_clear_index)
+            curs.executemany(self._sql_insert_index, rows)
 
 
 def _db_function_ddl(statement: Composed) -> bool:

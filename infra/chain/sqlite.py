@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from infra.chain import (
@@ -26,12 +27,20 @@ from infra.chain import (
     next_links,
     originator_text,
 )
+from infra.chain.index import (
+    INDEX_SUFFIX,
+    PartitionIndex,
+    check_partitions,
+    index_rows,
+    prefix_end,
+)
 from services.audit_chain import GENESIS, Link, content_bytes
 
 
-class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder):
+class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder, PartitionIndex):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events") -> None:
         self.chain_table_name = events_table_name + CHAIN_SUFFIX
+        self.index_table_name = events_table_name + INDEX_SUFFIX
         super().__init__(datastore, events_table_name)
         events, chain = self.events_table_name, self.chain_table_name
         self._last_link = (f"SELECT position, digest, (SELECT max(rowid) FROM {events} "
@@ -40,11 +49,17 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder)
                              f"FROM {chain}), (SELECT previous FROM {chain} WHERE position = 0), "
                              f"(SELECT digest FROM {chain} WHERE position = 0)")
         self._insert_links = f"INSERT INTO {self.chain_table_name} VALUES (?,?,?)"
+        self._insert_index = f"INSERT INTO {self.index_table_name} VALUES (?,?,?,?)"
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(),
                 (f"CREATE TABLE IF NOT EXISTS {self.events_table_name}{CHAIN_SUFFIX} ("
-                 "position INTEGER PRIMARY KEY, previous TEXT NOT NULL, digest TEXT NOT NULL)")]
+                 "position INTEGER PRIMARY KEY, previous TEXT NOT NULL, digest TEXT NOT NULL)"),
+                (f"CREATE TABLE IF NOT EXISTS {self.index_table_name} (partition TEXT NOT NULL, "
+                 "position INTEGER NOT NULL, effective_at TEXT, recorded_at TEXT, "
+                 "PRIMARY KEY (partition, position)) WITHOUT ROWID"),
+                (f"CREATE INDEX IF NOT EXISTS {self.index_table_name}_position "
+                 f"ON {self.index_table_name} (position)")]
 
     def _create_table(self, c: SQLiteCursor) -> None:
         """Create the tables; a new, empty log gets its chain's genesis row, a log with events
@@ -75,6 +90,9 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder)
         self._append(c, [(i, content_bytes(i, originator_text(s.originator_id, uuid_ids=uuid_ids),
                                            s.originator_version, s.topic, s.state))
                          for i, s in zip(ids, stored_events, strict=True)])
+        c.executemany(self._insert_index, [
+            (partition, position, _text(effective), _text(recorded))
+            for partition, position, effective, recorded in index_rows(ids, stored_events, kwargs)])
         return ids
 
     def _append(self, c: SQLiteCursor, contents: list[tuple[int, bytes]]) -> None:
@@ -123,8 +141,61 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder)
                 links.close()
 
     def missing_tables(self) -> list[str]:
-        wanted = [self.events_table_name, self.chain_table_name]
+        present = self._present_tables()
+        return [name for name in (self.events_table_name, self.chain_table_name)
+                if name not in present]
+
+    # -- the partition index -------------------------------------------------------------------
+
+    def select_partitions(self, partitions: Sequence[str], after: int, until: int | None,
+                          limit: int) -> list[Notification]:
+        wanted = check_partitions(partitions)
+        marks = ",".join("?" * len(wanted))
+        statement = (f"SELECT rowid, originator_id, originator_version, topic, state FROM "
+                     f"{self.events_table_name} WHERE rowid IN (SELECT position FROM "
+                     f"{self.index_table_name} WHERE partition IN ({marks}) AND position > ?"
+                     + (" AND position <= ?" if until is not None else "")
+                     + ") ORDER BY rowid LIMIT ?")
+        params: list[Any] = [*wanted, after, *([until] if until is not None else []), limit]
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [Notification(id=row[0], originator_id=self.convert_originator_id(row[1]),
+                                 originator_version=row[2], topic=row[3], state=row[4])
+                    for row in c.fetchall()]
+
+    def select_index(self, after: int, until: int) -> list[tuple[int, str]]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT position, partition FROM {self.index_table_name} "
+                      "WHERE position > ? AND position <= ? ORDER BY position", (after, until))
+            return [(int(row[0]), str(row[1])) for row in c.fetchall()]
+
+    def index_head(self) -> int | None:
+        if self.index_table_name in self._present_tables():
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(f"SELECT max(position) FROM {self.index_table_name}")
+                return int(c.fetchone()[0] or 0)
+        return None
+
+    def partitions_like(self, prefix: str, limit: int) -> list[str]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT DISTINCT partition FROM {self.index_table_name} WHERE partition "
+                      ">= ? AND partition < ? ORDER BY partition LIMIT ?",
+                      (prefix, prefix_end(prefix), limit))
+            return [str(row[0]) for row in c.fetchall()]
+
+    def write_index(self, rows: Sequence[tuple[str, int, datetime | None, datetime | None]],
+                    *, replace: bool) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            if replace:
+                c.execute(f"DELETE FROM {self.index_table_name}")
+            c.executemany(self._insert_index, [(p, i, _text(e), _text(r)) for p, i, e, r in rows])
+
+    def _present_tables(self) -> set[str]:
         with self.datastore.transaction(commit=False) as c:
             c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            present = {row[0] for row in c.fetchall()}
-        return [name for name in wanted if name not in present]
+            return {row[0] for row in c.fetchall()}
+
+
+def _text(moment: datetime | None) -> str | None:
+    """A time as the index stores it in SQLite: ISO 8601 in UTC, so text order is time order."""
+    return None if moment is None else moment.astimezone(UTC).isoformat()

@@ -107,7 +107,7 @@ def keys_demo(args: argparse.Namespace) -> int:
 
 
 def keys_list(args: argparse.Namespace) -> int:
-    keys = sorted(reader_from(args).state().signing_keys.values(), key=lambda k: k.registered_at)
+    keys = sorted(reader_from(args).keys_state().signing_keys.values(), key=lambda k: k.registered_at)
     rows = [{"public_key": k.public_key, "person": k.person, "role": k.role,
              "registered_at": k.registered_at, "revoked_at": k.revoked_at} for k in keys]
     if args.json:

@@ -18,6 +18,7 @@ from uuid import uuid4
 import pytest
 from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
 
+from domain.partitions import IndexEntry
 from infra.chain import (
     ChainConflictError,
     ChainRecorder,
@@ -27,6 +28,7 @@ from infra.chain import (
     opened_chain,
     originator_text,
 )
+from infra.chain.index import INDEX_KEYWORD
 from infra.store import store_settings
 from services.audit_chain import GENESIS, Checkpoint, Verdict, content_bytes, extend
 from services.ledger import Ledger
@@ -275,6 +277,15 @@ def stored(n: int) -> StoredEvent:
                        state=f"event {n}".encode())
 
 
+def indexed(events: list[StoredEvent]) -> dict[str, Any]:
+    """The partition index entries a recorder requires with raw events (the Ledger makes them)."""
+    return {INDEX_KEYWORD: [IndexEntry(("tests",), None, None)] * len(events)}
+
+
+def insert(recorder: Any, events: list[StoredEvent]) -> Any:
+    return recorder.insert_events(events, **indexed(events))
+
+
 def test_concurrent_writers_keep_the_chain_linear(store_url: str) -> None:
     writers, batches = 4, 25
     ledgers = [Ledger(env=store_settings(store_url)) for _ in range(writers)]
@@ -285,7 +296,7 @@ def test_concurrent_writers_keep_the_chain_linear(store_url: str) -> None:
         try:
             start.wait()
             for batch in range(batches):
-                ledgers[index].recorder.insert_events([stored(batch * 10 + i) for i in range(1 + batch % 3)])
+                insert(ledgers[index].recorder, [stored(batch * 10 + i) for i in range(1 + batch % 3)])
         except BaseException as error:  # noqa: BLE001 - reported by the assertion below
             errors.append(error)
 
@@ -308,7 +319,7 @@ def test_a_failed_append_stores_neither_events_nor_digests(demo: Ledger, store_u
     clash = StoredEvent(originator_id=first.originator_id, originator_version=first.originator_version,
                         topic="tests:Clash", state=b"x")
     with pytest.raises(IntegrityError):
-        demo.recorder.insert_events([stored(1), clash])
+        insert(demo.recorder, [stored(1), clash])
     assert demo.head() == head
     verdict = verify(store_url)
     assert verdict.ok and verdict.events == head
@@ -316,11 +327,11 @@ def test_a_failed_append_stores_neither_events_nor_digests(demo: Ledger, store_u
 
 def test_sqlite_refuses_to_reuse_a_chained_position(sqlite_store: str) -> None:
     ledger = Ledger(env=store_settings(sqlite_store))
-    ledger.recorder.insert_events([stored(1), stored(2)])
+    insert(ledger.recorder, [stored(1), stored(2)])
     with tamper(sqlite_store) as sql:
         sql.run("DELETE FROM {events} WHERE {id} = 2")  # SQLite would hand out rowid 2 again
     with pytest.raises(ChainConflictError, match="position 2 is already chained"):
-        ledger.recorder.insert_events([stored(3)])
+        insert(ledger.recorder, [stored(3)])
     assert found(verify(sqlite_store)) == [(2, "missing")]
 
 
@@ -345,7 +356,7 @@ def test_a_log_written_before_the_chain_is_refused_not_chained(store_url: str) -
     plain = {k: v for k, v in store_settings(store_url).items()
              if k != "APPLICATION_RECORDER_TOPIC"}
     before = Ledger(env=plain)
-    before.recorder.insert_events([stored(n) for n in range(5)])
+    insert(before.recorder, [stored(n) for n in range(5)])
     with pytest.raises(UnchainedLogError, match="up to position 5"):
         Ledger(env=store_settings(store_url))
     assert found(verify(store_url)) == [(1, "missing_chain")]
@@ -356,7 +367,7 @@ def test_an_empty_log_without_a_chain_gets_one(store_url: str) -> None:
              if k != "APPLICATION_RECORDER_TOPIC"}
     Ledger(env=plain)  # the events table, created empty, and no chain table
     now = Ledger(env=store_settings(store_url))  # nothing to vouch for yet: the chain starts
-    now.recorder.insert_events([stored(1)])
+    insert(now.recorder, [stored(1)])
     verdict = verify(store_url)
     assert verdict.ok and verdict.events == verdict.head_position == 1
 

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from domain.decisions import DecisionKind, DecisionTerms
 from domain.errors import PaddockError
+from domain.partitions import championship_partition
 from projections.canonical import canonical_json, decimal_number, iso_utc, to_plain
 from projections.history_view import history_view
 from projections.invitations_view import invitations_view
@@ -312,7 +313,10 @@ def test_ledger_live_state_equals_replay() -> None:
         live = canonical_json(ledger.standings(ASLMS, as_of=as_of, known_at=EVERYTHING))
         replayed = canonical_json(standings_view(ledger.replay(), ASLMS, as_of, EVERYTHING))
         assert live == replayed
-    assert json.loads(live)["log_position"] == 39
+    # the position of the championship's last fact, not of the log's last event (the demo's
+    # Le Mans facts come after the corrections: they are not part of this answer)
+    own = [position for position, _ in ledger.read_partitions([championship_partition(ASLMS)])]
+    assert json.loads(live)["log_position"] == own[-1] == 35 < ledger.head()
     assert json.loads(live_before)["log_position"] == 26
 
 

@@ -102,10 +102,11 @@ def test_live_views_are_the_views_at_the_latest_recorded_time(log: str) -> None:
     state = LedgerFold().apply_all(events_of(log))
     t = live_time(state)
     assert t == max(e.recorded_at for _, e in events_of(log))
+    head = state.position_known_at(t)  # a live view names the position it is the view of
     assert live_views(state) == {
-        STANDINGS: canonical_json(standings_view(state, ASLMS, t, t)),
-        INVITATIONS: canonical_json(invitations_view(state, LEMANS, t, t)),
-        ENTRY_LIST: canonical_json(entry_list_view(state, LEMANS, t, t)),
+        STANDINGS: canonical_json({**standings_view(state, ASLMS, t, t), "log_position": head}),
+        INVITATIONS: canonical_json({**invitations_view(state, LEMANS, t, t), "log_position": head}),
+        ENTRY_LIST: canonical_json({**entry_list_view(state, LEMANS, t, t), "log_position": head}),
     }
 
 

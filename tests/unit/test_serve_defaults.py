@@ -14,3 +14,26 @@ def test_serve_publishes_checkpoints_by_default(monkeypatch: pytest.MonkeyPatch)
                           ingest_workers=None, grace=None)
     assert "checkpoints" in config.roles
     assert config.checkpoint_every == 60.0
+
+
+# -- the partition cache's bound (PADDOCK_FOLD_MB) -----------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (None, 7), ("", 7), ("  ", 7), ("1", 1), ("250", 250), ("1000000", 1_000_000),
+])
+def test_the_fold_bound_comes_from_the_environment(text: str | None, expected: int) -> None:
+    from infra.config import FOLD_MB_ENV, fold_megabytes
+
+    env = {} if text is None else {FOLD_MB_ENV: text}
+    assert fold_megabytes(env, 7) == expected
+
+
+@pytest.mark.parametrize("text", ["0", "-5", "many", "1.5", "1000001", "9" * 200])
+def test_a_bad_fold_bound_is_named_with_what_to_give(text: str) -> None:
+    from domain.errors import InvalidInputError
+    from infra.config import FOLD_MB_ENV, fold_megabytes
+
+    with pytest.raises(InvalidInputError, match=r"PADDOCK_FOLD_MB=.*whole number of megabytes") as caught:
+        fold_megabytes({FOLD_MB_ENV: text}, 7)
+    assert len(str(caught.value)) < 200
