@@ -30,8 +30,9 @@ from typing import Any
 
 from domain.aggregates.fact import Fact
 from domain.partitions import Partitioner, championship_partition
+from projections.catalog import STANDINGS
 from projections.ledger import HeadIndex, LedgerFold, LedgerState
-from projections.live_views import STANDINGS, live_views
+from projections.live_views import live_views
 from projections.view_scopes import ViewScopes
 
 Item = tuple[int, Any]

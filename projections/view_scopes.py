@@ -7,6 +7,11 @@ the championships that declare routes to it, and the championships of its automa
 Dependencies are learnt from the definitions as they are folded and never forgotten (a revision
 that drops a route leaves the older version readable at an earlier `as_of`), so the scope of a
 view is a function of the log prefix alone, never of what a cache happens to hold.
+
+`projections/partition_scope.py` finds the same scope in the fold of the event's partition (what
+a query has at hand); the projector learns it event by event instead, because it must know a
+championship's dependants when that championship's events arrive, with the event's fold
+perhaps evicted (tests/unit/test_partition_folds.py checks that the two agree).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from domain.partitions import (
     championship_partition,
     event_partition,
 )
-from projections.live_views import entry_list_name, invitations_name, standings_name
+from projections.catalog import entry_list_name, invitations_name, standings_name
 
 _DEFINITIONS = (TargetEvent.Registered, TargetEvent.Revised)
 _CHAMPIONSHIPS = (Championship.Registered, Championship.Revised)

@@ -20,7 +20,9 @@ from bench.workload import race_rows, season_toml
 from domain.decisions import DecisionKind, DecisionTerms
 from domain.errors import PaddockError
 from domain.partitions import Partitioner
+from projections.ledger import LedgerFold
 from projections.partition_folds import LiveFold, PartitionCache, PartitionNotCachedError
+from projections.partition_scope import event_dependencies
 from projections.view_scopes import ViewScopes
 from services.demo import DEMO_OFFICIAL, DEMO_STEWARD, register_demo_keys
 from services.ledger import Ledger
@@ -244,3 +246,19 @@ def test_partitions_from_the_index_replace_learning_them() -> None:
     stored = live.advance(events[middle:], index[middle:])
     assert all(expected[name] == body for name, body in stored.items())
     assert not live._partitioner._homes
+
+
+def test_scopes_learnt_event_by_event_are_those_the_queries_find_in_a_fold() -> None:
+    """The projector's scopes (learnt as definitions arrive) and the queries' scopes
+    (projections/partition_scope.py, from the fold of the event's partition) agree."""
+    events = build_log(Plan(championships=6, events=4, seed=13, facts=10))
+    live = LiveFold()
+    live.advance(events)
+    for i in range(4):
+        eid = f"te-{i}"
+        own = LedgerFold().apply_all(load_partition(events, f"event:{eid}"))
+        assert set(live.scopes.scope(eid)) == set(event_dependencies(own, eid)), eid
+
+
+def load_partition(events: tuple[Event, ...], partition: str) -> list[Event]:
+    return scan_loader(events)(partition, events[-1][0])
