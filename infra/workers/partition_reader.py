@@ -1,7 +1,7 @@
 """How a projector folds one partition again from the log (after its fold was evicted, or after
-a restart): through the ledger's partition index when it has one (`read_partitions`, issue 10),
-else by scanning the log and keeping that partition's events (correct, but proportional to the
-log: only for stores written before the index)."""
+a restart): through the ledger's partition index when it covers the log (`read_partitions`,
+issue 10), else by scanning the log and keeping that partition's events (correct, but
+proportional to the log: only for stores written before the index and not indexed yet)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,17 @@ from services.ledger import Ledger
 SCAN_PAGE = 5000
 
 
-def partition_loader(ledger: Ledger) -> Loader:
-    indexed: Callable[..., list[Item]] | None = getattr(ledger, "read_partitions", None)
-    if indexed is not None:
-        read = indexed
+def has_index(ledger: Ledger) -> bool:
+    """Whether the ledger reads partitions through an index covering the log (a log without
+    one is read by scanning here: bounded memory, rather than the ledger's in-memory walk)."""
+    reads = getattr(ledger, "partitions", None)
+    return bool(getattr(reads, "indexed", False))
+
+
+def partition_loader(ledger: Ledger, indexed: bool | None = None) -> Loader:
+    """`indexed`: what `has_index` answered (asked here when not given)."""
+    if indexed if indexed is not None else has_index(ledger):
+        read: Callable[..., list[Item]] = ledger.read_partitions
 
         def from_index(partition: str, until: int) -> list[Item]:
             return read([partition], 0, until)

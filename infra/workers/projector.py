@@ -18,7 +18,7 @@ import structlog
 
 from infra.config import projection_partitions
 from infra.views import TrackingConflictError, ViewStore
-from infra.workers.partition_reader import partition_loader
+from infra.workers.partition_reader import has_index, partition_loader
 from projections.partition_folds import LiveFold
 from services.ledger import Ledger
 
@@ -70,6 +70,7 @@ class Projector:
         self.batch = batch
         self.max_partitions = max_partitions
         self._live: LiveFold | None = None
+        self._indexed = False  # decided with each new fold: read through the partition index
         self._target = 0
 
     @property
@@ -93,7 +94,8 @@ class Projector:
     def load_page(self) -> bool:
         """Fold one page of events the stored views already reflect; True once loaded."""
         if self._live is None:
-            self._live = LiveFold(partition_loader(self.ledger), self.max_partitions)
+            self._indexed = has_index(self.ledger)
+            self._live = LiveFold(partition_loader(self.ledger, self._indexed), self.max_partitions)
             self._target = self.store.position(self.name)
         if self._live.position >= self._target:
             return True
@@ -108,12 +110,11 @@ class Projector:
 
     def _read(self, after: int, limit: int, until: int | None
               ) -> tuple[list[tuple[int, Any]], list[tuple[str, ...]] | None]:
-        """Events with their partitions from the log's partition index when the ledger has
-        one (`read_indexed`), else the events alone (the fold learns their partitions)."""
-        indexed = getattr(self.ledger, "read_indexed", None)
-        if indexed is None:
+        """Events with their partitions from the log's partition index when it covers the log
+        (`read_indexed`), else the events alone (the fold learns their partitions)."""
+        if not self._indexed:
             return self.ledger.read_events(after, limit=limit, until=until), None
-        rows = indexed(after, limit=limit, until=until)
+        rows = self.ledger.read_indexed(after, limit=limit, until=until)
         return [(p, e) for p, e, _ in rows], [tuple(parts) for _, _, parts in rows]
 
     def load(self) -> None:
