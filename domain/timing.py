@@ -33,6 +33,23 @@ def parse_race_time(text: str) -> Decimal:
     return total
 
 
+def race_seconds_text(text: str) -> str:
+    """`str(parse_race_time(text))`, the exact seconds a row record stores, by string splitting
+    and integer arithmetic: the ingest path converts every row's time, and the regular
+    expression and Decimal arithmetic were most of that work. Anything else than plain ASCII
+    `h:mm'ss.ffffff` (an error to raise, other digits, long numbers) goes the Decimal way."""
+    clock, dot, fraction = text.partition(".")
+    rest, quote, seconds = clock.rpartition("'")
+    hours, colon, minutes = rest.rpartition(":")
+    if (text.isascii() and len(text) <= 18 and seconds.isdigit() and len(seconds) <= 2
+            and (not dot or (fraction.isdigit() and len(fraction) <= 6))
+            and (not quote or (minutes.isdigit() and len(minutes) <= 2 and int(seconds) < 60))
+            and (not colon or (hours.isdigit() and int(minutes) < 60))):
+        total = int(hours or 0) * 3600 + int(minutes or 0) * 60 + int(seconds)
+        return f"{total}.{fraction}" if dot else str(total)
+    return str(parse_race_time(text))
+
+
 def format_race_time(seconds: Decimal) -> str:
     """Format exact seconds the way timing sheets do (`3:43'26.017`)."""
     seconds = seconds.quantize(Decimal("0.001"))  # round once, so 59.9996 carries to 1'00.000

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from domain.aggregates.ingest_receipt import IngestReceipt
 from domain.authority import ForbiddenError, check_role
-from domain.classification import ClassificationRow, ResultStatus, check_rows
+from domain.classification import check_rows
 from domain.errors import (
     PaddockError,
     SignatureError,
@@ -28,7 +28,7 @@ from domain.errors import (
     UnknownRoundError,
     UnknownTargetEventError,
 )
-from domain.timing import parse_race_time
+from domain.timing import race_seconds_text
 from services import contracts as c
 from services.importing import register_season_file
 from services.ingest_headers import ACTOR, BAD_HEADER, given_message_id, header_fault
@@ -350,23 +350,24 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _rows(message: c.ClassificationPublishedV1) -> list[ClassificationRow]:
+def row_records(message: c.ClassificationPublishedV1) -> list[dict[str, Any]]:
+    """The validated rows as the classification event stores them, built straight from the
+    contract's rows: the same records, keys in the same (sorted) order, as
+    `ClassificationRow.to_record` of the rows a file import parses."""
     return [
-        ClassificationRow(
-            position=r.position, car=r.car, team=r.team, class_name=r.class_,
-            drivers=tuple(r.drivers), vehicle=r.vehicle, status=ResultStatus(r.status),
-            laps=r.laps, total_time=None if r.total_time is None else parse_race_time(r.total_time),
-            group=r.group,
-        )
+        {"car": r.car, "class": r.class_, "drivers": list(r.drivers), "group": r.group,
+         "laps": r.laps, "position": r.position, "status": r.status, "team": r.team,
+         "total_time": None if r.total_time is None else race_seconds_text(r.total_time),
+         "vehicle": r.vehicle}
         for r in message.rows
     ]
 
 
 def _classification(ledger: Ledger, m: Any, actor: str, source: str) -> Outcome:
-    rows = _rows(m)
-    check_rows(rows, where=f"{m.championship} round {m.round}")
-    return ledger.import_classification(m.championship, m.round, rows, status=m.status,
-                                        published_at=m.published_at, actor=actor, source=source)
+    records = row_records(m)
+    check_rows(m.rows, where=f"{m.championship} round {m.round}")
+    return ledger.publish_classification(m.championship, m.round, records, status=m.status,
+                                         published_at=m.published_at, actor=actor, source=source)
 
 
 _Handler = Callable[[Ledger, Any, str, str], Outcome]
