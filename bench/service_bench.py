@@ -68,6 +68,7 @@ from domain.aggregates.ingest_receipt import IngestReceipt
 from domain.aggregates.race_classification import RaceClassification
 from domain.decisions import DecisionKind, DecisionTerms
 from infra.bootstrap import open_ledger
+from infra.collector import settle_after_start_up
 from infra.logging import configure_logging
 from infra.nats_ingest import BROKER_MAX_MESSAGE, IngestTopology
 from infra.nats_subjects import standings_subject
@@ -264,9 +265,12 @@ async def bare_fetch_ack(nc: Client, workload: IngestWorkload, passes: int = 3
             "rows_per_s": rate * workload.rows / len(messages)}
 
 
-async def paddock_ingest(nc: Client, workload: IngestWorkload, store_url: str) -> dict[str, float]:
+async def paddock_ingest(nc: Client, workload: IngestWorkload, store_url: str, *,
+                         settle_collector: bool = True) -> dict[str, float]:
     """Ours: the IngestWorker drains the stream to durable appends, acking each message after
-    its facts and receipt are committed."""
+    its facts and receipt are committed. The collector is set as `paddock serve` sets it
+    (infra/collector.py) for the rest of the run, so the floor measured after runs under the
+    same settings; `settle_collector=False` keeps CPython's defaults (for comparison)."""
     js = nc.jetstream()
     topology = IngestTopology()
     ledger = open_ledger(store_url)
@@ -278,6 +282,8 @@ async def paddock_ingest(nc: Client, workload: IngestWorkload, store_url: str) -
     registered = await worker.run_until_idle(idle=0.3)
     if registered != len(workload.seasons):
         raise RuntimeError(f"{registered} of {len(workload.seasons)} seasons registered")
+    if settle_collector:
+        settle_after_start_up()  # as `paddock serve` does once its roles are started
     head_before = ledger.head()
 
     await publish_all(js, [(m.subject, m.body, {"Nats-Msg-Id": m.message_id})
@@ -289,7 +295,7 @@ async def paddock_ingest(nc: Client, workload: IngestWorkload, store_url: str) -
     stop = asyncio.Event()
     handled_before = worker.handled
     with GcTimer() as gc_timer:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         task = asyncio.create_task(worker.run(stop))
         last_report = started
         while worker.handled - handled_before < total:
@@ -301,7 +307,7 @@ async def paddock_ingest(nc: Client, workload: IngestWorkload, store_url: str) -
                 last_report = time.perf_counter()
                 say(f"  ingest: {worker.handled - handled_before}/{total} messages")
         await nc.flush()
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     stop.set()
     await task
 
@@ -313,7 +319,7 @@ async def paddock_ingest(nc: Client, workload: IngestWorkload, store_url: str) -
                            f"unacked {info.num_ack_pending}")
     ledger.close()
     return {"messages": total, "rows": workload.rows, "events_appended": appended,
-            "seconds": elapsed, "msgs_per_s": total / elapsed,
+            "seconds": elapsed, "cpu_seconds": cpu, "msgs_per_s": total / elapsed,
             "rows_per_s": workload.rows / elapsed,
             "payload_bytes_mean": workload.payload_bytes / total, **gc_timer.figures(elapsed)}
 
@@ -328,14 +334,14 @@ def in_process_ingest(workload: IngestWorkload, store_url: str) -> dict[str, flo
         service.process(Delivery(m.subject, m.body, {"Nats-Msg-Id": m.message_id}))
     deliveries = [Delivery(m.subject, m.body, {"Nats-Msg-Id": m.message_id})
                   for m in workload.classifications]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     results = [r for i in range(0, len(deliveries), FETCH_BATCH)
                for r in service.process_batch(deliveries[i:i + FETCH_BATCH])]
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     ledger.close()
     if any(r.status != "accepted" for r in results):
         raise RuntimeError("in-process ingest: not every message was accepted")
-    return {"messages": len(deliveries), "seconds": elapsed,
+    return {"messages": len(deliveries), "seconds": elapsed, "cpu_seconds": cpu,
             "msgs_per_s": len(deliveries) / elapsed}
 
 
@@ -356,9 +362,11 @@ def ingest_floor(workload: IngestWorkload, store_url: str, *, chained: bool = Fa
     """The floor: pydantic validation of each payload (`MESSAGE.validate_json`) and an
     `eventsourcing` save of the same events Paddock appends for it (receipt; round opened;
     classification published with the same row records and digests, prepared before the clock),
-    one save per batch of 64, and nothing else: no NATS, no checks, no fold. `chained=False`:
-    the stock eventsourcing SQLite recorder; `True`: Paddock's hash-chained one."""
+    one save per batch of 64, and nothing else: no NATS, no checks, no fold; eventsourcing's
+    own transcoder. `chained=False`: its stock SQLite recorder; `True`: Paddock's
+    hash-chained one."""
     env = store_settings(store_url)
+    env.pop("TRANSCODER_TOPIC")  # eventsourcing's own JSON transcoder
     if not chained:
         env.pop("APPLICATION_RECORDER_TOPIC")
     app: Application[UUID] = Application(env=env)
@@ -371,7 +379,7 @@ def ingest_floor(workload: IngestWorkload, store_url: str, *, chained: bool = Fa
                                     records, rows_digest(records),
                                     flag_at(SEASON_START, model.round)))
     messages = list(zip(workload.classifications, prepared, strict=True))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for start in range(0, len(messages), FETCH_BATCH):
         aggregates: list[Aggregate] = []
         for m, p in messages[start:start + FETCH_BATCH]:
@@ -390,12 +398,12 @@ def ingest_floor(workload: IngestWorkload, store_url: str, *, chained: bool = Fa
                         f"nats:{p.subject}", source)
             aggregates.append(rnd)
         app.save(*aggregates)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     events = app.recorder.max_notification_id() or 0
     app.close()
     if events != 3 * len(messages):
         raise RuntimeError(f"floor: {events} events saved for {len(messages)} messages")
-    return {"messages": len(messages), "events": events, "seconds": elapsed,
+    return {"messages": len(messages), "events": events, "seconds": elapsed, "cpu_seconds": cpu,
             "msgs_per_s": len(messages) / elapsed, "recorder": "chained" if chained else "stock"}
 
 
@@ -690,11 +698,11 @@ def standings_message_bytes(store_url: str) -> int:
 
 
 async def run(sizes: Sizes, workdir: Path, server: NatsServer, mode: str,
-              parts: Sequence[str] = PARTS) -> Results:
+              parts: Sequence[str] = PARTS, *, default_collector: bool = False) -> Results:
     results = Results(mode, machine(), asdict(sizes))
     nc = await nats.connect(server.url, max_reconnect_attempts=0)
     if "ingest" in parts:
-        await ingest_part(nc, sizes, workdir, results)
+        await ingest_part(nc, sizes, workdir, results, default_collector=default_collector)
     if "projection" in parts:
         await projection_part(workdir, sizes, results)
     if "publish" in parts:
@@ -705,14 +713,16 @@ async def run(sizes: Sizes, workdir: Path, server: NatsServer, mode: str,
     return results
 
 
-async def ingest_part(nc: Client, sizes: Sizes, workdir: Path, results: Results) -> None:
+async def ingest_part(nc: Client, sizes: Sizes, workdir: Path, results: Results, *,
+                      default_collector: bool = False) -> None:
     raw = results.raw
     say(f"ingest: preparing {sizes.messages} classification messages")
     workload = ingest_workload(sizes.messages, rounds_per_championship=sizes.rounds_per_championship)
     say(f"ingest: baseline (bare fetch+ack of {len(workload.classifications)} messages)")
     raw["ingest_baseline"] = await bare_fetch_ack(nc, workload)
     say("ingest: IngestWorker draining the stream")
-    raw["ingest"] = await paddock_ingest(nc, workload, f"sqlite:///{workdir / 'ingest.db'}")
+    raw["ingest"] = await paddock_ingest(nc, workload, f"sqlite:///{workdir / 'ingest.db'}",
+                                         settle_collector=not default_collector)
     say("ingest: floor (pydantic validation + eventsourcing save of the same events)")
     raw["ingest_floor"] = ingest_floor(workload, f"sqlite:///{workdir / 'floor.db'}")
     raw["ingest_floor_chained"] = ingest_floor(workload, f"sqlite:///{workdir / 'chained.db'}",
@@ -722,6 +732,8 @@ async def ingest_part(nc: Client, sizes: Sizes, workdir: Path, results: Results)
     results.rows += [
         Row("ingest: classification messages", "msgs/s", ours["msgs_per_s"], floor["msgs_per_s"],
             FLOOR_NAME, f"ratio ≥ {INGEST_TARGET_RATIO}", ratio >= INGEST_TARGET_RATIO),
+        Row("ingest: messages per CPU second (load-proof)", "msgs/cpu-s",
+            _per_cpu_second(ours), _per_cpu_second(floor), FLOOR_NAME),
         Row("ingest: classification messages", "msgs/s", ours["msgs_per_s"], base["msgs_per_s"],
             "bare fetch(64)+ack"),
         Row("ingest: result rows", "rows/s", ours["rows_per_s"], base["rows_per_s"],
@@ -732,12 +744,24 @@ async def ingest_part(nc: Client, sizes: Sizes, workdir: Path, results: Results)
     raw["validation_only"] = validation_only(workload)
     raw["commit_per_message"] = commit_per_message(workdir / "commits.db", workload)
     results.rows += [
+        Row("  ref: process_batch alone, per CPU second", "msgs/cpu-s",
+            _per_cpu_second(raw["ingest_in_process"]), _per_cpu_second(floor), FLOOR_NAME),
+        Row("  ref: chained floor, per CPU second", "msgs/cpu-s",
+            _per_cpu_second(raw["ingest_floor_chained"]), _per_cpu_second(floor), FLOOR_NAME),
+    ]
+    results.rows += [
         Row(f"  ref: {name}", "msgs/s", raw[key]["msgs_per_s"], floor["msgs_per_s"], FLOOR_NAME)
         for name, key in (("floor with Paddock's hash-chained recorder", "ingest_floor_chained"),
                           ("IngestService.process_batch alone (no NATS)", "ingest_in_process"),
                           ("json.loads + pydantic alone", "validation_only"),
                           ("bare SQLite, 1 transaction/message", "commit_per_message"))
     ]
+
+
+def _per_cpu_second(figures: dict[str, Any]) -> float:
+    """Messages per second of this process's CPU time (all its threads): what the work costs,
+    whatever else the machine runs meanwhile."""
+    return float(figures["messages"]) / figures["cpu_seconds"]
 
 
 async def projection_part(workdir: Path, sizes: Sizes, results: Results) -> None:
@@ -852,6 +876,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log-events", type=int, help="override the as-of log size")
     parser.add_argument("--only", choices=PARTS, action="append",
                         help="run only this part (repeatable; projection needs ingest)")
+    parser.add_argument("--default-collector", action="store_true",
+                        help="keep CPython's collector settings instead of setting them as "
+                             "`paddock serve` does (infra/collector.py), for comparison")
     args = parser.parse_args(argv)
     sizes = Sizes.of(args.quick, args.rounds_per_championship)
     mode = "quick" if args.quick else "full"
@@ -862,11 +889,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parts = tuple(args.only or PARTS)
     if parts != PARTS:
         mode += f" (only {', '.join(parts)})"
+    if args.default_collector:
+        mode += " (default collector)"
     configure_logging(json_logs=True, level="WARNING")  # the service's default level
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="paddock-bench-") as tmp, NatsServer() as server:
         say(f"nats-server at {server.url}; stores in {tmp}")
-        results = asyncio.run(run(sizes, Path(tmp), server, mode, parts))
+        results = asyncio.run(run(sizes, Path(tmp), server, mode, parts,
+                                  default_collector=args.default_collector))
     results.raw["total_seconds"] = time.perf_counter() - started
     print(table(results))
     if args.json:

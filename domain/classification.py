@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum
+from operator import attrgetter
 from typing import Any, Protocol
 
 from domain.errors import InvalidInputError
@@ -112,7 +113,17 @@ class Adjustment:
 
 
 def check_rows(rows: Sequence[NumberedRow], *, where: str) -> None:
-    """Positions must be 1..n without gaps and every car must appear once."""
+    """Positions must be 1..n without gaps and every car must appear once. Checked in bulk
+    (each message of the ingest path is checked); the first fault in row order is named."""
+    positions = list(map(attrgetter("position"), rows))
+    if (positions == list(range(1, len(rows) + 1))
+            and len(set(map(attrgetter("car"), rows))) == len(rows)
+            and min(map(attrgetter("laps"), rows), default=0) >= 0):
+        return
+    _name_first_fault(rows, where)
+
+
+def _name_first_fault(rows: Sequence[NumberedRow], where: str) -> None:
     seen_cars: dict[str, int] = {}
     for index, row in enumerate(rows, start=1):
         if row.position != index:

@@ -11,6 +11,7 @@ from domain.errors import InvalidInputError
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _RACE_TIME = re.compile(r"^(?:(?:(\d+):)?(\d{1,2})')?(\d{1,2}(?:\.\d{1,6})?)$")
+_PLAIN_RACE_TIME = re.compile(r"(?:(?:([0-9]+):)?([0-9]{1,2})')?([0-9]{1,2})(?:\.([0-9]{1,6}))?")
 
 
 def parse_race_time(text: str) -> Decimal:
@@ -34,20 +35,21 @@ def parse_race_time(text: str) -> Decimal:
 
 
 def race_seconds_text(text: str) -> str:
-    """`str(parse_race_time(text))`, the exact seconds a row record stores, by string splitting
-    and integer arithmetic: the ingest path converts every row's time, and the regular
-    expression and Decimal arithmetic were most of that work. Anything else than plain ASCII
-    `h:mm'ss.ffffff` (an error to raise, other digits, long numbers) goes the Decimal way."""
-    clock, dot, fraction = text.partition(".")
-    rest, quote, seconds = clock.rpartition("'")
-    hours, colon, minutes = rest.rpartition(":")
-    if (text.isascii() and len(text) <= 18 and seconds.isdigit() and len(seconds) <= 2
-            and (not dot or (fraction.isdigit() and len(fraction) <= 6))
-            and (not quote or (minutes.isdigit() and len(minutes) <= 2 and int(seconds) < 60))
-            and (not colon or (hours.isdigit() and int(minutes) < 60))):
-        total = int(hours or 0) * 3600 + int(minutes or 0) * 60 + int(seconds)
-        return f"{total}.{fraction}" if dot else str(total)
-    return str(parse_race_time(text))
+    """`str(parse_race_time(text))`, the exact seconds a row record stores, in integer
+    arithmetic: the ingest path converts every row's time, and the Decimal arithmetic was most
+    of that work. Anything but plain ASCII `h:mm'ss.ffffff` (an error to raise, other digits,
+    blanks, long numbers) goes the Decimal way."""
+    plain = _PLAIN_RACE_TIME.fullmatch(text) if len(text) <= 18 else None
+    if plain is None:
+        return str(parse_race_time(text))
+    hours, minutes, seconds, fraction = plain.groups()
+    total = int(seconds)
+    if minutes is not None:
+        whole_minutes = int(minutes)
+        if total >= 60 or (hours is not None and whole_minutes >= 60):
+            return str(parse_race_time(text))  # raises: out of range
+        total += whole_minutes * 60 + (int(hours) * 3600 if hours else 0)
+    return f"{total}.{fraction}" if fraction is not None else str(total)
 
 
 def format_race_time(seconds: Decimal) -> str:

@@ -35,6 +35,7 @@ from services.ingest_headers import ACTOR, BAD_HEADER, given_message_id, header_
 from services.ledger import Ledger
 from services.message_signing import presented, recipient_of, terms_of
 from services.outcome import ACCEPTED, DUPLICATE, Outcome
+from services.row_json import EncodedRows
 from services.season_files import parse_season_text
 
 REJECTED = "rejected"
@@ -350,17 +351,17 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def row_records(message: c.ClassificationPublishedV1) -> list[dict[str, Any]]:
+def row_records(message: c.ClassificationPublishedV1) -> EncodedRows:
     """The validated rows as the classification event stores them, built straight from the
     contract's rows: the same records, keys in the same (sorted) order, as
-    `ClassificationRow.to_record` of the rows a file import parses."""
-    return [
+    `ClassificationRow.to_record` of the rows a file import parses; encoded once, as plain
+    values (the contract made them strings, integers, lists of strings and None)."""
+    return EncodedRows((
         {"car": r.car, "class": r.class_, "drivers": list(r.drivers), "group": r.group,
          "laps": r.laps, "position": r.position, "status": r.status, "team": r.team,
          "total_time": None if r.total_time is None else race_seconds_text(r.total_time),
          "vehicle": r.vehicle}
-        for r in message.rows
-    ]
+        for r in message.rows), plain=True)
 
 
 def _classification(ledger: Ledger, m: Any, actor: str, source: str) -> Outcome:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -22,7 +21,6 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Recording
 from eventsourcing.utils import strtobool
-from pydantic_core import PydanticSerializationError, to_json
 
 from domain.aggregates.award import Award
 from domain.aggregates.championship import Championship
@@ -32,7 +30,7 @@ from domain.aggregates.stewards_decision import StewardsDecision
 from domain.aggregates.target_event import TargetEvent
 from domain.authority import Role
 from domain.bounds import TEXT_LENGTH, check_text
-from domain.classification import RECORD_KEYS, ClassificationRow
+from domain.classification import ClassificationRow
 from domain.decisions import DecisionKind, DecisionTerms
 from domain.errors import (
     ClassificationMissingError,
@@ -73,6 +71,7 @@ from services.entry_list_desk import HOLDING, EntryListDesk
 from services.outcome import ACCEPTED, DUPLICATE, Outcome
 from services.partition_folds import DEFAULT_MAX_MB, PartitionFolds, Scope, scope_of, units_of
 from services.partition_reads import PartitionReads
+from services.row_json import EncodedRows, canonical_rows_json
 from services.signatures import Signer
 from services.signing_desk import SigningDesk
 
@@ -88,21 +87,10 @@ def utc_now() -> datetime:
 
 def rows_digest(records: Sequence[dict[str, Any]]) -> str:
     """Identity of a classification's content, whatever file dialect or message carried it.
-    Row records hold only strings, integers, lists and None: plain sorted JSON is canonical."""
-    return hashlib.sha256(_sorted_json(records)).hexdigest()
-
-
-def _sorted_json(records: Sequence[dict[str, Any]]) -> bytes:
-    """`json.dumps(records, sort_keys=True, separators=(",", ":"), ensure_ascii=False)` as UTF-8.
-    Records whose keys are already in sorted order (`RECORD_KEYS`, as Paddock builds them) are
-    encoded by pydantic-core, which writes such values byte for byte the same, 4× faster."""
-    if all(tuple(r) == RECORD_KEYS for r in records):
-        try:
-            return to_json(records)
-        except PydanticSerializationError:  # e.g. a lone surrogate: json says what is wrong
-            pass
-    text = json.dumps(records, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text.encode()
+    Row records hold only strings, integers, lists and None: plain sorted JSON is canonical
+    (services/row_json.py; records that carry it are not encoded again)."""
+    canonical = records.canonical if isinstance(records, EncodedRows) else canonical_rows_json(records)
+    return hashlib.sha256(canonical).hexdigest()
 
 
 class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
@@ -483,20 +471,12 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
         rnd = defn.round(number)
         if status not in STATUSES:
             raise InvalidInputError(f"status '{status}' is not one of {', '.join(STATUSES)}")
-        resolved: set[tuple[str, str]] = set()
-        for record in records:
-            pair = (record["class"], record["group"])
-            if pair in resolved:
-                continue
-            try:
-                defn.resolve_class(*pair)
-            except UnknownClassError as error:
-                raise type(error)(f"car #{record['car']} (position {record['position']}): "
-                                  f"{error.message}", where=source) from None
-            resolved.add(pair)
+        self._check_classes(defn, records, source)
         effective_at = self._publication_time(championship, number, rnd.flag_at, status, published_at)
         agg = self._round(championship, number, effective_at=effective_at, actor=actor, source=source)
-        digest = rows_digest(records)
+        # encoded once: digested here, written as they are by the store
+        rows = records if isinstance(records, EncodedRows) else EncodedRows(records)
+        digest = rows_digest(rows)
         if agg.has_version(digest, status):
             return Outcome(DUPLICATE, f"{championship} R{number}: this {status} classification is already recorded")
         if any(s == status and e == effective_at for _, s, e in agg.versions):
@@ -505,9 +485,28 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
                 f"published at {effective_at.isoformat()}: give --published-at (when this version "
                 "was published) so Paddock knows which one is in force"
             )
-        agg.publish(status, digest, records, effective_at, self.clock(),
-                    actor, source)
+        agg.publish(status, digest, rows, effective_at, self.clock(), actor, source)
         return self._append(f"{championship} R{number} {status} classification recorded ({len(records)} cars)", agg)
+
+    @staticmethod
+    def _check_classes(defn: ChampionshipDefinition, records: list[dict[str, Any]],
+                       source: str) -> None:
+        """Every row's class (and group) is one of the championship's: each distinct pair is
+        resolved once; an unknown one is named by the first row that has it."""
+        unknown: set[tuple[str, str]] = set()
+        for pair in {(r["class"], r["group"]) for r in records}:
+            try:
+                defn.resolve_class(*pair)
+            except UnknownClassError:
+                unknown.add(pair)
+        if not unknown:
+            return
+        first = next(r for r in records if (r["class"], r["group"]) in unknown)
+        try:
+            defn.resolve_class(first["class"], first["group"])
+        except UnknownClassError as error:
+            raise type(error)(f"car #{first['car']} (position {first['position']}): "
+                              f"{error.message}", where=source) from None
 
     def _publication_time(self, championship: str, number: int, flag_at: datetime, status: str,
                           published_at: datetime | None) -> datetime:

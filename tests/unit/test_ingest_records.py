@@ -11,16 +11,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import JSONTranscoder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.aggregates.race_classification import RaceClassification
 from domain.classification import RECORD_KEYS, ClassificationRow
+from infra.store import store_settings
+from infra.transcoder import PaddockTranscoder
 from services import contracts as c
 from services.alkamel import parse_alkamel
 from services.demo import ASLMS, load_demo, season_dir
 from services.ingest import row_records
 from services.ledger import Ledger, rows_digest
+from services.row_json import EncodedRows
 from services.timing_messages import row_contract
 
 # rows_digest of the five real race files, as the code before issue 10 computed them: digests
@@ -79,6 +83,46 @@ def test_rows_digest_is_the_sorted_json_digest_whatever_the_key_order(
     assert rows_digest(records) == reference_digest(records)
     shuffled = [dict(rng.sample(list(r.items()), len(r))) for r in records]
     assert rows_digest(shuffled) == reference_digest(records)
+
+
+def _published_state(records: list[dict[str, Any]]) -> dict[str, Any]:
+    at = datetime(2024, 2, 11, 14, tzinfo=UTC)
+    agg = RaceClassification(championship=ASLMS, round_number=5, effective_at=at,
+                             recorded_at=at, actor="test", source="test")
+    rows = EncodedRows(records)
+    agg.publish("official", rows_digest(rows), rows, at, at, "test", "test")
+    event = agg.collect_events()[-1]
+    assert event.rows is rows  # type: ignore[attr-defined]
+    return dict(vars(event))
+
+
+def _transcoders() -> tuple[JSONTranscoder, JSONTranscoder]:
+    ledger = Ledger(env=store_settings("memory://"))
+    ours = ledger.mapper.transcoder
+    assert isinstance(ours, PaddockTranscoder)
+    stock = JSONTranscoder()
+    ledger.register_transcodings(stock)
+    return ours, stock
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(RECORD, max_size=4), st.randoms(use_true_random=False))
+def test_the_store_writes_encoded_rows_as_the_stock_transcoder_writes_them(
+        records: list[dict[str, Any]], rng: random.Random) -> None:
+    """Same bytes whatever the rows hold, keys in sorted order (written as encoded) or not."""
+    ours, stock = _transcoders()
+    shuffled = [dict(rng.sample(list(r.items()), len(r))) for r in records]
+    for rows in (records, shuffled):
+        state = _published_state(rows)
+        assert ours.encode(state) == stock.encode(state)
+        assert ours.decode(ours.encode(state))["rows"] == rows
+
+
+def test_the_rows_of_a_real_classification_are_written_as_encoded() -> None:
+    ours, stock = _transcoders()
+    state = _published_state([r.to_record() for r in race_rows(RACE_FILES[0])])
+    assert state["rows"].stored is not None
+    assert ours.encode(state) == stock.encode(state)
 
 
 def test_rows_digest_refuses_what_json_refuses() -> None:
