@@ -358,7 +358,7 @@ class _FloorInput:
 
 
 def ingest_floor(workload: IngestWorkload, store_url: str, *, chained: bool = False
-                 ) -> dict[str, float]:
+                 ) -> dict[str, Any]:
     """The floor: pydantic validation of each payload (`MESSAGE.validate_json`) and an
     `eventsourcing` save of the same events Paddock appends for it (receipt; round opened;
     classification published with the same row records and digests, prepared before the clock),
@@ -761,7 +761,7 @@ async def ingest_part(nc: Client, sizes: Sizes, workdir: Path, results: Results,
 def _per_cpu_second(figures: dict[str, Any]) -> float:
     """Messages per second of this process's CPU time (all its threads): what the work costs,
     whatever else the machine runs meanwhile."""
-    return float(figures["messages"]) / figures["cpu_seconds"]
+    return float(figures["messages"]) / float(figures["cpu_seconds"])
 
 
 async def projection_part(workdir: Path, sizes: Sizes, results: Results) -> None:

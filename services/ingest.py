@@ -28,6 +28,7 @@ from domain.errors import (
     UnknownRoundError,
     UnknownTargetEventError,
 )
+from domain.partitions import receipt_partition
 from domain.timing import race_seconds_text
 from services import contracts as c
 from services.importing import register_season_file
@@ -139,8 +140,9 @@ class IngestService:
             return
         staged: list[tuple[_Planned, _Staged]] = []
         try:
+            received = self._received([p.delivery.message_id for p in run])
             with self.ledger.one_read(), self.ledger.deferred() as pending:
-                staged = [(p, self._stage(p, pending)) for p in run]
+                staged = [(p, self._stage(p, pending, received)) for p in run]
             recordings = self.ledger.save(*pending) if pending else []
         except IntegrityError:  # a concurrent writer got there first: one by one, re-checked
             for p in run:
@@ -154,10 +156,17 @@ class IngestService:
                                             positions or result.positions, result.reason,
                                             result.detail, _scope(p.message))
 
-    def _stage(self, planned: _Planned, pending: list[Any]) -> _Staged:
+    def _received(self, message_ids: list[str]) -> set[str]:
+        """Which of these messages already have a receipt: one read of their receipt
+        partitions for a run, not one aggregate read per message (a receipt a concurrent writer
+        records meanwhile makes the run's save fail, and its messages are looked at again)."""
+        found = self.ledger.read_partitions(receipt_partition(m) for m in message_ids)
+        return {e.message_id for _, e in found if isinstance(e, IngestReceipt.Received)}
+
+    def _stage(self, planned: _Planned, pending: list[Any], received: set[str]) -> _Staged:
         delivery = planned.delivery
         try:
-            earlier = self._receipt(delivery.message_id)
+            earlier = self._receipt(delivery.message_id) if delivery.message_id in received else None
             if earlier is not None:
                 return _Staged.of(self._duplicate_of(earlier, delivery))
             receipt = self._new_receipt(delivery)

@@ -112,7 +112,7 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
         if strtobool(self.env.get("CREATE_TABLE", "yes")):
             self.partitions.index_log()
         self.partitions.use_index_if_complete()
-        self.folds = PartitionFolds(self._read_scope, units_of(fold_megabytes))
+        self.folds = PartitionFolds(self._read_scope, units_of(fold_megabytes), self.head)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -213,7 +213,11 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
         """Save with the partition index of every event, written in the same transaction."""
         entries = [IndexEntry.of(partitions_of(a, e), e)
                    for a in objs if a is not None for e in a.pending_events]
-        return super().save(*objs, partition_index=entries, **kwargs)
+        recordings = super().save(*objs, partition_index=entries, **kwargs)
+        if len(recordings) == len(entries):  # folded now, not read back (ingest: every run)
+            self.folds.saved([(r.notification.id, r.domain_event, entry.partitions)
+                              for r, entry in zip(recordings, entries, strict=True)])
+        return recordings
 
     def receipt_position(self, message_id: str) -> int | None:
         """The log position of the receipt of a message, if one was recorded."""
