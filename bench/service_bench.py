@@ -275,7 +275,9 @@ async def paddock_ingest(nc: Client, workload: IngestWorkload, store_url: str, *
     js = nc.jetstream()
     topology = IngestTopology()
     ledger = open_ledger(store_url)
-    worker = IngestWorker(nc, IngestService(ledger), topology, batch=FETCH_BATCH)
+    progress = asyncio.Event()  # waited on, not polled: a polling loop takes the GIL from the
+    worker = IngestWorker(nc, IngestService(ledger), topology, batch=FETCH_BATCH,  # worker thread
+                          on_appended=progress.set)
     await topology.ensure(js)
 
     await publish_all(js, [(m.subject, m.body, {"Nats-Msg-Id": m.message_id})
@@ -298,14 +300,16 @@ async def paddock_ingest(nc: Client, workload: IngestWorkload, store_url: str, *
     with GcTimer() as gc_timer:
         started, cpu = time.perf_counter(), time.process_time()
         task = asyncio.create_task(worker.run(stop))
-        last_report = started
-        while worker.handled - handled_before < total:
+        while True:
+            progress.clear()
+            if worker.handled - handled_before >= total:
+                break
             if task.done():
                 task.result()
                 raise RuntimeError("the ingest worker stopped early")
-            await asyncio.sleep(0.002)
-            if time.perf_counter() - last_report > 5:
-                last_report = time.perf_counter()
+            try:
+                await asyncio.wait_for(progress.wait(), 5.0)
+            except TimeoutError:
                 say(f"  ingest: {worker.handled - handled_before}/{total} messages")
         await nc.flush()
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu

@@ -74,7 +74,7 @@ def serve_command(args: argparse.Namespace) -> int:
     config = replace(config, nats_inbox_prefix=config.nats_inbox_prefix
                      or inbox_prefix(SERVICE, config.prefix))
     configure_logging(level="INFO")
-    asyncio.run(serve(config, ready=settle_after_start_up))  # the collector set once started
+    asyncio.run(serve(config, started=settle_after_start_up))  # the collector set once started
     return 0
 
 
