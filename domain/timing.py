@@ -11,6 +11,7 @@ from domain.errors import InvalidInputError
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _RACE_TIME = re.compile(r"^(?:(?:(\d+):)?(\d{1,2})')?(\d{1,2}(?:\.\d{1,6})?)$")
+_PLAIN_RACE_TIME = re.compile(r"(?:(?:([0-9]+):)?([0-9]{1,2})')?([0-9]{1,2})(?:\.([0-9]{1,6}))?")
 
 
 def parse_race_time(text: str) -> Decimal:
@@ -31,6 +32,24 @@ def parse_race_time(text: str) -> Decimal:
             raise InvalidInputError(f"{shown(text)}: minutes must be below 60")
         total += Decimal(hours) * 3600
     return total
+
+
+def race_seconds_text(text: str) -> str:
+    """`str(parse_race_time(text))`, the exact seconds a row record stores, in integer
+    arithmetic: the ingest path converts every row's time, and the Decimal arithmetic was most
+    of that work. Anything but plain ASCII `h:mm'ss.ffffff` (an error to raise, other digits,
+    blanks, long numbers) goes the Decimal way."""
+    plain = _PLAIN_RACE_TIME.fullmatch(text) if len(text) <= 18 else None
+    if plain is None:
+        return str(parse_race_time(text))
+    hours, minutes, seconds, fraction = plain.groups()
+    total = int(seconds)
+    if minutes is not None:
+        whole_minutes = int(minutes)
+        if total >= 60 or (hours is not None and whole_minutes >= 60):
+            return str(parse_race_time(text))  # raises: out of range
+        total += whole_minutes * 60 + (int(hours) * 3600 if hours else 0)
+    return f"{total}.{fraction}" if fraction is not None else str(total)
 
 
 def format_race_time(seconds: Decimal) -> str:
