@@ -64,6 +64,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.router_bench
 	$(BIN)/python -m bench.query_bench --full --dir $(BENCH_LOGS)
 	$(BIN)/python -m bench.query_service_bench --full --dir $(BENCH_LOGS)
+	$(BIN)/python -m bench.catchup_bench
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.service_bench --quick
@@ -71,6 +72,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m bench.router_bench --quick
 	$(BIN)/python -m bench.query_bench --quick
 	$(BIN)/python -m bench.query_service_bench --quick
+	$(BIN)/python -m bench.catchup_bench --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/asyncapi/node_modules

@@ -37,12 +37,10 @@ from nats.aio.msg import Msg
 
 from bench.service_bench import GcTimer, latency_figures
 from bench.workload import build_big_log, ingest_workload
-from domain.aggregates.ingest_receipt import IngestReceipt
 from domain.decisions import DecisionKind, DecisionTerms
 from infra.bootstrap import open_ledger
 from infra.logging import configure_logging
 from infra.nats_subjects import standings_subject
-from infra.views import StoredView
 from infra.views.factory import open_view_store
 from infra.workers.projector import Projector
 from infra.workers.publisher import Publisher
@@ -62,19 +60,21 @@ INGEST_STEPS: list[Step] = [
     ("  _footprint (what a message reads/writes)", "services/ingest.py", "_footprint"),
     ("  _commit_run", "services/ingest.py", "_commit_run"),
     ("    _stage (per message, before the save)", "services/ingest.py", "_stage"),
-    ("      _receipt: look up the receipt", "services/ingest.py", "_receipt"),
-    ("      _rows: contract rows → ClassificationRow", "services/ingest.py", "_rows"),
+    ("    _received: receipts of the run (one partition read)", "services/ingest.py", "_received"),
+    ("      _receipt: read a receipt found", "services/ingest.py", "_receipt"),
+    ("      row_records: contract rows → stored records", "services/ingest.py", "row_records"),
+    ("        EncodedRows: canonical JSON, once", "services/row_json.py", "__init__"),
     ("      check_rows", "domain/classification.py", "check_rows"),
-    ("      Ledger.import_classification", "services/ledger.py", "import_classification"),
+    ("      Ledger.publish_classification", "services/ledger.py", "publish_classification"),
     ("        Ledger.definition", "services/ledger.py", "definition"),
-    ("        Ledger._round (find the round aggregate)", "services/ledger.py", "_round"),
+    ("        Ledger._round (the round aggregate, from the fold)", "services/ledger.py", "_round"),
     ("        rows_digest", "services/ledger.py", "rows_digest"),
     ("        _publication_time", "services/ledger.py", "_publication_time"),
     ("    Application.save (one per run of messages)", "eventsourcing/application.py", "save"),
     ("      Mapper.to_stored_event (transcoding)", "eventsourcing/persistence.py", "to_stored_event"),
     ("      SQLite execute (insert, select)", "", "<method 'execute' of 'sqlite3.Cursor' objects>"),
     ("      SQLite commit (fsync)", "", "<method 'commit' of 'sqlite3.Connection' objects>"),
-    ("  Ledger.state (fold of new events)", "services/ledger.py", "state"),
+    ("  partition folds brought up to date (reads)", "services/partition_folds.py", "_catch_up"),
     ("  repository reads (Repository.get)", "eventsourcing/application.py", "get"),
     ("    Mapper.to_domain_event (decoding)", "eventsourcing/persistence.py", "to_domain_event"),
 ]
@@ -83,12 +83,13 @@ PROJECTION_STEPS: list[Step] = [
     ("Projector.catch_up (all)", "infra/workers/projector.py", "catch_up"),
     ("  Ledger.read_events (select + decode)", "services/ledger.py", "read_events"),
     ("    Mapper.to_domain_event (decoding)", "eventsourcing/persistence.py", "to_domain_event"),
-    ("  LiveFold.advance", "projections/live_views.py", "advance"),
-    ("    LiveFold._plan (routing)", "projections/live_views.py", "_plan"),
+    ("  LiveFold.advance (per partition)", "projections/partition_folds.py", "advance"),
+    ("    LiveFold._route (routing)", "projections/partition_folds.py", "_route"),
     ("    LedgerFold.apply", "projections/ledger.py", "apply"),
+    ("    partition folded again (evicted)", "projections/partition_folds.py", "load"),
     ("    live_views", "projections/live_views.py", "live_views"),
     ("      season_at (rounds as they stood)", "projections/standings_view.py", "season_at"),
-    ("        round_state", "projections/round_state.py", "round_state"),
+    ("        round_state (rounds not remembered)", "projections/round_state.py", "round_state"),
     ("      standings_view (given the season)", "projections/standings_view.py", "standings_view"),
     ("        class_standings", "domain/standings.py", "class_standings"),
     ("        driver_standings", "domain/standings.py", "driver_standings"),
@@ -232,48 +233,7 @@ def projection(workdir: Path, messages: int, rounds: int) -> None:
           f"{progress.events / wall:.0f} events/s profiled")
     report("Projector.catch_up", stats, wall, PROJECTION_STEPS)
 
-    # What if an ingest receipt (which belongs to no view) changed no view, instead of every
-    # view? (`affected_views` answers "every view" for an event of an aggregate it has not seen
-    # created by a view's owner.) Unprofiled, both ways, each into a fresh set of view tables.
-    import projections.live_views as live
-
-    def catch_up(suffix: str) -> tuple[float, int, dict[str, Any]]:
-        store = open_view_store(url, suffix=suffix)
-        started = time.perf_counter()
-        done = Projector(open_ledger(url), store, batch=500).catch_up()
-        seconds = time.perf_counter() - started
-        bodies = {n: _without_header((store.read(n) or _NO_VIEW).body) for n in store.names()}
-        store.close()
-        return seconds, done.views_written, bodies
-
-    shipped = catch_up("_shipped")
-    original = live._affected_by
-
-    def receipts_change_nothing(event: Any, owners: Any) -> set[str] | None:
-        if isinstance(event, IngestReceipt.Received):
-            return set()
-        return original(event, owners)
-
-    live._affected_by = receipts_change_nothing
-    try:
-        what_if = catch_up("_whatif")
-    finally:
-        live._affected_by = original
-    print(f"\nwhat-if (not the shipped code): receipts change no view: {what_if[1]} views written, "
-          f"{progress.events / what_if[0]:.0f} events/s (shipped: {shipped[1]} views written, "
-          f"{progress.events / shipped[0]:.0f} events/s unprofiled); final views equal apart "
-          f"from as_of/known_at/log_position: {what_if[2] == shipped[2]}")
     views.close()
-
-
-_NO_VIEW = StoredView("", 0, "{}")
-
-
-def _without_header(body: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(body)
-    for key in ("as_of", "known_at", "log_position"):
-        data.pop(key, None)
-    return data
 
 
 def query(workdir: Path, log_events: int, queries: int) -> None:

@@ -3,11 +3,13 @@
     .venv/bin/python -m bench.service_bench            # full (make bench), ~4 minutes
     .venv/bin/python -m bench.service_bench --quick    # smaller sizes (make bench-quick), ~30 s
     .venv/bin/python -m bench.service_bench --json results.json
+    .venv/bin/python -m bench.service_bench --only ingest   # one part (repeatable)
 
 One run starts its own nats-server (temp dir, free port) and uses temp SQLite stores. It measures
 1. ingest: classification messages (~40 real AsLMS rows each) from the JetStream stream to a
-   durable append and ack, by an IngestWorker (batch 64); baseline: a bare pull consumer doing
-   fetch(64) + ack on the same payloads;
+   durable append and ack, by an IngestWorker (batch 64); baselines: the floor (pydantic
+   validation + eventsourcing save of the same events, in-process, nothing else; target ≥ 70 %)
+   and a bare pull consumer doing fetch(64) + ack on the same payloads;
 2. projection catch-up: a ProjectionWorker from position 0 over the ingest log; baselines: a raw
    read of the notifications (pages of 1000) and a bare SQLite batched insert;
 3. as-of standings queries on a log of 1 million events (100k with --quick), each reading its
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import hashlib
 import json
 import os
 import platform
@@ -41,32 +44,50 @@ from decimal import Decimal
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Self
+from uuid import UUID
 
 import nats
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 
-from bench.workload import BigLog, IngestWorkload, build_big_log, ingest_workload, query_point
+from bench.workload import (
+    SEASON_START,
+    BigLog,
+    IngestWorkload,
+    build_big_log,
+    flag_at,
+    ingest_workload,
+    query_point,
+)
+from domain.aggregates.ingest_receipt import IngestReceipt
+from domain.aggregates.race_classification import RaceClassification
 from domain.decisions import DecisionKind, DecisionTerms
+from domain.partitions import IndexEntry, partitions_of
 from infra.bootstrap import open_ledger
+from infra.collector import settle_after_start_up
 from infra.logging import configure_logging
 from infra.nats_ingest import BROKER_MAX_MESSAGE, IngestTopology
 from infra.nats_subjects import standings_subject
+from infra.store import store_settings
 from infra.views.factory import open_view_store
 from infra.workers.ingest_worker import IngestWorker
 from infra.workers.projection_worker import ProjectionWorker
 from infra.workers.publisher import Publisher
 from services import contracts as c
 from services import demo
-from services.ingest import Delivery, IngestService
-from services.ledger import Ledger
+from services.ingest import Delivery, IngestService, row_records
+from services.ledger import Ledger, rows_digest
 from tests.nats_server import NatsServer
 
 FETCH_BATCH = 64
-INGEST_TARGET_RATIO = 0.5
+INGEST_TARGET_RATIO = 0.7  # of the floor (issue 10)
+FLOOR_NAME = "floor: pydantic + eventsourcing save"
+PARTS = ("ingest", "projection", "publish", "as-of")
 QUERY_TARGET_P99_MS = 50.0
 
 
@@ -245,13 +266,18 @@ async def bare_fetch_ack(nc: Client, workload: IngestWorkload, passes: int = 3
             "rows_per_s": rate * workload.rows / len(messages)}
 
 
-async def paddock_ingest(nc: Client, workload: IngestWorkload, store_url: str) -> dict[str, float]:
+async def paddock_ingest(nc: Client, workload: IngestWorkload, store_url: str, *,
+                         settle_collector: bool = True) -> dict[str, float]:
     """Ours: the IngestWorker drains the stream to durable appends, acking each message after
-    its facts and receipt are committed."""
+    its facts and receipt are committed. The collector is set as `paddock serve` sets it
+    (infra/collector.py) for the rest of the run, so the floor measured after runs under the
+    same settings; `settle_collector=False` keeps CPython's defaults (for comparison)."""
     js = nc.jetstream()
     topology = IngestTopology()
     ledger = open_ledger(store_url)
-    worker = IngestWorker(nc, IngestService(ledger), topology, batch=FETCH_BATCH)
+    progress = asyncio.Event()  # waited on, not polled: a polling loop takes the GIL from the
+    worker = IngestWorker(nc, IngestService(ledger), topology, batch=FETCH_BATCH,  # worker thread
+                          on_appended=progress.set)
     await topology.ensure(js)
 
     await publish_all(js, [(m.subject, m.body, {"Nats-Msg-Id": m.message_id})
@@ -259,6 +285,8 @@ async def paddock_ingest(nc: Client, workload: IngestWorkload, store_url: str) -
     registered = await worker.run_until_idle(idle=0.3)
     if registered != len(workload.seasons):
         raise RuntimeError(f"{registered} of {len(workload.seasons)} seasons registered")
+    if settle_collector:
+        settle_after_start_up()  # as `paddock serve` does once its roles are started
     head_before = ledger.head()
 
     await publish_all(js, [(m.subject, m.body, {"Nats-Msg-Id": m.message_id})
@@ -270,19 +298,21 @@ async def paddock_ingest(nc: Client, workload: IngestWorkload, store_url: str) -
     stop = asyncio.Event()
     handled_before = worker.handled
     with GcTimer() as gc_timer:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         task = asyncio.create_task(worker.run(stop))
-        last_report = started
-        while worker.handled - handled_before < total:
+        while True:
+            progress.clear()
+            if worker.handled - handled_before >= total:
+                break
             if task.done():
                 task.result()
                 raise RuntimeError("the ingest worker stopped early")
-            await asyncio.sleep(0.002)
-            if time.perf_counter() - last_report > 5:
-                last_report = time.perf_counter()
+            try:
+                await asyncio.wait_for(progress.wait(), 5.0)
+            except TimeoutError:
                 say(f"  ingest: {worker.handled - handled_before}/{total} messages")
         await nc.flush()
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     stop.set()
     await task
 
@@ -294,7 +324,7 @@ async def paddock_ingest(nc: Client, workload: IngestWorkload, store_url: str) -
                            f"unacked {info.num_ack_pending}")
     ledger.close()
     return {"messages": total, "rows": workload.rows, "events_appended": appended,
-            "seconds": elapsed, "msgs_per_s": total / elapsed,
+            "seconds": elapsed, "cpu_seconds": cpu, "msgs_per_s": total / elapsed,
             "rows_per_s": workload.rows / elapsed,
             "payload_bytes_mean": workload.payload_bytes / total, **gc_timer.figures(elapsed)}
 
@@ -309,15 +339,81 @@ def in_process_ingest(workload: IngestWorkload, store_url: str) -> dict[str, flo
         service.process(Delivery(m.subject, m.body, {"Nats-Msg-Id": m.message_id}))
     deliveries = [Delivery(m.subject, m.body, {"Nats-Msg-Id": m.message_id})
                   for m in workload.classifications]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     results = [r for i in range(0, len(deliveries), FETCH_BATCH)
                for r in service.process_batch(deliveries[i:i + FETCH_BATCH])]
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     ledger.close()
     if any(r.status != "accepted" for r in results):
         raise RuntimeError("in-process ingest: not every message was accepted")
-    return {"messages": len(deliveries), "seconds": elapsed,
+    return {"messages": len(deliveries), "seconds": elapsed, "cpu_seconds": cpu,
             "msgs_per_s": len(deliveries) / elapsed}
+
+
+@dataclass(frozen=True)
+class _FloorInput:
+    """What the floor's events carry besides what validation gives: prepared before the clock."""
+
+    message_id: str
+    subject: str
+    payload_digest: str
+    records: list[dict[str, Any]]
+    rows_digest: str
+    effective_at: datetime
+
+
+def ingest_floor(workload: IngestWorkload, store_url: str, *, chained: bool = False
+                 ) -> dict[str, Any]:
+    """The floor: pydantic validation of each payload (`MESSAGE.validate_json`) and an
+    `eventsourcing` save of the same events Paddock appends for it (receipt; round opened;
+    classification published with the same row records and digests, prepared before the clock),
+    one save per batch of 64, and nothing else: no NATS, no checks, no fold; eventsourcing's
+    own transcoder. `chained=False`: its stock SQLite recorder; `True`: Paddock's recorder
+    (hash chain and partition index, whose entries it is given)."""
+    env = store_settings(store_url)
+    env.pop("TRANSCODER_TOPIC")  # eventsourcing's own JSON transcoder
+    if not chained:
+        env.pop("APPLICATION_RECORDER_TOPIC")
+    app: Application[UUID] = Application(env=env)
+    prepared = []
+    for m in workload.classifications:
+        model = c.MESSAGE.validate_json(m.body)
+        assert isinstance(model, c.ClassificationPublishedV1)
+        records = row_records(model)
+        prepared.append(_FloorInput(m.message_id, m.subject, hashlib.sha256(m.body).hexdigest(),
+                                    records, rows_digest(records),
+                                    flag_at(SEASON_START, model.round)))
+    messages = list(zip(workload.classifications, prepared, strict=True))
+    started, cpu = time.perf_counter(), time.process_time()
+    for start in range(0, len(messages), FETCH_BATCH):
+        aggregates: list[Aggregate] = []
+        for m, p in messages[start:start + FETCH_BATCH]:
+            model = c.MESSAGE.validate_json(m.body)
+            assert isinstance(model, c.ClassificationPublishedV1)
+            now = datetime.now(UTC)
+            source = f"nats:{p.message_id}"
+            aggregates.append(IngestReceipt(
+                message_id=p.message_id, subject=p.subject, digest=p.payload_digest,
+                outcome="accepted", what=p.subject, effective_at=now, recorded_at=now,
+                actor=f"nats:{p.subject}", source=f"nats:{p.subject}"))
+            rnd = RaceClassification(championship=model.championship, round_number=model.round,
+                                     effective_at=p.effective_at, recorded_at=now,
+                                     actor=f"nats:{p.subject}", source=source)
+            rnd.publish(model.status, p.rows_digest, p.records, p.effective_at, now,
+                        f"nats:{p.subject}", source)
+            aggregates.append(rnd)
+        if chained:  # Paddock's recorder refuses an append without its partition index
+            app.save(*aggregates, partition_index=[IndexEntry.of(partitions_of(a, e), e)
+                                                   for a in aggregates for e in a.pending_events])
+        else:
+            app.save(*aggregates)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    events = app.recorder.max_notification_id() or 0
+    app.close()
+    if events != 3 * len(messages):
+        raise RuntimeError(f"floor: {events} events saved for {len(messages)} messages")
+    return {"messages": len(messages), "events": events, "seconds": elapsed, "cpu_seconds": cpu,
+            "msgs_per_s": len(messages) / elapsed, "recorder": "chained" if chained else "stock"}
 
 
 def validation_only(workload: IngestWorkload) -> dict[str, float]:
@@ -610,23 +706,45 @@ def standings_message_bytes(store_url: str) -> int:
 # -- the run ------------------------------------------------------------------------------------
 
 
-async def run(sizes: Sizes, workdir: Path, server: NatsServer, mode: str) -> Results:
+async def run(sizes: Sizes, workdir: Path, server: NatsServer, mode: str,
+              parts: Sequence[str] = PARTS, *, default_collector: bool = False) -> Results:
     results = Results(mode, machine(), asdict(sizes))
-    raw = results.raw
     nc = await nats.connect(server.url, max_reconnect_attempts=0)
+    if "ingest" in parts:
+        await ingest_part(nc, sizes, workdir, results, default_collector=default_collector)
+    if "projection" in parts:
+        await projection_part(workdir, sizes, results)
+    if "publish" in parts:
+        await publish_part(nc, server, workdir, sizes, results)
+    await nc.close()
+    if "as-of" in parts:
+        await as_of_part(workdir, sizes, results)
+    return results
 
+
+async def ingest_part(nc: Client, sizes: Sizes, workdir: Path, results: Results, *,
+                      default_collector: bool = False) -> None:
+    raw = results.raw
     say(f"ingest: preparing {sizes.messages} classification messages")
     workload = ingest_workload(sizes.messages, rounds_per_championship=sizes.rounds_per_championship)
     say(f"ingest: baseline (bare fetch+ack of {len(workload.classifications)} messages)")
     raw["ingest_baseline"] = await bare_fetch_ack(nc, workload)
-    ingest_db = workdir / "ingest.db"
     say("ingest: IngestWorker draining the stream")
-    raw["ingest"] = await paddock_ingest(nc, workload, f"sqlite:///{ingest_db}")
-    ours, base = raw["ingest"], raw["ingest_baseline"]
-    ratio = ours["msgs_per_s"] / base["msgs_per_s"]
+    raw["ingest"] = await paddock_ingest(nc, workload, f"sqlite:///{workdir / 'ingest.db'}",
+                                         settle_collector=not default_collector)
+    say("ingest: floor (pydantic validation + eventsourcing save of the same events)")
+    raw["ingest_floor"] = ingest_floor(workload, f"sqlite:///{workdir / 'floor.db'}")
+    raw["ingest_floor_chained"] = ingest_floor(workload, f"sqlite:///{workdir / 'chained.db'}",
+                                               chained=True)
+    ours, base, floor = raw["ingest"], raw["ingest_baseline"], raw["ingest_floor"]
+    ratio = ours["msgs_per_s"] / floor["msgs_per_s"]
     results.rows += [
+        Row("ingest: classification messages", "msgs/s", ours["msgs_per_s"], floor["msgs_per_s"],
+            FLOOR_NAME, f"ratio ≥ {INGEST_TARGET_RATIO}", ratio >= INGEST_TARGET_RATIO),
+        Row("ingest: messages per CPU second (load-proof)", "msgs/cpu-s",
+            _per_cpu_second(ours), _per_cpu_second(floor), FLOOR_NAME),
         Row("ingest: classification messages", "msgs/s", ours["msgs_per_s"], base["msgs_per_s"],
-            "bare fetch(64)+ack", f"ratio ≥ {INGEST_TARGET_RATIO}", ratio >= INGEST_TARGET_RATIO),
+            "bare fetch(64)+ack"),
         Row("ingest: result rows", "rows/s", ours["rows_per_s"], base["rows_per_s"],
             "bare fetch(64)+ack"),
     ]
@@ -635,13 +753,31 @@ async def run(sizes: Sizes, workdir: Path, server: NatsServer, mode: str) -> Res
     raw["validation_only"] = validation_only(workload)
     raw["commit_per_message"] = commit_per_message(workdir / "commits.db", workload)
     results.rows += [
-        Row(f"  ref: {name}", "msgs/s", raw[key]["msgs_per_s"], base["msgs_per_s"],
-            "bare fetch(64)+ack")
-        for name, key in (("IngestService.process_batch alone (no NATS)", "ingest_in_process"),
+        Row("  ref: process_batch alone, per CPU second", "msgs/cpu-s",
+            _per_cpu_second(raw["ingest_in_process"]), _per_cpu_second(floor), FLOOR_NAME),
+        Row("  ref: chained floor, per CPU second", "msgs/cpu-s",
+            _per_cpu_second(raw["ingest_floor_chained"]), _per_cpu_second(floor), FLOOR_NAME),
+    ]
+    results.rows += [
+        Row(f"  ref: {name}", "msgs/s", raw[key]["msgs_per_s"], floor["msgs_per_s"], FLOOR_NAME)
+        for name, key in (("floor with Paddock's recorder (chain + index)", "ingest_floor_chained"),
+                          ("IngestService.process_batch alone (no NATS)", "ingest_in_process"),
                           ("json.loads + pydantic alone", "validation_only"),
                           ("bare SQLite, 1 transaction/message", "commit_per_message"))
     ]
 
+
+def _per_cpu_second(figures: dict[str, Any]) -> float:
+    """Messages per second of this process's CPU time (all its threads): what the work costs,
+    whatever else the machine runs meanwhile."""
+    return float(figures["messages"]) / float(figures["cpu_seconds"])
+
+
+async def projection_part(workdir: Path, sizes: Sizes, results: Results) -> None:
+    raw = results.raw
+    ingest_db = workdir / "ingest.db"
+    if not ingest_db.exists():
+        raise RuntimeError("the projection part reads the ingest part's log: run both")
     say("projection: catch-up from position 0")
     raw["projection"] = await projection_catch_up(f"sqlite:///{ingest_db}")
     reader = open_ledger(f"sqlite:///{ingest_db}")
@@ -662,6 +798,10 @@ async def run(sizes: Sizes, workdir: Path, server: NatsServer, mode: str) -> Res
             "raw notification read"),
     ]
 
+
+async def publish_part(nc: Client, server: NatsServer, workdir: Path, sizes: Sizes,
+                       results: Results) -> None:
+    raw = results.raw
     say(f"publish latency: {sizes.publishes} appends → subscriber")
     demo_url = f"sqlite:///{workdir / 'demo.db'}"
     raw["publish"] = await publish_latency(nc, demo_url, sizes.publishes)
@@ -674,8 +814,10 @@ async def run(sizes: Sizes, workdir: Path, server: NatsServer, mode: str) -> Res
         Row("publish latency p99 (append → subscriber)", "ms", pub["p99_ms"], pub_base["p99_ms"],
             "bare NATS pub → sub"),
     ]
-    await nc.close()
 
+
+async def as_of_part(workdir: Path, sizes: Sizes, results: Results) -> None:
+    raw = results.raw
     big_db = workdir / "big.db"
     raw["as_of"] = await asyncio.to_thread(as_of_queries, f"sqlite:///{big_db}", big_db,
                                            sizes.log_events, sizes.queries)
@@ -692,7 +834,6 @@ async def run(sizes: Sizes, workdir: Path, server: NatsServer, mode: str) -> Res
         Row("bulk append of that log (Ledger.save, ~1000 events/tx)", "events/s",
             raw["as_of"]["build_events_per_s"]),
     ]
-    return results
 
 
 # -- output -------------------------------------------------------------------------------------
@@ -742,6 +883,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="rounds per synthetic season in the ingest phase (1..100, the "
                              "contract's limit; default 100)")
     parser.add_argument("--log-events", type=int, help="override the as-of log size")
+    parser.add_argument("--only", choices=PARTS, action="append",
+                        help="run only this part (repeatable; projection needs ingest)")
+    parser.add_argument("--default-collector", action="store_true",
+                        help="keep CPython's collector settings instead of setting them as "
+                             "`paddock serve` does (infra/collector.py), for comparison")
     args = parser.parse_args(argv)
     sizes = Sizes.of(args.quick, args.rounds_per_championship)
     mode = "quick" if args.quick else "full"
@@ -749,11 +895,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         sizes = replace(sizes, log_events=args.log_events)
     if sizes != Sizes.of(args.quick, 100):
         mode += " (sizes overridden)"
+    parts = tuple(args.only or PARTS)
+    if parts != PARTS:
+        mode += f" (only {', '.join(parts)})"
+    if args.default_collector:
+        mode += " (default collector)"
     configure_logging(json_logs=True, level="WARNING")  # the service's default level
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="paddock-bench-") as tmp, NatsServer() as server:
         say(f"nats-server at {server.url}; stores in {tmp}")
-        results = asyncio.run(run(sizes, Path(tmp), server, mode))
+        results = asyncio.run(run(sizes, Path(tmp), server, mode, parts,
+                                  default_collector=args.default_collector))
     results.raw["total_seconds"] = time.perf_counter() - started
     print(table(results))
     if args.json:

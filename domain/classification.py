@@ -6,7 +6,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from operator import attrgetter
+from typing import Any, Protocol
 
 from domain.errors import InvalidInputError
 
@@ -30,6 +31,12 @@ class ResultStatus(str, Enum):
         return self in (ResultStatus.DISQUALIFIED, ResultStatus.EXCLUDED)
 
 
+# The keys of a stored row record, in the sorted order its builders write them (rows_digest's
+# fast encoding relies on that order).
+RECORD_KEYS = ("car", "class", "drivers", "group", "laps", "position", "status", "team",
+               "total_time", "vehicle")
+
+
 @dataclass(frozen=True)
 class ClassificationRow:
     """One car's line in a published classification (overall order)."""
@@ -46,17 +53,19 @@ class ClassificationRow:
     group: str = ""
 
     def to_record(self) -> dict[str, Any]:
+        """The row as a classification event stores it; keys in sorted order, as in `RECORD_KEYS`
+        (the ingest path builds the same records straight from validated messages)."""
         return {
-            "position": self.position,
             "car": self.car,
-            "team": self.team,
             "class": self.class_name,
             "drivers": list(self.drivers),
-            "vehicle": self.vehicle,
-            "status": self.status.value,
-            "laps": self.laps,
-            "total_time": None if self.total_time is None else str(self.total_time),
             "group": self.group,
+            "laps": self.laps,
+            "position": self.position,
+            "status": self.status.value,
+            "team": self.team,
+            "total_time": None if self.total_time is None else str(self.total_time),
+            "vehicle": self.vehicle,
         }
 
     @classmethod
@@ -76,6 +85,19 @@ class ClassificationRow:
         )
 
 
+class NumberedRow(Protocol):
+    """What `check_rows` reads of a row: a `ClassificationRow` or a validated message's row."""
+
+    @property
+    def position(self) -> int: ...
+
+    @property
+    def car(self) -> str: ...
+
+    @property
+    def laps(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class Adjustment:
     """What the stewards change on one car's line: added time, removed laps, a new status."""
@@ -90,8 +112,18 @@ class Adjustment:
         )
 
 
-def check_rows(rows: Sequence[ClassificationRow], *, where: str) -> None:
-    """Positions must be 1..n without gaps and every car must appear once."""
+def check_rows(rows: Sequence[NumberedRow], *, where: str) -> None:
+    """Positions must be 1..n without gaps and every car must appear once. Checked in bulk
+    (each message of the ingest path is checked); the first fault in row order is named."""
+    positions = list(map(attrgetter("position"), rows))
+    if (positions == list(range(1, len(rows) + 1))
+            and len(set(map(attrgetter("car"), rows))) == len(rows)
+            and min(map(attrgetter("laps"), rows), default=0) >= 0):
+        return
+    _name_first_fault(rows, where)
+
+
+def _name_first_fault(rows: Sequence[NumberedRow], where: str) -> None:
     seen_cars: dict[str, int] = {}
     for index, row in enumerate(rows, start=1):
         if row.position != index:

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from domain.aggregates.award import Award
 from domain.aggregates.championship import Championship
@@ -136,13 +135,17 @@ class Partitioner:
     Paddock kept a partition index."""
 
     def __init__(self) -> None:
-        self._homes: dict[UUID, str] = {}
+        # keyed by the id's int, one string per partition: a long log holds an entry per
+        # aggregate, and neither ints nor strings are objects the garbage collector scans
+        self._homes: dict[int, str] = {}
+        self._names: dict[str, str] = {}
 
     def partitions(self, event: Any) -> tuple[str, ...]:
         created = _CREATED.get(type(event)) or _NAMES_HOME.get(type(event))
         if created is not None:
-            self._homes[event.originator_id] = created(event)
-        home = self._homes.get(event.originator_id)
+            name = created(event)
+            self._homes[event.originator_id.int] = self._names.setdefault(name, name)
+        home = self._homes.get(event.originator_id.int)
         if home is None:
             raise LookupError(f"event {type(event).__qualname__} of aggregate "
                               f"{event.originator_id} comes before its aggregate was created")

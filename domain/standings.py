@@ -8,7 +8,8 @@ unresolved tie rows are listed by car number (natural order), which carries no m
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import groupby
@@ -147,6 +148,10 @@ def _is_classified(row: ClassificationRow, winner_laps: int, threshold: Decimal 
     return threshold is None or row.laps * 100 >= threshold * winner_laps
 
 
+Scorer = Callable[[ChampionshipDefinition, RoundInput, str], list[RoundResult]]
+"""`score_round`, or a memo of it: the standings below score each round through one."""
+
+
 def countback(results: Iterable[RoundResult], depth: int) -> tuple[int, ...]:
     """How many times the competitor finished 1st, 2nd, ... (classified results only)."""
     counts = [0] * depth
@@ -164,8 +169,13 @@ def rank(
     """Order competitors by points, then the tie-breaks; leave real ties visible."""
     use_countback = "countback" in tie_break
 
+    levels = {  # each competitor's level, computed once (sorting and grouping both ask)
+        id(c): (-c.points, tuple(-n for n in c.countback) if use_countback else ())
+        for c in competitors
+    }
+
     def level_key(c: Competitor) -> tuple[Decimal, tuple[int, ...]]:
-        return (-c.points, tuple(-n for n in c.countback) if use_countback else ())
+        return levels[id(c)]
 
     ordered = sorted(competitors, key=lambda c: (level_key(c), car_sort_key(c.car), c.key))
     placed: list[Placed] = []
@@ -196,12 +206,10 @@ def _mark_countback(placed: list[Placed], use_countback: bool) -> list[Placed]:
     """Flag rows whose place among equal points was settled by countback."""
     if not use_countback:
         return placed
+    with_points = Counter(p.competitor.points for p in placed)
     result = []
     for p in placed:
-        level = [
-            q for q in placed
-            if q.competitor.points == p.competitor.points and q is not p
-        ]
+        level = with_points[p.competitor.points] > 1  # another row has the same points
         separated = p.tie is None and p.decided_by is None and level
         result.append(Placed(p.position, p.competitor, p.tie, "countback" if separated else p.decided_by))
     return result
@@ -212,11 +220,12 @@ def class_standings(
     rounds: Sequence[RoundInput],
     class_id: str,
     decisions: Sequence[TieDecision],
+    score: Scorer = score_round,
 ) -> list[Placed]:
     """Standings of the cars (entries) of one class."""
     per_car: dict[str, list[RoundResult]] = {}
     for rnd in rounds:
-        for result in score_round(defn, rnd, class_id):
+        for result in score(defn, rnd, class_id):
             per_car.setdefault(result.car, []).append(result)
     depth = max((r.class_position or 0 for rs in per_car.values() for r in rs), default=0)
     competitors = [
@@ -259,11 +268,12 @@ def driver_standings(
     rounds: Sequence[RoundInput],
     class_id: str,
     decisions: Sequence[TieDecision],
+    score: Scorer = score_round,
 ) -> list[Placed]:
     """Drivers score what their car scored in the rounds they were entered in it."""
     per_driver: dict[str, list[RoundResult]] = {}
     for rnd in rounds:
-        for result in score_round(defn, rnd, class_id):
+        for result in score(defn, rnd, class_id):
             for driver in result.drivers:
                 per_driver.setdefault(driver, []).append(result)
     depth = max((r.class_position or 0 for rs in per_driver.values() for r in rs), default=0)

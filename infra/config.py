@@ -51,6 +51,27 @@ class ServeConfig:
     checkpoint_every: float = CHECKPOINT_EVERY
 
 
+PROJECTION_PARTITIONS = 128
+MAX_PROJECTION_PARTITIONS = 1_000_000
+
+
+def projection_partitions(env: Mapping[str, str] | None = None) -> int:
+    """How many partition folds a projection worker keeps in memory (least recently used
+    evicted, folded again from the log when needed): PADDOCK_PROJECTION_PARTITIONS, default
+    128 (about 1 MB each for a six-round, 40-car season: bench/catchup_bench.py)."""
+    text = (os.environ if env is None else env).get("PADDOCK_PROJECTION_PARTITIONS")
+    if text is None:
+        return PROJECTION_PARTITIONS
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_PROJECTION_PARTITIONS:
+        raise InvalidInputError(f"PADDOCK_PROJECTION_PARTITIONS={text!r}: give a whole number "
+                                f"of partitions from 1 to {MAX_PROJECTION_PARTITIONS:,}")
+    return value
+
+
 def parse_roles(text: str) -> tuple[str, ...]:
     roles = tuple(r.strip() for r in text.split(",") if r.strip())
     unknown = [r for r in roles if r not in ROLES]

@@ -8,8 +8,8 @@ service would refuse anyway, before anything reaches the ingest stream:
   the service's replies come;
 - the subscriber publishes nothing that writes: requests to the query service and the
   read-only JetStream API requests of the latest-state KV bucket; it subscribes to the state
-  subjects (`state_subjects`: standings, invitations, entry lists), the checkpoints and its
-  own inbox;
+  subjects (`state_subjects`: one wildcard per view the catalog of views publishes, today
+  standings, invitations, entry lists), the checkpoints and its own inbox;
 - the service (`paddock serve`) runs the JetStream API on its own streams only, publishes
   state, dead letters, checkpoints and replies, and answers the query service's requests.
 
@@ -35,9 +35,11 @@ from infra.nats_subjects import (
     check_prefix,
     checkpoint_stream_name,
     checkpoint_subject,
+    query_subjects,
     state_stream_name,
     state_subjects,
 )
+from projections.catalog import CATALOG, Catalog
 
 SERVICE = "service"
 """The paddock service's own user: not a domain role (it records nothing of its own)."""
@@ -106,13 +108,13 @@ def kv_read_subjects(prefix: str = DEFAULT_PREFIX) -> tuple[str, ...]:
             f"$JS.API.DIRECT.GET.{stream}.$KV.{bucket}.>")
 
 
-def subscriber_permissions(prefix: str = DEFAULT_PREFIX) -> Permissions:
+def subscriber_permissions(prefix: str = DEFAULT_PREFIX, catalog: Catalog = CATALOG) -> Permissions:
     """Read only: live state by subscription, latest state from the KV bucket, queries.
     No subject it may publish to is captured by a stream or answered with a write."""
     return Permissions(
         user=Role.SUBSCRIBER.value,
-        publish=(f"{prefix}.query.>", *kv_read_subjects(prefix)),
-        subscribe=(*state_subjects(prefix=prefix), f"{prefix}.audit.>",
+        publish=(query_subjects(prefix=prefix), *kv_read_subjects(prefix)),
+        subscribe=(*state_subjects(prefix=prefix, catalog=catalog), f"{prefix}.audit.>",
                    f"{inbox_prefix(Role.SUBSCRIBER, prefix)}.>"),
         why="subscribes to state and checkpoints; publishes only queries and read-only KV gets",
     )
@@ -138,7 +140,7 @@ def _stream_api(stream: str) -> tuple[str, ...]:
     )
 
 
-def service_permissions(prefix: str = DEFAULT_PREFIX) -> Permissions:
+def service_permissions(prefix: str = DEFAULT_PREFIX, catalog: Catalog = CATALOG) -> Permissions:
     """The service: its streams' JetStream API, state, KV puts, dead letters, checkpoints,
     replies to producers' inboxes; query requests and micro discovery to answer."""
     from infra.nats_ingest import IngestTopology  # nats-py: not for `paddock --help`
@@ -149,20 +151,20 @@ def service_permissions(prefix: str = DEFAULT_PREFIX) -> Permissions:
         jetstream.extend(_stream_api(stream))
     return Permissions(
         user=SERVICE,
-        publish=(*jetstream, *state_subjects(prefix=prefix), f"$KV.{bucket_name(prefix=prefix)}.>",
+        publish=(*jetstream, *state_subjects(prefix=prefix, catalog=catalog), f"$KV.{bucket_name(prefix=prefix)}.>",
                  f"{IngestTopology(prefix=prefix).dlq_subject('>')}", checkpoint_subject(prefix=prefix),
                  *(f"{inbox_prefix(r, prefix)}.>" for r in PRODUCING_ROLES)),
-        subscribe=(f"{inbox_prefix(SERVICE, prefix)}.>", f"{prefix}.query.>", "$SRV.>"),
+        subscribe=(f"{inbox_prefix(SERVICE, prefix)}.>", query_subjects(prefix=prefix), "$SRV.>"),
         allow_responses=True,
         why="runs ingest, projections, publisher, checkpoints and the query service",
     )
 
 
-def all_permissions(prefix: str = DEFAULT_PREFIX) -> list[Permissions]:
+def all_permissions(prefix: str = DEFAULT_PREFIX, catalog: Catalog = CATALOG) -> list[Permissions]:
     """Every user, the service first, then the roles in domain/authority.py order."""
-    roles = [producer_permissions(r, prefix) if r in PRODUCING_ROLES else subscriber_permissions(prefix)
-             for r in Role]
-    return [service_permissions(prefix), *roles]
+    roles = [producer_permissions(r, prefix) if r in PRODUCING_ROLES
+             else subscriber_permissions(prefix, catalog) for r in Role]
+    return [service_permissions(prefix, catalog), *roles]
 
 
 def role_of_subject(subject: str, prefix: str = DEFAULT_PREFIX) -> Role | None:
@@ -187,12 +189,13 @@ def producer_inbox(subjects: Iterable[str], prefix: str = DEFAULT_PREFIX) -> str
 # -- the nats-server configuration ------------------------------------------------------------
 
 
-def render_config(prefix: str = DEFAULT_PREFIX, *, store_dir: str | None = None) -> str:
+def render_config(prefix: str = DEFAULT_PREFIX, *, store_dir: str | None = None,
+                  catalog: Catalog = CATALOG) -> str:
     """A complete nats-server configuration: JetStream on, one user per role, no credential.
     The store directory is `$PADDOCK_NATS_STORE_DIR` unless given (so tests and deployments
     choose it without editing the file)."""
     check_prefix(prefix)
-    users = all_permissions(prefix)
+    users = all_permissions(prefix, catalog)
     width = max(len(p.user_env) + len(p.password_env) for p in users) + 5
     lines = [
         f"# nats-server configuration for Paddock, subject prefix '{prefix}'.",

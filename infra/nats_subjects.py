@@ -4,11 +4,16 @@ Ids become subject tokens by replacing every character outside `[A-Za-z0-9_-]` w
 Everything hangs off a prefix (default `paddock`) so tests and parallel deployments can isolate
 themselves: prefix `t1` gives subjects `t1.standings.…`, bucket `T1_LATEST`, stream `T1_STATE`.
 KV keys carry no prefix: the bucket already belongs to one.
+
+The state subjects and KV keys of the published views, and the query subjects, come from the
+catalog of views (projections/catalog.py): a view declared there has its names here.
 """
 
 from __future__ import annotations
 
 import re
+
+from projections.catalog import CATALOG, Catalog, View
 
 DEFAULT_PREFIX = "paddock"
 SERVICE_NAME = "paddock"
@@ -17,8 +22,7 @@ STATE_STREAM = "PADDOCK_STATE"
 QUERY_STANDINGS = "paddock.query.standings"
 QUERY_INVITATIONS = "paddock.query.invitations"
 QUERY_HISTORY = "paddock.query.history"
-QUERY_ENDPOINTS = ("standings", "invitations", "history", "audit.explain", "audit.timeline",
-                   "audit.diff", "entry_list", "entry_list_diff")
+QUERY_ENDPOINTS = CATALOG.queries
 
 _OUTSIDE_TOKEN = re.compile(r"[^A-Za-z0-9_-]")
 _PREFIX = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
@@ -36,35 +40,47 @@ def check_prefix(prefix: str) -> str:
     return prefix
 
 
+def state_subject(view: View, key: str, class_id: str | None = None, *,
+                  prefix: str = DEFAULT_PREFIX) -> str:
+    """Where a published view goes: `<prefix>.<subject>.<key>`, then `.<class>` when it is
+    published per class."""
+    return f"{check_prefix(prefix)}.{state_key(view, key, class_id)}"
+
+
+def state_key(view: View, key: str, class_id: str | None = None) -> str:
+    """A published view's KV key: its subject without the prefix."""
+    return ".".join([view.subject, token(key), *([token(class_id)] if class_id is not None else [])])
+
+
 def standings_subject(championship: str, class_id: str, *, prefix: str = DEFAULT_PREFIX) -> str:
-    return f"{check_prefix(prefix)}.standings.{token(championship)}.{token(class_id)}"
+    return state_subject(CATALOG.view("standings"), championship, class_id, prefix=prefix)
 
 
 def invitations_subject(event: str, *, prefix: str = DEFAULT_PREFIX) -> str:
-    return f"{check_prefix(prefix)}.invitations.{token(event)}"
+    return state_subject(CATALOG.view("invitations"), event, prefix=prefix)
 
 
 def entry_list_subject(event: str, *, prefix: str = DEFAULT_PREFIX) -> str:
-    return f"{check_prefix(prefix)}.entry-list.{token(event)}"
+    return state_subject(CATALOG.view("entry-list"), event, prefix=prefix)
 
 
-def state_subjects(*, prefix: str = DEFAULT_PREFIX) -> list[str]:
-    """The wildcards the state stream captures (and so what the service publishes and a
-    subscriber may follow: infra/nats_authority.py derives both from this list)."""
-    return [f"{check_prefix(prefix)}.standings.>", f"{prefix}.invitations.>",
-            f"{prefix}.entry-list.>"]
+def state_subjects(*, prefix: str = DEFAULT_PREFIX, catalog: Catalog = CATALOG) -> list[str]:
+    """The wildcards the state stream captures, one per published view of the catalog (and so
+    what the service publishes and a subscriber may follow: infra/nats_authority.py derives
+    both from this list)."""
+    return [f"{check_prefix(prefix)}.{view.subject}.>" for view in catalog.published]
 
 
 def standings_key(championship: str, class_id: str) -> str:
-    return f"standings.{token(championship)}.{token(class_id)}"
+    return state_key(CATALOG.view("standings"), championship, class_id)
 
 
 def invitations_key(event: str) -> str:
-    return f"invitations.{token(event)}"
+    return state_key(CATALOG.view("invitations"), event)
 
 
 def entry_list_key(event: str) -> str:
-    return f"entry-list.{token(event)}"
+    return state_key(CATALOG.view("entry-list"), event)
 
 
 def bucket_name(*, prefix: str = DEFAULT_PREFIX) -> str:
@@ -77,11 +93,16 @@ def state_stream_name(*, prefix: str = DEFAULT_PREFIX) -> str:
     return f"{token(check_prefix(prefix)).upper()}_STATE"
 
 
-def query_subject(endpoint: str, *, prefix: str = DEFAULT_PREFIX) -> str:
-    """`paddock.query.standings` etc.; `endpoint` is one of QUERY_ENDPOINTS."""
-    if endpoint not in QUERY_ENDPOINTS:
-        raise ValueError(f"unknown query endpoint '{endpoint}' (one of {', '.join(QUERY_ENDPOINTS)})")
+def query_subject(endpoint: str, *, prefix: str = DEFAULT_PREFIX, catalog: Catalog = CATALOG) -> str:
+    """`paddock.query.standings` etc.; `endpoint` is the query of a view of the catalog."""
+    if endpoint not in catalog.queries:
+        raise ValueError(f"unknown query endpoint '{endpoint}' (one of {', '.join(catalog.queries)})")
     return f"{check_prefix(prefix)}.query.{endpoint}"
+
+
+def query_subjects(*, prefix: str = DEFAULT_PREFIX) -> str:
+    """The wildcard of every query, whatever views the catalog holds."""
+    return f"{check_prefix(prefix)}.query.>"
 
 
 def checkpoint_subject(*, prefix: str = DEFAULT_PREFIX) -> str:

@@ -146,7 +146,10 @@ class _Roles:
 
 
 async def serve(config: ServeConfig, stop: asyncio.Event | None = None,
-                ready: Callable[[], None] = lambda: None) -> None:
+                ready: Callable[[], None] = lambda: None,
+                started: Callable[[], None] = lambda: None) -> None:
+    """`started` runs once the roles are started, before the service says it is ready (the
+    process's collector settings, infra/collector.py); `ready` right after."""
     stop = stop or asyncio.Event()
     install_signal_handlers(stop)
     # store calls stuck on a dead database each hold a thread: the default pool (CPUs + 4)
@@ -168,6 +171,7 @@ async def serve(config: ServeConfig, stop: asyncio.Event | None = None,
             roles.closers.append(await _start_queries(roles))
         if "checkpoints" in config.roles:
             await _start_checkpoints(roles)
+        started()
         log.info("serve.started", roles=list(config.roles), nats=redact_url(config.nats_url),
                  store=redact_url(config.store_url), ingest_workers=config.ingest_workers,
                  checkpoint_every=config.checkpoint_every)

@@ -16,12 +16,13 @@ STORE_ENV = "PADDOCK_STORE"
 EXAMPLES = "sqlite:///path/to/paddock.db, postgresql://user@host:5432/dbname, memory://"
 SQLITE_RECORDER = "infra.chain.sqlite:ChainedSQLiteApplicationRecorder"
 POSTGRES_RECORDER = "infra.chain.postgres:ChainedPostgresApplicationRecorder"
+TRANSCODER = "infra.transcoder:PaddockTranscoder"  # writes encoded classification rows as they are
 
 
 def store_settings(url: str) -> dict[str, str]:
     """The eventsourcing environment for a store URL; raises with examples when malformed."""
     try:
-        return _settings(url)
+        return {**_settings(url), "TRANSCODER_TOPIC": TRANSCODER}
     except ValueError as error:  # urllib: a port that is not a number, a broken IPv6 address
         raise InvalidInputError(f"store URL '{redact_url(url)}': {error} "
                                 f"(examples: {EXAMPLES})") from None

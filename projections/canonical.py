@@ -10,9 +10,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+_LEAVES = frozenset({str, int, bool, float, type(None)})
+
 
 def to_plain(value: Any) -> Any:
     """Turn a view into JSON-ready values: Decimal → int or exact number, datetime → ISO UTC."""
+    if type(value) in _LEAVES:  # most of a view: answered before the isinstance checks
+        return value
     if isinstance(value, dict):
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

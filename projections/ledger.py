@@ -184,6 +184,9 @@ class LedgerState:
     receipts: dict[str, int] = field(default_factory=dict)
     signing_keys: dict[str, SigningKeyState] = field(default_factory=dict)
     desk: dict[str, list[Recorded[DeskDecision]]] = field(default_factory=dict)
+    rounds_memo: dict[RoundKey, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Each round as last computed, keyed by the facts it saw (projections.round_state.RoundMemo):
+    not state, a cache, so one new fact recomputes its own round, not every round."""
 
     def position_known_at(self, known_at: datetime, partitions: Iterable[str] | None = None) -> int:
         """The last log position recorded at or before `known_at` (0 for an empty log): of the
@@ -207,32 +210,6 @@ class LedgerFold:
         self._invitation_keys: dict[Any, tuple[str, str]] = {}
         self._key_ids: dict[Any, str] = {}
         self._target_event_ids: dict[Any, str] = {}
-        self._handlers: dict[type, Callable[[int, Any], None]] = {
-            Championship.Registered: self._championship_defined,
-            Championship.Revised: self._championship_defined,
-            Championship.EntryDeclared: self._entry_declared,
-            Championship.TieResolved: self._tie_resolved,
-            RaceClassification.Opened: self._round_opened,
-            RaceClassification.Published: self._published,
-            RaceClassification.DeclaredOfficial: self._declared_official,
-            RaceClassification.PoleRecorded: self._pole_recorded,
-            StewardsDecision.PenaltyImposed: self._decision_imposed,
-            StewardsDecision.PenaltyAmended: self._decision_changed,
-            StewardsDecision.PenaltyRescinded: self._decision_changed,
-            Award.Granted: self._award_granted,
-            TargetEvent.Registered: self._target_event_defined,
-            TargetEvent.Revised: self._target_event_defined,
-            TargetEvent.CapacityChanged: self._desk("capacity", "class_id", "capacity", "reason"),
-            TargetEvent.PlaceGranted: self._desk("grant", "class_id", "team", "car", "reference",
-                                                 "reason"),
-            TargetEvent.ReservesRanked: self._desk("reserves", "class_id", "ranked", "reason"),
-            TargetEvent.EntryListPublished: self._desk("published", "version", "note"),
-            Invitation.Opened: self._invitation_opened,
-            Invitation.Transitioned: self._invitation_transitioned,
-            IngestReceipt.Received: self._receipt,
-            SigningKey.Registered: self._key_registered,
-            SigningKey.Revoked: self._key_revoked,
-        }
 
     def apply_all(self, items: Iterable[tuple[int, Any]]) -> LedgerState:
         for position, event in items:
@@ -240,7 +217,7 @@ class LedgerFold:
         return self.state
 
     def apply(self, position: int, event: Any) -> None:
-        handler = self._handlers.get(type(event))
+        handler = _HANDLERS.get(type(event))
         if handler is None:
             raise TypeError(f"log position {position}: no projection for {type(event).__qualname__}")
         if isinstance(event, Fact):
@@ -248,7 +225,7 @@ class LedgerFold:
             for partition in self._partitioner.partitions(event):
                 if not partition.startswith(RECEIPT):
                     self.state.heads.setdefault(partition, HeadIndex()).add(event.recorded_at, position)
-        handler(position, event)
+        handler(self, position, event)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -360,12 +337,6 @@ class LedgerFold:
             self._recorded(position, event, event.definition)
         )
 
-    def _desk(self, kind: str, *fields: str) -> Callable[[int, Any], None]:
-        def fold(position: int, event: Any) -> None:
-            eid = self._target_event_ids[event.originator_id]
-            decision = DeskDecision(kind, {f: getattr(event, f) for f in fields})
-            self.state.desk.setdefault(eid, []).append(self._recorded(position, event, decision))
-        return fold
 
     def _receipt(self, position: int, event: Any) -> None:
         self.state.receipts[event.message_id] = position
@@ -385,3 +356,43 @@ class LedgerFold:
         key = self._invitation_keys[event.originator_id]
         value = Transition(event.status, event.holder, event.reason)
         self.state.invitations.setdefault(key, []).append(self._recorded(position, event, value))
+
+
+def _desk(kind: str, *fields: str) -> Callable[[LedgerFold, int, Any], None]:
+    """The fold of an organiser's decision on an entry list, keeping `fields` of the event."""
+    def fold(self: LedgerFold, position: int, event: Any) -> None:
+        eid = self._target_event_ids[event.originator_id]
+        decision = DeskDecision(kind, {f: getattr(event, f) for f in fields})
+        self.state.desk.setdefault(eid, []).append(self._recorded(position, event, decision))
+    return fold
+
+
+_HANDLERS: dict[type, Callable[[LedgerFold, int, Any], None]] = {
+            Championship.Registered: LedgerFold._championship_defined,
+            Championship.Revised: LedgerFold._championship_defined,
+            Championship.EntryDeclared: LedgerFold._entry_declared,
+            Championship.TieResolved: LedgerFold._tie_resolved,
+            RaceClassification.Opened: LedgerFold._round_opened,
+            RaceClassification.Published: LedgerFold._published,
+            RaceClassification.DeclaredOfficial: LedgerFold._declared_official,
+            RaceClassification.PoleRecorded: LedgerFold._pole_recorded,
+            StewardsDecision.PenaltyImposed: LedgerFold._decision_imposed,
+            StewardsDecision.PenaltyAmended: LedgerFold._decision_changed,
+            StewardsDecision.PenaltyRescinded: LedgerFold._decision_changed,
+            Award.Granted: LedgerFold._award_granted,
+            TargetEvent.Registered: LedgerFold._target_event_defined,
+            TargetEvent.Revised: LedgerFold._target_event_defined,
+            TargetEvent.CapacityChanged: _desk("capacity", "class_id", "capacity", "reason"),
+            TargetEvent.PlaceGranted: _desk("grant", "class_id", "team", "car", "reference",
+                                                 "reason"),
+            TargetEvent.ReservesRanked: _desk("reserves", "class_id", "ranked", "reason"),
+            TargetEvent.EntryListPublished: _desk("published", "version", "note"),
+            Invitation.Opened: LedgerFold._invitation_opened,
+            Invitation.Transitioned: LedgerFold._invitation_transitioned,
+            IngestReceipt.Received: LedgerFold._receipt,
+            SigningKey.Registered: LedgerFold._key_registered,
+            SigningKey.Revoked: LedgerFold._key_revoked,
+        }
+"""Event type → how it is folded: a table of the class, not of each fold, so that a fold holds
+no reference to itself and is freed as soon as it is dropped (a cache evicting folds must not
+wait for the cyclic garbage collector, which a long-running process runs rarely)."""

@@ -10,14 +10,17 @@ decision in effect at T): without one there is no list to publish. Both conditio
 stay met as T grows, so a view never disappears once written (view stores only upsert).
 
 A persisted view need not be rewritten at every position: between two events that may change
-it, only its header (`as_of`, `known_at`, `log_position`) would move. `LiveFold` therefore
-computes each view at the last position of a batch that may have changed it, so a stored body
-is the live view at its own `log_position`, and the same log prefix gives the same bodies
-whatever the batch sizes, restarts or rebuilds.
+it, only its header (`as_of`, `known_at`, `log_position`) would move. The projector's
+`projections.partition_folds.LiveFold` therefore computes each view at the last position of a
+batch that may have changed it, from the folds of the view's own partitions, so a stored body
+is the live view at its own `log_position` (as computed here from a fold of the whole prefix),
+and the same log prefix gives the same bodies whatever the batch sizes, restarts or rebuilds.
 
-An event may change a view's content when it is about the view's championship or event, or
-when it moves T past the `effective_at` of a fact already folded (a fact recorded before it
-takes effect becomes visible only then).
+An event may change a view's content when it is about the view's championship or event (or a
+championship or award the event's routes name), or when it moves T past the `effective_at` of
+a fact already folded (a fact recorded before it takes effect becomes visible only then).
+`ViewRouter` answers that for a fold of the whole log (over-approximating: a championship's
+events name every invitations view); the partitioned `LiveFold` names only the dependants.
 """
 
 from __future__ import annotations
@@ -38,14 +41,19 @@ from domain.aggregates.stewards_decision import StewardsDecision
 from domain.aggregates.target_event import TargetEvent
 from domain.errors import PaddockError
 from projections.canonical import canonical_json
+from projections.catalog import (  # the view names are the catalog's; importable here as before
+    ENTRY_LISTS,
+    INVITATIONS,
+    STANDINGS,
+    entry_list_name,
+    invitations_name,
+    standings_name,
+)
 from projections.entry_list_view import entry_list_view
 from projections.invitations_view import invitations_view
-from projections.ledger import LedgerFold, LedgerState
+from projections.ledger import LedgerState
 from projections.standings_view import SeasonAt, season_at, standings_view
 
-STANDINGS = "standings/"
-INVITATIONS = "invitations/"
-ENTRY_LISTS = "entry-list/"
 EVERY_INVITATION = "invitations/*"
 """In an `affected_views` answer: the invitations view of every target event."""
 EVERY_ENTRY_LIST = "entry-list/*"
@@ -53,18 +61,6 @@ EVERY_ENTRY_LIST = "entry-list/*"
 
 Owners = Mapping[UUID, str]
 """Aggregate id → the view its events are about (`standings/<c>` or `invitations/<e>`)."""
-
-
-def standings_name(championship: str) -> str:
-    return f"{STANDINGS}{championship}"
-
-
-def invitations_name(event_id: str) -> str:
-    return f"{INVITATIONS}{event_id}"
-
-
-def entry_list_name(event_id: str) -> str:
-    return f"{ENTRY_LISTS}{event_id}"
 
 
 def entry_list_of(invitations: str) -> str:
@@ -290,50 +286,3 @@ class ViewRouter:
             if wildcard in names:
                 names = (names - {wildcard}) | self._of_kind[kind]
         return names
-
-
-class LiveFold:
-    """The ledger fold of a log prefix, and the live views each new batch changes."""
-
-    def __init__(self) -> None:
-        self._fold = LedgerFold()
-        self._router = ViewRouter()
-        self.position = 0
-        self.time: datetime | None = None
-
-    @property
-    def state(self) -> LedgerState:
-        return self._fold.state
-
-    def skip(self, items: Iterable[tuple[int, Any]]) -> None:
-        """Fold events whose views are already stored (loading up to a tracked position)."""
-        for position, event in items:
-            self._router.route(event)
-            self._apply(position, event)
-
-    def advance(self, items: Sequence[tuple[int, Any]]) -> dict[str, str]:
-        """Fold a batch; return the views it may have changed (name → canonical JSON), each
-        computed at the last position of the batch that may have changed it."""
-        due = self._plan(items)
-        views: dict[str, str] = {}
-        for position, event in items:
-            self._apply(position, event)
-            if position in due:
-                views.update(live_views(self.state, due[position], self.time))
-        return views
-
-    def _plan(self, items: Sequence[tuple[int, Any]]) -> dict[int, set[str]]:
-        last: dict[str, int] = {}
-        for position, event in items:
-            for name in self._router.route(event):
-                last[name] = position
-        due: dict[int, set[str]] = {}
-        for name, position in last.items():
-            due.setdefault(position, set()).add(name)
-        return due
-
-    def _apply(self, position: int, event: Any) -> None:
-        self._fold.apply(position, event)
-        self.position = position
-        if isinstance(event, Fact) and (self.time is None or event.recorded_at > self.time):
-            self.time = event.recorded_at

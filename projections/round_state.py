@@ -8,15 +8,17 @@ a decision rescinded or amended after being folded into a file is reversed on it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from domain.classification import Adjustment, ClassificationRow, ResultStatus, apply_adjustments
 from domain.decisions import DecisionKind, DecisionTerms
 from domain.race_status import OFFICIAL
 from domain.rules import ChampionshipDefinition
+from domain.standings import RoundResult
 from projections.ledger import (
     CHANGE_RANK,
     ClassificationVersion,
@@ -47,6 +49,40 @@ class RoundState:
     poles: dict[str, str]
     deductions: dict[str, Decimal]
     decisions: tuple[AppliedDecision, ...] = field(default=())
+
+
+@dataclass
+class RoundMemo:
+    """A round as computed from the facts named by `signature`, and its scores per class as the
+    standings ask for them (`SeasonAt.score`)."""
+
+    signature: Hashable
+    state: RoundState | None
+    scores: dict[str, list[RoundResult]] = field(default_factory=dict)
+
+
+def remembered_round(state: LedgerState, defn: ChampionshipDefinition, definition_key: Hashable,
+                     number: int, as_of: datetime, known_at: datetime) -> RoundMemo:
+    """`round_state`, computed again only when the facts it reads changed. A round is a function
+    of the definition (`definition_key` names its version and the declared entries merged into
+    it) and of the round's visible facts: `as_of` enters only through visibility (every other
+    comparison with it is of a fact already visible, so effective by then)."""
+    key: RoundKey = (defn.id, number)
+    signature = (definition_key, _visible_positions(state, key, as_of, known_at))
+    memo: RoundMemo | None = state.rounds_memo.get(key)
+    if memo is None or memo.signature != signature:
+        memo = RoundMemo(signature, round_state(state, defn, number, as_of, known_at))
+        state.rounds_memo[key] = memo
+    return memo
+
+
+def _visible_positions(state: LedgerState, key: RoundKey, as_of: datetime,
+                       known_at: datetime) -> tuple[tuple[int, ...], ...]:
+    facts: list[Sequence[Recorded[Any]]] = [state.classifications.get(key, []),
+                                             state.official_marks.get(key, []),
+                                             state.poles.get(key, [])]
+    facts += state.decisions.get(key, {}).values()
+    return tuple(tuple(f.position for f in kind if f.visible(as_of, known_at)) for kind in facts)
 
 
 def _version_key(v: ClassificationVersion) -> tuple[int, str]:

@@ -12,13 +12,15 @@ from domain.rules import ChampionshipDefinition, DeclaredEntry, merge_entries
 from domain.standings import (
     Placed,
     RoundInput,
+    RoundResult,
     TieDecision,
     class_standings,
     driver_standings,
+    score_round,
 )
 from projections.ledger import LedgerState, Recorded, winner
 from projections.partition_scope import championship_scope
-from projections.round_state import RoundState, poles_at, round_state
+from projections.round_state import RoundState, poles_at, remembered_round
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,9 @@ class SeasonAt:
     rounds: dict[int, RoundState]
     ties: tuple[TieDecision, ...]
     early_poles: dict[int, dict[str, str]] = field(default_factory=dict)
+    scores: dict[int, dict[str, list[RoundResult]]] = field(default_factory=dict, compare=False)
+    """Round → class → its scores, filled as asked; a published round's dict is the round's memo
+    (`RoundMemo.scores`), so a round unchanged since the last season is not scored again."""
 
     @property
     def complete(self) -> bool:
@@ -53,7 +58,16 @@ class SeasonAt:
         return rs.poles if rs else self.early_poles.get(number, {})
 
     def standings(self, class_id: str) -> list[Placed]:
-        return class_standings(self.definition, self.inputs(), class_id, self.ties)
+        return class_standings(self.definition, self.inputs(), class_id, self.ties, self.score)
+
+    def score(self, defn: ChampionshipDefinition, rnd: RoundInput, class_id: str
+              ) -> list[RoundResult]:
+        """`score_round`, once per round and class (the car and driver standings share it)."""
+        by_class = self.scores.setdefault(rnd.definition.number, {})
+        found = by_class.get(class_id)
+        if found is None:
+            found = by_class[class_id] = score_round(defn, rnd, class_id)
+        return found
 
 
 def season_at(state: LedgerState, championship: str, as_of: datetime, known_at: datetime) -> SeasonAt:
@@ -61,15 +75,15 @@ def season_at(state: LedgerState, championship: str, as_of: datetime, known_at: 
     current = winner(versions)
     if current is None:
         raise UnknownChampionshipError(_unknown_message(state, championship, as_of, known_at))
-    defn = _with_declared_entries(
-        ChampionshipDefinition.from_record(current.value),
-        [e for e in state.entries.get(championship, []) if e.visible(as_of, known_at)],
-    )
-    rounds, early_poles = {}, {}
+    declared = [e for e in state.entries.get(championship, []) if e.visible(as_of, known_at)]
+    defn = _with_declared_entries(ChampionshipDefinition.from_record(current.value), declared)
+    definition_key = (current.position, tuple(e.position for e in declared))
+    rounds, early_poles, scores = {}, {}, {}
     for rnd in defn.rounds:
-        rs = round_state(state, defn, rnd.number, as_of, known_at)
-        if rs is not None:
-            rounds[rnd.number] = rs
+        memo = remembered_round(state, defn, definition_key, rnd.number, as_of, known_at)
+        if memo.state is not None:
+            rounds[rnd.number] = memo.state
+            scores[rnd.number] = memo.scores
         elif poles := poles_at(state, championship, rnd.number, as_of, known_at):
             early_poles[rnd.number] = poles
     ties = tuple(
@@ -80,7 +94,7 @@ def season_at(state: LedgerState, championship: str, as_of: datetime, known_at: 
         )
     )
     version = sorted(versions, key=lambda v: (v.effective_at, v.position)).index(current) + 1
-    return SeasonAt(defn, version, rounds, ties, early_poles)
+    return SeasonAt(defn, version, rounds, ties, early_poles, scores)
 
 
 def _unknown_message(state: LedgerState, championship: str, as_of: datetime, known_at: datetime) -> str:
@@ -126,7 +140,8 @@ def standings_view(state: LedgerState, championship: str, as_of: datetime, known
                 "name": c.name,
                 "parent": c.parent,
                 "rows": [_car_row(p) for p in season.standings(c.id)],
-                "drivers": [_driver_row(p) for p in driver_standings(defn, rounds_in, c.id, [])],
+                "drivers": [_driver_row(p)
+                            for p in driver_standings(defn, rounds_in, c.id, [], season.score)],
             }
             for c in defn.classes if class_id is None or c.id == class_id or c.parent == class_id
         ],

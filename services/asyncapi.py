@@ -1,9 +1,12 @@
-"""The AsyncAPI document for every subject, generated from the message contracts."""
+"""The AsyncAPI document for every subject, generated from the message contracts (ingest) and
+the catalog of views (state subjects and queries: projections/catalog.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from domain.bounds import MAX_HOURS
+from projections.catalog import CATALOG, HOURS, ID, INTEGER, PER_CLASS, TIME, Catalog, Param, View
 from services import contracts as c
 from services.ingest_headers import MAX_ACTOR, MAX_MESSAGE_ID
 
@@ -49,7 +52,8 @@ _INGEST_HEADERS = {
 }
 
 
-def asyncapi(prefix: str = "paddock", version: str = "0.1.0") -> dict[str, Any]:
+def asyncapi(prefix: str = "paddock", version: str = "0.1.0",
+             catalog: Catalog = CATALOG) -> dict[str, Any]:
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
@@ -68,7 +72,7 @@ def asyncapi(prefix: str = "paddock", version: str = "0.1.0") -> dict[str, Any]:
                       "messages": [{"$ref": "#/components/messages/ingest_reply"}]},
         }
     messages["ingest_reply"] = {"name": "ingest.reply", "contentType": "application/json", "payload": _REPLY}
-    _state_channels(prefix, channels, operations, messages)
+    _state_channels(prefix, catalog, channels, operations, messages)
     return {
         "asyncapi": "3.0.0",
         "info": {"title": "Paddock", "version": version,
@@ -103,16 +107,11 @@ def _moved_refs(node: Any) -> Any:
     return node
 
 
-def _state_channels(prefix: str, channels: dict[str, Any], operations: dict[str, Any],
-                    messages: dict[str, Any]) -> None:
-    state = {
-        "standings": (f"{prefix}.standings.{{championship}}.{{class}}",
-                      "A class's standings, on every change, in log order"),
-        "invitations": (f"{prefix}.invitations.{{event}}",
-                        "A target event's invitation state, on every change"),
-        "entry_list": (f"{prefix}.entry-list.{{event}}",
-                       ("A target event's entry list (entries, pending, reserves, free places, "
-                        "each line with why), on every change")),
+def _state_channels(prefix: str, catalog: Catalog, channels: dict[str, Any],
+                    operations: dict[str, Any], messages: dict[str, Any]) -> None:
+    state = {_channel_key(v): (_state_address(prefix, v), v.publication.summary)
+             for v in catalog.published if v.publication is not None}
+    state |= {
         "dead_letters": (f"{prefix}.dlq.{{reason}}",
                          "Rejected messages: original payload and headers, Paddock-Reason, Paddock-Detail"),
         "checkpoints": (f"{prefix}.audit.checkpoint",
@@ -125,23 +124,55 @@ def _state_channels(prefix: str, channels: dict[str, Any], operations: dict[str,
                          "headers": _STATE_HEADERS, "payload": {"type": "object"}}
         channels[key] = {"address": address, "messages": {key: {"$ref": f"#/components/messages/{key}"}}}
         operations[f"receive_{key}"] = {"action": "receive", "channel": {"$ref": f"#/channels/{key}"}}
-    for query, summary in _QUERIES.items():
-        key = f"query_{query.replace('.', '_')}"
-        channels[key] = {"address": f"{prefix}.query.{query}", "messages": {}}
+    for view in catalog.queried:
+        key = f"query_{view.query.replace('.', '_')}"
+        messages[key] = {"name": key, "summary": f"a request for {view.summary}",
+                         "contentType": "application/json", "payload": request_schema(view)}
+        channels[key] = {"address": f"{prefix}.query.{view.query}",
+                         "messages": {key: {"$ref": f"#/components/messages/{key}"}}}
         operations[key] = {"action": "receive", "channel": {"$ref": f"#/channels/{key}"},
-                           "summary": f"request/reply: {summary}, as the CLI answers"}
+                           "summary": f"request/reply: {_request_shape(view)}: {view.summary}, "
+                                      "as the CLI answers"}
 
 
-_AS_OF = "with as_of/known_at"
-_QUERIES = {
-    "standings": f"standings {_AS_OF}",
-    "invitations": f"invitations {_AS_OF}",
-    "history": f"history {_AS_OF}",
-    "audit.explain": f"audit.explain {_AS_OF}",
-    "audit.timeline": f"audit.timeline {_AS_OF}",
-    "audit.diff": f"audit.diff {_AS_OF}",
-    "entry_list": ("entry_list {event, as_of?, known_at?} or {event, published: N} "
-                   "(the list as version N was published)"),
-    "entry_list_diff": "entry_list_diff {event, from: N, to: M}: what changed between two versions",
+def _channel_key(view: View) -> str:
+    return view.name.replace("-", "_")
+
+
+def _state_address(prefix: str, view: View) -> str:
+    """`paddock.standings.{championship}.{class}`: a published view's subject, its ids as
+    parameters."""
+    per_class = view.publication is not None and view.publication.split == PER_CLASS
+    return f"{prefix}.{view.subject}.{{{view.key.name}}}" + (".{class}" if per_class else "")
+
+
+_SHOWN = {ID: "", TIME: "", INTEGER: ": N", HOURS: ": hours"}
+_SCHEMAS_OF: dict[str, dict[str, Any]] = {
+    ID: {"type": "string", "minLength": 1},
+    TIME: {"type": "string"},
+    INTEGER: {"type": "integer"},
+    HOURS: {"type": "number", "minimum": 0, "maximum": MAX_HOURS},
 }
-"""Every query endpoint (infra/nats_subjects.py QUERY_ENDPOINTS) and what it answers."""
+
+
+def request_schema(view: View) -> dict[str, Any]:
+    """The JSON Schema of a query's request, as services/queries.py checks it."""
+    properties = {view.key.name: {**_SCHEMAS_OF[ID], "description": f"the {view.key.name}"}}
+    for p in view.params:
+        described = p.help + ("; ISO 8601 with an offset, or a date (00:00 UTC)" if p.kind == TIME
+                              else "") + (f"; not with {' or '.join(p.excludes)}" if p.excludes else "")
+        properties[p.name] = {**_SCHEMAS_OF[p.kind], "description": described}
+        if p.default is not None:
+            properties[p.name]["default"] = p.default
+    return {"type": "object", "additionalProperties": False,
+            "required": [view.key.name, *(p.name for p in view.params if p.required)],
+            "properties": properties}
+
+
+def _request_shape(view: View) -> str:
+    """`{championship, class?, as_of?, known_at?}`: the request's fields, `?` when optional."""
+    return "{" + ", ".join([view.key.name, *(_field(p) for p in view.params)]) + "}"
+
+
+def _field(p: Param) -> str:
+    return f"{p.name}{'' if p.required else '?'}{_SHOWN[p.kind]}"

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from domain.aggregates.ingest_receipt import IngestReceipt
 from domain.authority import ForbiddenError, check_role
-from domain.classification import ClassificationRow, ResultStatus, check_rows
+from domain.classification import check_rows
 from domain.errors import (
     PaddockError,
     SignatureError,
@@ -28,13 +28,15 @@ from domain.errors import (
     UnknownRoundError,
     UnknownTargetEventError,
 )
-from domain.timing import parse_race_time
+from domain.partitions import receipt_partition
+from domain.timing import race_seconds_text
 from services import contracts as c
 from services.importing import register_season_file
 from services.ingest_headers import ACTOR, BAD_HEADER, given_message_id, header_fault
 from services.ledger import Ledger
 from services.message_signing import presented, recipient_of, terms_of
 from services.outcome import ACCEPTED, DUPLICATE, Outcome
+from services.row_json import EncodedRows
 from services.season_files import parse_season_text
 
 REJECTED = "rejected"
@@ -138,8 +140,9 @@ class IngestService:
             return
         staged: list[tuple[_Planned, _Staged]] = []
         try:
+            received = self._received([p.delivery.message_id for p in run])
             with self.ledger.one_read(), self.ledger.deferred() as pending:
-                staged = [(p, self._stage(p, pending)) for p in run]
+                staged = [(p, self._stage(p, pending, received)) for p in run]
             recordings = self.ledger.save(*pending) if pending else []
         except IntegrityError:  # a concurrent writer got there first: one by one, re-checked
             for p in run:
@@ -153,10 +156,17 @@ class IngestService:
                                             positions or result.positions, result.reason,
                                             result.detail, _scope(p.message))
 
-    def _stage(self, planned: _Planned, pending: list[Any]) -> _Staged:
+    def _received(self, message_ids: list[str]) -> set[str]:
+        """Which of these messages already have a receipt: one read of their receipt
+        partitions for a run, not one aggregate read per message (a receipt a concurrent writer
+        records meanwhile makes the run's save fail, and its messages are looked at again)."""
+        found = self.ledger.read_partitions(receipt_partition(m) for m in message_ids)
+        return {e.message_id for _, e in found if isinstance(e, IngestReceipt.Received)}
+
+    def _stage(self, planned: _Planned, pending: list[Any], received: set[str]) -> _Staged:
         delivery = planned.delivery
         try:
-            earlier = self._receipt(delivery.message_id)
+            earlier = self._receipt(delivery.message_id) if delivery.message_id in received else None
             if earlier is not None:
                 return _Staged.of(self._duplicate_of(earlier, delivery))
             receipt = self._new_receipt(delivery)
@@ -350,23 +360,24 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _rows(message: c.ClassificationPublishedV1) -> list[ClassificationRow]:
-    return [
-        ClassificationRow(
-            position=r.position, car=r.car, team=r.team, class_name=r.class_,
-            drivers=tuple(r.drivers), vehicle=r.vehicle, status=ResultStatus(r.status),
-            laps=r.laps, total_time=None if r.total_time is None else parse_race_time(r.total_time),
-            group=r.group,
-        )
-        for r in message.rows
-    ]
+def row_records(message: c.ClassificationPublishedV1) -> EncodedRows:
+    """The validated rows as the classification event stores them, built straight from the
+    contract's rows: the same records, keys in the same (sorted) order, as
+    `ClassificationRow.to_record` of the rows a file import parses; encoded once, as plain
+    values (the contract made them strings, integers, lists of strings and None)."""
+    return EncodedRows((
+        {"car": r.car, "class": r.class_, "drivers": list(r.drivers), "group": r.group,
+         "laps": r.laps, "position": r.position, "status": r.status, "team": r.team,
+         "total_time": None if r.total_time is None else race_seconds_text(r.total_time),
+         "vehicle": r.vehicle}
+        for r in message.rows), plain=True)
 
 
 def _classification(ledger: Ledger, m: Any, actor: str, source: str) -> Outcome:
-    rows = _rows(m)
-    check_rows(rows, where=f"{m.championship} round {m.round}")
-    return ledger.import_classification(m.championship, m.round, rows, status=m.status,
-                                        published_at=m.published_at, actor=actor, source=source)
+    records = row_records(m)
+    check_rows(m.rows, where=f"{m.championship} round {m.round}")
+    return ledger.publish_classification(m.championship, m.round, records, status=m.status,
+                                         published_at=m.published_at, actor=actor, source=source)
 
 
 _Handler = Callable[[Ledger, Any, str, str], Outcome]

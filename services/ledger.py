@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -63,7 +62,7 @@ from projections.diff_view import diff_view
 from projections.explain_view import explain_view
 from projections.history_view import history_view
 from projections.invitations_view import invitations_view
-from projections.ledger import LedgerFold, LedgerState
+from projections.ledger import LedgerFold, LedgerState, Recorded
 from projections.partition_scope import championship_scope, event_dependencies
 from projections.route_owners import championship_owner, event_owner, recorded_owners
 from projections.standings_view import standings_view
@@ -72,6 +71,7 @@ from services.entry_list_desk import HOLDING, EntryListDesk
 from services.outcome import ACCEPTED, DUPLICATE, Outcome
 from services.partition_folds import DEFAULT_MAX_MB, PartitionFolds, Scope, scope_of, units_of
 from services.partition_reads import PartitionReads
+from services.row_json import EncodedRows, canonical_rows_json
 from services.signatures import Signer
 from services.signing_desk import SigningDesk
 
@@ -87,9 +87,10 @@ def utc_now() -> datetime:
 
 def rows_digest(records: Sequence[dict[str, Any]]) -> str:
     """Identity of a classification's content, whatever file dialect or message carried it.
-    Row records hold only strings, integers, lists and None: plain sorted JSON is canonical."""
-    text = json.dumps(records, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    Row records hold only strings, integers, lists and None: plain sorted JSON is canonical
+    (services/row_json.py; records that carry it are not encoded again)."""
+    canonical = records.canonical if isinstance(records, EncodedRows) else canonical_rows_json(records)
+    return hashlib.sha256(canonical).hexdigest()
 
 
 class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
@@ -111,7 +112,7 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
         if strtobool(self.env.get("CREATE_TABLE", "yes")):
             self.partitions.index_log()
         self.partitions.use_index_if_complete()
-        self.folds = PartitionFolds(self._read_scope, units_of(fold_megabytes))
+        self.folds = PartitionFolds(self._read_scope, units_of(fold_megabytes), self.head)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -212,7 +213,11 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
         """Save with the partition index of every event, written in the same transaction."""
         entries = [IndexEntry.of(partitions_of(a, e), e)
                    for a in objs if a is not None for e in a.pending_events]
-        return super().save(*objs, partition_index=entries, **kwargs)
+        recordings = super().save(*objs, partition_index=entries, **kwargs)
+        if len(recordings) == len(entries):  # folded now, not read back (ingest: every run)
+            self.folds.saved([(r.notification.id, r.domain_event, entry.partitions)
+                              for r, entry in zip(recordings, entries, strict=True)])
+        return recordings
 
     def receipt_position(self, message_id: str) -> int | None:
         """The log position of the receipt of a message, if one was recorded."""
@@ -431,31 +436,51 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
 
     def _round(self, championship: str, number: int, *, effective_at: datetime, actor: str,
                source: str) -> RaceClassification:
-        """The round's aggregate; opened by the first fact recorded on it."""
+        """The round's aggregate, opened by the first fact recorded on it; rebuilt from the facts
+        the fold holds, not read back from the store (its events carry every version's rows)."""
         self.definition(championship).round(number)
-        agg = self.find(RaceClassification, championship=championship, round_number=number)
-        return agg or RaceClassification(
-            championship=championship, round_number=number, effective_at=effective_at,
-            recorded_at=self.clock(), actor=actor, source=source,
-        )
+        state = self.championship_state(championship)
+        key = (championship, number)
+        versions = state.classifications.get(key, [])
+        marks = state.official_marks.get(key, [])
+        poles = state.poles.get(key, [])
+        facts: list[Recorded[Any]] = [*versions, *marks, *poles]
+        if not facts:  # an opening event is only ever saved with a fact
+            return RaceClassification(
+                championship=championship, round_number=number, effective_at=effective_at,
+                recorded_at=self.clock(), actor=actor, source=source,
+            )
+        return RaceClassification.resumed(
+            championship, number,
+            versions=[(v.value.digest, v.value.status, v.effective_at) for v in versions],
+            official_marks=[(m.value, m.effective_at) for m in marks],
+            poles=[(p.value[0], p.value[1], p.effective_at) for p in poles],
+            created_on=min(f.recorded_at for f in facts),
+            modified_on=max(f.recorded_at for f in facts))
 
     def import_classification(self, championship: str, number: int,
                               rows: Sequence[ClassificationRow], *, status: str,
                               published_at: datetime | None, actor: str, source: str) -> Outcome:
+        return self.publish_classification(championship, number, [r.to_record() for r in rows],
+                                           status=status, published_at=published_at, actor=actor,
+                                           source=source)
+
+    def publish_classification(self, championship: str, number: int,
+                               records: list[dict[str, Any]], *, status: str,
+                               published_at: datetime | None, actor: str,
+                               source: str) -> Outcome:
+        """Record a classification given as row records (`ClassificationRow.to_record`'s shape,
+        e.g. built straight from a validated message): stored as given, digested once."""
         defn = self.definition(championship)
         rnd = defn.round(number)
         if status not in STATUSES:
             raise InvalidInputError(f"status '{status}' is not one of {', '.join(STATUSES)}")
-        for row in rows:
-            try:
-                defn.resolve_class(row.class_name, row.group)
-            except UnknownClassError as error:
-                raise type(error)(f"car #{row.car} (position {row.position}): {error.message}",
-                                  where=source) from None
+        self._check_classes(defn, records, source)
         effective_at = self._publication_time(championship, number, rnd.flag_at, status, published_at)
         agg = self._round(championship, number, effective_at=effective_at, actor=actor, source=source)
-        records = [r.to_record() for r in rows]
-        digest = rows_digest(records)
+        # encoded once: digested here, written as they are by the store
+        rows = records if isinstance(records, EncodedRows) else EncodedRows(records)
+        digest = rows_digest(rows)
         if agg.has_version(digest, status):
             return Outcome(DUPLICATE, f"{championship} R{number}: this {status} classification is already recorded")
         if any(s == status and e == effective_at for _, s, e in agg.versions):
@@ -464,9 +489,28 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
                 f"published at {effective_at.isoformat()}: give --published-at (when this version "
                 "was published) so Paddock knows which one is in force"
             )
-        agg.publish(status, digest, records, effective_at, self.clock(),
-                    actor, source)
-        return self._append(f"{championship} R{number} {status} classification recorded ({len(rows)} cars)", agg)
+        agg.publish(status, digest, rows, effective_at, self.clock(), actor, source)
+        return self._append(f"{championship} R{number} {status} classification recorded ({len(records)} cars)", agg)
+
+    @staticmethod
+    def _check_classes(defn: ChampionshipDefinition, records: list[dict[str, Any]],
+                       source: str) -> None:
+        """Every row's class (and group) is one of the championship's: each distinct pair is
+        resolved once; an unknown one is named by the first row that has it."""
+        unknown: set[tuple[str, str]] = set()
+        for pair in {(r["class"], r["group"]) for r in records}:
+            try:
+                defn.resolve_class(*pair)
+            except UnknownClassError:
+                unknown.add(pair)
+        if not unknown:
+            return
+        first = next(r for r in records if (r["class"], r["group"]) in unknown)
+        try:
+            defn.resolve_class(first["class"], first["group"])
+        except UnknownClassError as error:
+            raise type(error)(f"car #{first['car']} (position {first['position']}): "
+                              f"{error.message}", where=source) from None
 
     def _publication_time(self, championship: str, number: int, flag_at: datetime, status: str,
                           published_at: datetime | None) -> datetime:

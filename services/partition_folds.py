@@ -48,14 +48,24 @@ class _Held:
     fold: LedgerFold = field(default_factory=LedgerFold)
     position: int = 0
     units: int = 0
+    through: int = 0  # every event of the scope up to this log position is folded
+
+
+Saved = tuple[int, Any, tuple[str, ...]]
+"""(log position, event, its partitions) of an event this process has just appended."""
 
 
 class PartitionFolds:
-    def __init__(self, read: ReadScope, max_units: int = units_of(DEFAULT_MAX_MB)) -> None:
-        """`max_units`: the memory bound, in units of about BYTES_PER_UNIT (`units_of(MB)`)."""
+    def __init__(self, read: ReadScope, max_units: int = units_of(DEFAULT_MAX_MB),
+                 head: Callable[[], int] | None = None) -> None:
+        """`max_units`: the memory bound, in units of about BYTES_PER_UNIT (`units_of(MB)`).
+        `head`: the log's last position, which lets `saved` fold this process's own appends
+        without reading them back."""
         if max_units < 1:
             raise ValueError(f"the fold cache holds at least one unit (got {max_units})")
         self._read = read
+        self._head = head
+        self._used: set[Scope] = set()  # since the last `saved`: what the appends were checked on
         self.max_units = max_units
         self._held: OrderedDict[Scope, _Held] = OrderedDict()
         self._total = 0
@@ -67,6 +77,7 @@ class PartitionFolds:
         if held is None:
             held = self._held[scope] = _Held()
         self._held.move_to_end(scope)
+        self._used.add(scope)
         pinned = self._pinned.get()
         if pinned is None or scope not in pinned:
             self._catch_up(held, scope)
@@ -101,12 +112,38 @@ class PartitionFolds:
         finally:
             self._pinned.reset(token)
 
+    def saved(self, events: Sequence[Saved]) -> None:
+        """Events this process has just appended, in log order. A fold of one partition that
+        the appends were checked against (a championship's, which ingest validates against run
+        after run) takes them straight away instead of reading them back on the next `state`,
+        when nothing else can have been appended before them (they follow, without a gap, what
+        it is complete through). A fold they do not concern stays complete through them; any
+        other reads them when next asked, as before."""
+        used, self._used = self._used, set()
+        positions = [position for position, _, _ in events]
+        if not positions or positions != list(range(positions[0], positions[0] + len(positions))):
+            return
+        for scope, held in self._held.items():
+            if held.through + 1 != positions[0]:
+                continue
+            concerned = [(p, e) for p, e, partitions in events if any(k in scope for k in partitions)]
+            if concerned and (len(scope) > 1 or scope not in used):
+                continue
+            for position, event in concerned:
+                held.fold.apply(position, event)
+                held.position = position
+                held.units += weight(event)
+                self._total += weight(event)
+            held.through = positions[-1]
+
     def _catch_up(self, held: _Held, scope: Scope) -> None:
+        through = self._head() if self._head is not None else 0  # first: what the read covers
         added = 0
         for position, event in self._read(scope, held.position):
             held.fold.apply(position, event)
             held.position = position
             added += weight(event)
+        held.through = max(through, held.position)
         held.units += added
         self._total += added
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import re
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from domain.errors import InvalidInputError
+from domain.timing import parse_when
 
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+__all__ = ["add_status_flags", "parse_decimal", "parse_duration", "parse_when"]
 
 
 def add_status_flags(parser: argparse.ArgumentParser) -> None:
@@ -19,27 +18,6 @@ def add_status_flags(parser: argparse.ArgumentParser) -> None:
     status.add_argument("--provisional", dest="status", action="store_const", const="provisional")
     status.add_argument("--official", dest="status", action="store_const", const="official")
     parser.set_defaults(status="official")
-
-
-def parse_when(text: str | None, *, option: str) -> datetime | None:
-    """ISO 8601 with an offset (`2024-02-11T21:00+04:00`, `...Z`), or a bare date (00:00 UTC)."""
-    if text is None:
-        return None
-    value = text.strip()
-    try:
-        if _DATE_ONLY.match(value):
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise InvalidInputError(
-            f"{option}: '{text}' is not a date (use ISO 8601, e.g. 2024-02-11T21:00:00+04:00 "
-            "or 2024-02-11)"
-        ) from None
-    if parsed.tzinfo is None:
-        raise InvalidInputError(
-            f"{option}: '{text}' has no timezone; add an offset such as +04:00 or Z"
-        )
-    return parsed
 
 
 def parse_decimal(text: str | None, *, option: str) -> Decimal | None:

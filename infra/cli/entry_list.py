@@ -9,7 +9,8 @@ from typing import Any
 
 from domain.errors import InvalidInputError
 from infra.cli.args import parse_when
-from infra.cli.context import actor_of, ledger_from, reader_from, report
+from infra.cli.asking import ask
+from infra.cli.context import actor_of, ledger_from, report
 from infra.cli.render import print_view, table, when
 
 
@@ -66,17 +67,12 @@ def _when(args: argparse.Namespace) -> Any:
 
 
 def entry_list(args: argparse.Namespace) -> int:
-    ledger = reader_from(args)
     if args.diff:
-        view = ledger.entry_list_diff(args.event, *args.diff)
-        print_view(view, diff_text, json_output=args.json)
+        before, after = args.diff
+        print_view(ask(args, "entry-list-diff", **{"from": before, "to": after}), diff_text,
+                   json_output=args.json)
         return 0
-    if args.published is not None and (args.as_of or args.known_at):
-        raise InvalidInputError("--published N fixes both times: drop --as-of and --known-at")
-    view = ledger.entry_list(args.event, as_of=parse_when(args.as_of, option="--as-of"),
-                             known_at=parse_when(args.known_at, option="--known-at"),
-                             published=args.published)
-    print_view(view, entry_list_text, json_output=args.json)
+    print_view(ask(args, "entry-list"), entry_list_text, json_output=args.json)
     return 0
 
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from domain.bounds import MAX_HOURS, check_amount
 from domain.decisions import DecisionKind, DecisionTerms
 from domain.errors import InvalidInputError
 from infra.cli.args import parse_decimal, parse_duration, parse_when
-from infra.cli.context import StoreError, actor_of, ledger_from, reader_from, report, store_url
+from infra.cli.asking import ask
+from infra.cli.context import StoreError, actor_of, ledger_from, report, store_url
 from infra.cli.entry_list import diff_text as entry_list_diff_text
 from infra.cli.entry_list import entry_list_text
 from infra.cli.keys import signer
@@ -172,50 +172,34 @@ def tie(args: argparse.Namespace) -> int:
 # -- queries ----------------------------------------------------------------------------------
 
 
-def _times(args: argparse.Namespace) -> dict[str, datetime | None]:
-    return {
-        "as_of": parse_when(args.as_of, option="--as-of"),
-        "known_at": parse_when(args.known_at, option="--known-at"),
-    }
-
-
 def standings(args: argparse.Namespace) -> int:
-    view = reader_from(args).standings(args.championship, class_id=args.class_id, **_times(args))
+    view = ask(args, "standings")
     print_view(view, lambda v: standings_text(v, drivers=args.drivers), json_output=args.json)
     return 0
 
 
 def invitations(args: argparse.Namespace) -> int:
-    view = reader_from(args).invitations(args.event, **_times(args))
-    print_view(view, invitations_text, json_output=args.json)
+    print_view(ask(args, "invitations"), invitations_text, json_output=args.json)
     return 0
 
 
 def audit_explain(args: argparse.Namespace) -> int:
-    view = reader_from(args).explain(args.championship, args.car, **_times(args))
-    print_view(view, explain_text, json_output=args.json)
+    print_view(ask(args, "explain"), explain_text, json_output=args.json)
     return 0
 
 
 def audit_diff(args: argparse.Namespace) -> int:
-    view = reader_from(args).diff(args.championship, _required_when(args, "start"),
-                              _required_when(args, "end"),
-                              known_at=parse_when(args.known_at, option="--known-at"))
-    print_view(view, diff_text, json_output=args.json)
+    print_view(ask(args, "diff"), diff_text, json_output=args.json)
     return 0
 
 
 def audit_timeline(args: argparse.Namespace) -> int:
-    check_amount("--retroactive-after", args.retroactive_after, MAX_HOURS)
-    view = reader_from(args).timeline(args.championship, **_times(args),
-                                  retroactive_after=timedelta(hours=args.retroactive_after))
-    print_view(view, timeline_text, json_output=args.json)
+    print_view(ask(args, "timeline"), timeline_text, json_output=args.json)
     return 0
 
 
 def history(args: argparse.Namespace) -> int:
-    view = reader_from(args).history(args.championship, car=args.car, **_times(args))
-    print_view(view, history_text, json_output=args.json)
+    print_view(ask(args, "history"), history_text, json_output=args.json)
     return 0
 
 

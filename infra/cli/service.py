@@ -62,6 +62,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
 def serve_command(args: argparse.Namespace) -> int:
     import asyncio
 
+    from infra.collector import settle_after_start_up
     from infra.logging import configure_logging
     from infra.runtime import serve
 
@@ -73,7 +74,7 @@ def serve_command(args: argparse.Namespace) -> int:
     config = replace(config, nats_inbox_prefix=config.nats_inbox_prefix
                      or inbox_prefix(SERVICE, config.prefix))
     configure_logging(level="INFO")
-    asyncio.run(serve(config))
+    asyncio.run(serve(config, started=settle_after_start_up))  # the collector set once started
     return 0
 
 

@@ -1,6 +1,9 @@
 """The blocking steps of a projection worker: load the fold up to the tracked position, then
 project the log page by page, each page's views and the new position in one transaction.
 
+The fold is kept per partition (projections/partition_folds.py), at most `max_partitions` of
+them in memory; an evicted partition is folded again from the log when one of its views is due.
+
 The asyncio `ProjectionWorker` runs these steps in threads; a rebuild runs them directly.
 """
 
@@ -9,11 +12,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
+from infra.config import projection_partitions
 from infra.views import TrackingConflictError, ViewStore
-from projections.live_views import LiveFold
+from infra.workers.partition_reader import has_index, partition_loader
+from projections.partition_folds import LiveFold
 from services.ledger import Ledger
 
 LOAD_PAGE = 1000
@@ -51,14 +57,20 @@ class Progress:
 
 class Projector:
     def __init__(self, ledger: Ledger, store: ViewStore, name: str = "projections",
-                 batch: int = 500) -> None:
+                 batch: int = 500, max_partitions: int | None = None) -> None:
+        """`max_partitions` None: PADDOCK_PROJECTION_PARTITIONS, else 128 (infra/config.py)."""
         if batch < 1:
             raise ValueError(f"batch must be at least 1 (got {batch})")
+        max_partitions = max_partitions or projection_partitions()
+        if max_partitions < 1:
+            raise ValueError(f"max_partitions must be at least 1 (got {max_partitions})")
         self.ledger = ledger
         self.store = store
         self.name = name
         self.batch = batch
+        self.max_partitions = max_partitions
         self._live: LiveFold | None = None
+        self._indexed = False  # decided with each new fold: read through the partition index
         self._target = 0
 
     @property
@@ -70,6 +82,11 @@ class Projector:
         """The position the views reflect (read from the store until the fold is loaded)."""
         return self._live.position if self.loaded and self._live else self.store.position(self.name)
 
+    @property
+    def partition_loads(self) -> int:
+        """How many times a partition was folded again from the log (after an eviction)."""
+        return self._live.folds.loads if self._live is not None else 0
+
     def unload(self) -> None:
         """Forget the fold: the next step reloads it from the tracked position."""
         self._live = None
@@ -77,17 +94,28 @@ class Projector:
     def load_page(self) -> bool:
         """Fold one page of events the stored views already reflect; True once loaded."""
         if self._live is None:
-            self._live, self._target = LiveFold(), self.store.position(self.name)
+            self._indexed = has_index(self.ledger)
+            self._live = LiveFold(partition_loader(self.ledger, self._indexed), self.max_partitions)
+            self._target = self.store.position(self.name)
         if self._live.position >= self._target:
             return True
-        events = self.ledger.read_events(self._live.position, limit=LOAD_PAGE, until=self._target)
+        events, partitions = self._read(self._live.position, LOAD_PAGE, self._target)
         if not events:
             raise ViewStoreAheadError(
                 f"the views of {self.name!r} reflect log position {self._target} but the log ends "
                 f"at {self._live.position}: rebuild them (`paddock projections rebuild`)"
             )
-        self._live.skip(events)
+        self._live.skip(events, partitions)
         return self._live.position >= self._target
+
+    def _read(self, after: int, limit: int, until: int | None
+              ) -> tuple[list[tuple[int, Any]], list[tuple[str, ...]] | None]:
+        """Events with their partitions from the log's partition index when it covers the log
+        (`read_indexed`), else the events alone (the fold learns their partitions)."""
+        if not self._indexed:
+            return self.ledger.read_events(after, limit=limit, until=until), None
+        rows = self.ledger.read_indexed(after, limit=limit, until=until)
+        return [(p, e) for p, e, _ in rows], [tuple(parts) for _, _, parts in rows]
 
     def load(self) -> None:
         while not self.load_page():
@@ -100,11 +128,11 @@ class Projector:
         after, started = self._live.position, time.perf_counter()
         if until is not None and after >= until:
             return None
-        events = self.ledger.read_events(after, limit=self.batch, until=until)
+        events, partitions = self._read(after, self.batch, until)
         if not events:
             return None
         try:
-            views = self._live.advance(events)
+            views = self._live.advance(events, partitions)
             self.store.write(self.name, self._live.position, views, expected=after)
         except BaseException:
             self.unload()

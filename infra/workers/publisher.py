@@ -1,6 +1,9 @@
 """The publisher: live views newer than its published position → NATS subjects and the KV bucket.
 
-For each view the projection worker wrote after the publisher's position, in log-position order:
+Which views are published, and how each is split, is the catalog's (projections/catalog.py):
+a view published per class becomes one message per class, any other view one message, whole.
+Today that means, for each view the projection worker wrote after the publisher's position, in
+log-position order:
 - `standings/<championship>` becomes one message per class on
   `<prefix>.standings.<championship>.<class>`. Its body is the standings view narrowed to that
   class (every top-level field, `classes` holding the one class): byte-identical to the canonical
@@ -47,19 +50,16 @@ from nats.js.kv import KeyValue
 from infra.nats_subjects import (
     DEFAULT_PREFIX,
     bucket_name,
-    entry_list_key,
-    entry_list_subject,
-    invitations_key,
-    invitations_subject,
-    standings_key,
-    standings_subject,
+    state_key,
     state_stream_name,
+    state_subject,
     state_subjects,
 )
 from infra.views import StoredView, ViewStore
 from infra.workers.fence import Fence, StoppingError
 from infra.workers.outage import StoreOutage, is_outage
 from projections.canonical import canonical_json
+from projections.catalog import CATALOG, PER_CLASS, Catalog, View
 from projections.standings_view import narrow_to_class
 
 log = structlog.get_logger("paddock.publisher")
@@ -98,14 +98,15 @@ def _headers(view: StoredView, data: dict[str, Any], suffix: str = "") -> dict[s
     }
 
 
-def standings_messages(view: StoredView, championship: str, prefix: str) -> list[StateMessage]:
+def per_class_messages(view: StoredView, kind: View, key: str, prefix: str) -> list[StateMessage]:
+    """One message per class, each the view narrowed to that class (every top-level field)."""
     data = json.loads(view.body)
     messages = []
     for block in data["classes"]:
         class_id = str(block["class"])
         messages.append(StateMessage(
-            subject=standings_subject(championship, class_id, prefix=prefix),
-            key=standings_key(championship, class_id),
+            subject=state_subject(kind, key, class_id, prefix=prefix),
+            key=state_key(kind, key, class_id),
             body=canonical_json(narrow_to_class(data, class_id)).encode(),
             headers=_headers(view, data, f"/{class_id}"),
         ))
@@ -118,19 +119,19 @@ def whole_view_message(view: StoredView, subject: str, key: str) -> StateMessage
                         headers=_headers(view, json.loads(view.body)))
 
 
-def messages_for(view: StoredView, prefix: str = DEFAULT_PREFIX) -> list[StateMessage]:
-    """The messages a stored view becomes; none for a kind of view the publisher does not know."""
-    kind, _, ident = view.name.partition("/")
-    if kind == "standings" and ident:
-        return standings_messages(view, ident, prefix)
-    if kind == "invitations" and ident:
-        return [whole_view_message(view, invitations_subject(ident, prefix=prefix),
-                                   invitations_key(ident))]
-    if kind == "entry-list" and ident:
-        return [whole_view_message(view, entry_list_subject(ident, prefix=prefix),
-                                   entry_list_key(ident))]
-    log.warning("view not published: unknown kind", view=view.name)
-    return []
+def messages_for(view: StoredView, prefix: str = DEFAULT_PREFIX,
+                 catalog: Catalog = CATALOG) -> list[StateMessage]:
+    """The messages a stored view becomes, as the catalog splits it; none for a view the
+    catalog does not publish."""
+    found = catalog.live(view.name)
+    if found is None:
+        log.warning("view not published: unknown kind", view=view.name)
+        return []
+    kind, key = found
+    assert kind.publication is not None  # catalog.live answers published views only
+    if kind.publication.split == PER_CLASS:
+        return per_class_messages(view, kind, key, prefix)
+    return [whole_view_message(view, state_subject(kind, key, prefix=prefix), state_key(kind, key))]
 
 
 def by_position(views: list[StoredView]) -> Iterator[tuple[int, list[StoredView]]]:
@@ -144,8 +145,10 @@ class Publisher:
 
     def __init__(self, nc: Client, view_store: ViewStore, name: str = "publisher",
                  prefix: str = DEFAULT_PREFIX, *, poll_interval: float = 1.0,
-                 duplicate_window: float = DUPLICATE_WINDOW, fence: Fence | None = None) -> None:
+                 duplicate_window: float = DUPLICATE_WINDOW, fence: Fence | None = None,
+                 catalog: Catalog = CATALOG) -> None:
         self.js = nc.jetstream()
+        self.catalog = catalog
         self.fence = fence or Fence()
         self.outage = StoreOutage(name)
         self.view_store = view_store
@@ -170,7 +173,7 @@ class Publisher:
         return self._kv
 
     async def _ensure_stream(self) -> None:
-        wanted = state_subjects(prefix=self.prefix)
+        wanted = state_subjects(prefix=self.prefix, catalog=self.catalog)
         try:
             info = await self.js.stream_info(self.stream)
         except NotFoundError:
@@ -222,7 +225,7 @@ class Publisher:
     async def _publish_position(self, kv: KeyValue, views: list[StoredView]) -> int:
         sent = 0
         for view in views:
-            for message in messages_for(view, self.prefix):
+            for message in messages_for(view, self.prefix, self.catalog):
                 sent += await self._publish(kv, message)
         return sent
 

@@ -1,9 +1,11 @@
-"""The query service: `nats.micro` service "paddock" answering standings, invitations, history,
-the audit views and the entry list (a date, a published version, the diff of two versions).
+"""The query service: `nats.micro` service "paddock", one endpoint per queryable view of the
+catalog (projections/catalog.py): standings, invitations, history, the audit views and the entry
+list (a date, a published version, the diff of two versions), on `<prefix>.query.<query>`.
 
-Requests are JSON objects (unknown fields rejected); times are ISO 8601 with an offset or a bare
-date, as on the command line. A reply is the canonical JSON of the same view `paddock … --json`
-prints (same keys and values; compact, sorted). A failed request gets
+It is a transport over services/queries.py, as the CLI is: requests are JSON objects whose
+fields are the view's key and parameters (unknown fields rejected); times are ISO 8601 with an
+offset or a bare date, as on the command line. A reply is the canonical JSON of the same view
+`paddock … --json` prints (same keys and values; compact, sorted). A failed request gets
 `{"error": {"type": ..., "message": ...}}` with the micro error headers
 (`Nats-Service-Error-Code` 400 for bad input or unknown ids, 500 for anything else).
 
@@ -18,9 +20,8 @@ import json
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
-from typing import Annotated, Any
+from typing import Any
 
 import structlog
 from nats.aio.client import Client
@@ -28,12 +29,12 @@ from nats.errors import Error as NatsError
 from nats.errors import MaxPayloadError
 from nats.micro.request import Request
 from nats.micro.service import Service, ServiceConfig
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from domain.errors import InvalidInputError, PaddockError
-from infra.cli.args import parse_when
+from domain.errors import PaddockError
 from infra.nats_subjects import DEFAULT_PREFIX, SERVICE_NAME, query_subject
 from projections.canonical import canonical_json
+from projections.catalog import CATALOG, Catalog, View
+from services import queries
 from services.ledger import Ledger
 
 log = structlog.get_logger("paddock.query")
@@ -41,152 +42,37 @@ log = structlog.get_logger("paddock.query")
 OK = "200"
 BAD_REQUEST = "400"
 INTERNAL = "500"
-INVALID_REQUEST = "InvalidRequestError"
 _DESCRIPTION_MAX = 300
 
-Id = Annotated[str, Field(min_length=1)]
 Answer = Callable[[Ledger, bytes], dict[str, Any]]
 
 
-class _Query(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    as_of: str | None = None
-    known_at: str | None = None
-
-    def times(self) -> dict[str, datetime | None]:
-        return {
-            "as_of": parse_when(self.as_of, option="as_of"),
-            "known_at": parse_when(self.known_at, option="known_at"),
-        }
+def decode(data: bytes) -> object:
+    """A request's JSON; InvalidRequestError when it is none."""
+    try:
+        return json.loads(data)
+    except ValueError as error:  # also bytes that are not UTF-8
+        raise queries.InvalidRequestError(f"request body is not valid JSON ({error})") from None
 
 
-class StandingsQuery(_Query):
-    championship: Id
-    class_id: Id | None = Field(default=None, alias="class")
+def answer_for(view: View) -> Answer:
+    """The endpoint function of a view: decode, then the query module parses and answers."""
+    def answer(ledger: Ledger, data: bytes) -> dict[str, Any]:
+        return queries.ask(ledger, queries.parse(view, decode(data)))
+
+    return answer
 
 
-class InvitationsQuery(_Query):
-    event: Id
+def answers(catalog: Catalog = CATALOG) -> dict[str, Answer]:
+    """Query name → endpoint function, for every queryable view of the catalog."""
+    return {view.query: answer_for(view) for view in catalog.queried}
 
 
-class HistoryQuery(_Query):
-    championship: Id
-    car: Id | None = None
-
-
-def answer_standings(ledger: Ledger, data: bytes) -> dict[str, Any]:
-    q = StandingsQuery.model_validate_json(data)
-    return ledger.standings(q.championship, class_id=q.class_id, **q.times())
-
-
-def answer_invitations(ledger: Ledger, data: bytes) -> dict[str, Any]:
-    q = InvitationsQuery.model_validate_json(data)
-    return ledger.invitations(q.event, **q.times())
-
-
-def answer_history(ledger: Ledger, data: bytes) -> dict[str, Any]:
-    q = HistoryQuery.model_validate_json(data)
-    return ledger.history(q.championship, car=q.car, **q.times())
-
-
-class ExplainQuery(_Query):
-    championship: Id
-    car: Id
-
-
-class TimelineQuery(_Query):
-    championship: Id
-    retroactive_after_hours: Annotated[float, Field(ge=0)] = 24.0
-
-
-class DiffQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    championship: Id
-    start: str = Field(alias="from")
-    end: str = Field(alias="to")
-    known_at: str | None = None
-
-
-def answer_explain(ledger: Ledger, data: bytes) -> dict[str, Any]:
-    q = ExplainQuery.model_validate_json(data)
-    return ledger.explain(q.championship, q.car, **q.times())
-
-
-def answer_timeline(ledger: Ledger, data: bytes) -> dict[str, Any]:
-    q = TimelineQuery.model_validate_json(data)
-    return ledger.timeline(q.championship, **q.times(),
-                           retroactive_after=timedelta(hours=q.retroactive_after_hours))
-
-
-def answer_diff(ledger: Ledger, data: bytes) -> dict[str, Any]:
-    q = DiffQuery.model_validate_json(data)
-    start, end = parse_when(q.start, option="from"), parse_when(q.end, option="to")
-    assert start is not None and end is not None  # both fields are required
-    return ledger.diff(q.championship, start, end,
-                       known_at=parse_when(q.known_at, option="known_at"))
-
-
-class EntryListQuery(_Query):
-    event: Id
-    published: int | None = None  # a version the event does not have: the Ledger says which exist
-
-
-class EntryListDiffQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    event: Id
-    before: int = Field(alias="from")
-    after: int = Field(alias="to")
-
-
-def answer_entry_list(ledger: Ledger, data: bytes) -> dict[str, Any]:
-    """As `paddock entry-list EVENT [--as-of] [--known-at] [--published N]`. A published version
-    fixes both times, so times given with it are refused, as the CLI refuses them, rather than
-    silently ignored."""
-    q = EntryListQuery.model_validate_json(data)
-    if q.published is not None and (q.as_of or q.known_at):
-        raise InvalidInputError("published N fixes both times: drop as_of and known_at")
-    return ledger.entry_list(q.event, **q.times(), published=q.published)
-
-
-def answer_entry_list_diff(ledger: Ledger, data: bytes) -> dict[str, Any]:
-    """As `paddock entry-list EVENT --diff N M`."""
-    q = EntryListDiffQuery.model_validate_json(data)
-    return ledger.entry_list_diff(q.event, q.before, q.after)
-
-
-ANSWERS: dict[str, Answer] = {
-    "standings": answer_standings,
-    "invitations": answer_invitations,
-    "history": answer_history,
-    "audit.explain": answer_explain,
-    "audit.timeline": answer_timeline,
-    "audit.diff": answer_diff,
-    "entry_list": answer_entry_list,
-    "entry_list_diff": answer_entry_list_diff,
-}
-
-
-def describe_validation(error: ValidationError) -> str:
-    """One line naming each problem: the field and what is wrong with it."""
-    problems = []
-    for e in error.errors(include_url=False):
-        field = ".".join(str(p) for p in e["loc"])
-        if e["type"] == "json_invalid":
-            problems.append(f"request body is not valid JSON ({e['msg']})")
-        elif e["type"] == "extra_forbidden":
-            problems.append(f"unknown field '{field}'")
-        else:
-            problems.append(f"{field or 'request'}: {e['msg']}")
-    return "; ".join(problems)
+ANSWERS = answers()
 
 
 def error_reply(error: Exception) -> tuple[str, dict[str, Any]]:
     """The micro error code and the JSON error body for an exception raised by a query."""
-    if isinstance(error, ValidationError):
-        return BAD_REQUEST, _error_body(INVALID_REQUEST, describe_validation(error))
     if isinstance(error, PaddockError):
         return BAD_REQUEST, _error_body(type(error).__name__, str(error))
     return INTERNAL, _error_body("InternalError", "internal error; the query service log has details")
@@ -301,12 +187,15 @@ def service_version() -> str:
 
 
 async def start_query_service(nc: Client, ledger: Ledger, prefix: str = DEFAULT_PREFIX, *,
-                              lock: threading.Lock | None = None) -> QueryService:
-    """Start the service on `<prefix>.query.*`; stop it with `await service.stop()`."""
+                              lock: threading.Lock | None = None,
+                              catalog: Catalog = CATALOG) -> QueryService:
+    """Start the service on `<prefix>.query.*`, one endpoint per queryable view of `catalog`;
+    stop it with `await service.stop()`."""
     service = QueryService(nc, QueryHandlers(ledger, lock))
     await service.start()
-    for endpoint, answer in ANSWERS.items():
-        await service.add_endpoint(name=endpoint.replace(".", "_"), subject=query_subject(endpoint, prefix=prefix),
+    for endpoint, answer in answers(catalog).items():
+        subject = query_subject(endpoint, prefix=prefix, catalog=catalog)
+        await service.add_endpoint(name=endpoint.replace(".", "_"), subject=subject,
                                    handler=service.handlers.handler(endpoint, answer))
     log.info("query service started", prefix=prefix, service_id=service.id)
     return service
@@ -314,9 +203,9 @@ async def start_query_service(nc: Client, ledger: Ledger, prefix: str = DEFAULT_
 
 async def run_query_service(nc: Client, ledger: Ledger, stop: asyncio.Event, *,
                             prefix: str = DEFAULT_PREFIX, lock: threading.Lock | None = None,
-                            grace: float = 10.0) -> None:
+                            grace: float = 10.0, catalog: Catalog = CATALOG) -> None:
     """Serve until `stop` is set, then stop taking requests and let those in flight reply."""
-    service = await start_query_service(nc, ledger, prefix, lock=lock)
+    service = await start_query_service(nc, ledger, prefix, lock=lock, catalog=catalog)
     try:
         await stop.wait()
     finally:

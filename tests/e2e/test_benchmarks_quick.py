@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize(("module", "expected"), [
     ("bench.cli_startup", ["`paddock --help`", "`python -c pass` CPU s", "ratio"]),
     ("bench.router_bench", ["ViewRouter events/s", "minimal follower events/s", "ratio"]),
+    ("bench.catchup_bench", ["projector events/s", "minimal follower events/s", "ratio",
+                             "largest / smallest log"]),
     ("bench.query_bench", ["standings wall", "point query", "growth 2,000 → 10,000 events"]),
     ("bench.query_service_bench", ["first ms", "warm p99", "echo p99", "p99 ratio"]),
     ("bench.service_bench", ["ingest: classification messages", "bare fetch(64)+ack",

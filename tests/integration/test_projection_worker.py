@@ -17,11 +17,14 @@ import pytest
 from structlog.testing import capture_logs
 
 from domain.decisions import DecisionKind, DecisionTerms
+from domain.errors import InvalidInputError
 from infra.cli import projections as cli
+from infra.config import projection_partitions
 from infra.store import store_settings
 from infra.views import StoredView, TrackingConflictError, ViewStore
 from infra.views.factory import open_view_store
 from infra.workers.projection_worker import ProjectionWorker
+from infra.workers.projector import Projector
 from infra.workers.rebuild import rebuild_views
 from projections.canonical import canonical_json
 from projections.entry_list_view import entry_list_view
@@ -156,6 +159,30 @@ async def test_views_do_not_depend_on_batch_sizes(demo: Ledger, store_url: str,
     finally:
         one_by_one.drop()
         one_by_one.close()
+
+
+async def test_a_worker_holding_one_partition_writes_the_same_views(
+        demo: Ledger, store_url: str, views: ViewStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Evicted partitions are folded again from the log (here by a scan: no partition index)."""
+    await ProjectionWorker(demo, views).run_until_caught_up()
+    monkeypatch.setenv("PADDOCK_PROJECTION_PARTITIONS", "1")
+    small = open_view_store(store_url, suffix="_one_partition")
+    try:
+        projector = Projector(demo, small, batch=4)
+        projector.catch_up()
+        assert projector.partition_loads > 0
+        assert bodies(small) == bodies(views) == replayed(demo)
+    finally:
+        small.drop()
+        small.close()
+
+
+def test_the_partition_bound_is_checked() -> None:
+    assert projection_partitions({}) == 128
+    assert projection_partitions({"PADDOCK_PROJECTION_PARTITIONS": "7"}) == 7
+    for bad in ("0", "many", "-3"):
+        with pytest.raises(InvalidInputError, match="PADDOCK_PROJECTION_PARTITIONS"):
+            projection_partitions({"PADDOCK_PROJECTION_PARTITIONS": bad})
 
 
 # -- rebuilding -------------------------------------------------------------------------------

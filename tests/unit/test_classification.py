@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.classification import (
     Adjustment,
     ClassificationRow,
     ResultStatus,
+    _name_first_fault,
     apply_adjustments,
     check_rows,
     class_order,
@@ -239,6 +243,23 @@ def test_check_rows_names_the_car_and_position(positions_cars: list[tuple[int, s
 def test_check_rows_rejects_negative_laps() -> None:
     with pytest.raises(InvalidInputError, match=r"car #2: negative laps -1"):
         check_rows((row(1, "1", 10, "1"), row(2, "2", -1, "1")), where="x")
+
+
+def _fault(rows: tuple[ClassificationRow, ...], check: Callable[..., None]) -> str | None:
+    try:
+        check(rows, where="x")
+    except InvalidInputError as error:
+        return str(error)
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from("1234"), st.integers(-1, 2)),
+                max_size=5))
+def test_check_rows_in_bulk_names_the_fault_the_row_by_row_check_names(
+        lines: list[tuple[int, str, int]]) -> None:
+    rows = tuple(row(p, car, laps, "1") for p, car, laps in lines)
+    assert _fault(rows, check_rows) == _fault(rows, _name_first_fault)
 
 
 def test_car_numbers_are_strings_not_numbers() -> None:

@@ -27,7 +27,6 @@ from projections.live_views import (
     ENTRY_LISTS,
     EVERY_ENTRY_LIST,
     EVERY_INVITATION,
-    LiveFold,
     ViewRouter,
     affected_views,
     entry_list_of,
@@ -38,6 +37,7 @@ from projections.live_views import (
 from projections.live_views import (
     INVITATIONS as INVITATIONS_KIND,
 )
+from projections.partition_folds import LiveFold
 from projections.standings_view import standings_view
 from services.demo import ASLMS, DEMO_OFFICIAL, LEMANS, load_demo
 from services.ledger import Ledger

@@ -112,3 +112,25 @@ def test_a_bound_below_one_event_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one unit"):
         PartitionFolds(CountingLog(()).read, max_units=0)
 
+
+
+def test_a_dropped_fold_is_freed_without_the_cyclic_collector() -> None:
+    """A process evicting folds from its cache frees their memory at once: a fold (and what a
+    query memoised in it) holds no reference cycle that only the rare full collection breaks."""
+    import gc
+    import weakref
+
+    from projections.standings_view import standings_view
+
+    events = events_of("corrected")
+    at = max(e.recorded_at for _, e in events)
+    gc.disable()
+    try:
+        fold = LedgerFold()
+        fold.apply_all(events)
+        standings_view(fold.state, ASLMS, at, at)  # fills the fold's round memo
+        dropped = [weakref.ref(fold), weakref.ref(fold.state), weakref.ref(fold.state.head)]
+        del fold
+        assert [ref() for ref in dropped] == [None, None, None]
+    finally:
+        gc.enable()

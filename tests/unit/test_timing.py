@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import InvalidInputError
-from domain.timing import format_race_time, parse_race_time, require_aware
+from domain.timing import format_race_time, parse_race_time, race_seconds_text, require_aware
 
 
 @pytest.mark.parametrize(
@@ -72,6 +72,43 @@ def test_parse_race_time_rejects_malformed_text(text: str, fragment: str) -> Non
         parse_race_time(text)
     assert fragment in str(caught.value)
     assert text.strip() in str(caught.value)
+
+
+def _decimal_way(text: str) -> str:
+    try:
+        return str(parse_race_time(text))
+    except InvalidInputError as error:
+        return f"error: {error}"
+
+
+def _fast_way(text: str) -> str:
+    try:
+        return race_seconds_text(text)
+    except InvalidInputError as error:
+        return f"error: {error}"
+
+
+RACE_TIME_LIKE = st.one_of(
+    st.from_regex(r"\A(\d+:)?(\d{1,2}')?\d{1,2}(\.\d{1,6})?\Z"),  # the contract's pattern
+    st.text(alphabet="0123456789:'. \t-٣²", max_size=22),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(RACE_TIME_LIKE)
+def test_race_seconds_text_is_the_decimal_seconds_as_text(text: str) -> None:
+    """What a row record stores: the same text, or the same error, as the Decimal way."""
+    assert _fast_way(text) == _decimal_way(text)
+
+
+@pytest.mark.parametrize("text", [
+    "3:43'26.017", "1'52.991", "0", "0.000000", "00.50", "1'00", "99999999999:59'59.999999",
+    "123456789012345678901234567890:00'00.1", "1'60.000", "1:60'00", "3:26.017", "١٢.٣٤",
+    " 1'52.991", "1'52.991\n", "1.", ".5", "1'2'3", "12.1234567",
+])
+def test_race_seconds_text_agrees_at_the_edges(text: str) -> None:
+    assert _fast_way(text) == _decimal_way(text)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,120 @@
+"""Which partitions each live view is computed from, and which views each partition feeds.
+
+A championship's standings read its own partition only. A target event's invitations and entry
+list read the event's partition and the partitions it depends on: the championships and awards
+its routes name (its own routes and those championships declare to it, joint parts included),
+the championships that declare routes to it, and the championships of its automatic entries.
+Dependencies are learnt from the definitions as they are folded and never forgotten (a revision
+that drops a route leaves the older version readable at an earlier `as_of`), so the scope of a
+view is a function of the log prefix alone, never of what a cache happens to hold.
+
+`projections/partition_scope.py` finds the same scope in the fold of the event's partition (what
+a query has at hand); the projector learns it event by event instead, because it must know a
+championship's dependants when that championship's events arrive, with the event's fold
+perhaps evicted (tests/unit/test_partition_folds.py checks that the two agree).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from domain.aggregates.championship import Championship
+from domain.aggregates.target_event import TargetEvent
+from domain.partitions import (
+    AWARD,
+    CHAMPIONSHIP,
+    EVENT,
+    award_partition,
+    championship_partition,
+    event_partition,
+)
+from projections.catalog import entry_list_name, invitations_name, standings_name
+
+_DEFINITIONS = (TargetEvent.Registered, TargetEvent.Revised)
+_CHAMPIONSHIPS = (Championship.Registered, Championship.Revised)
+
+
+def source_partitions(route: Mapping[str, Any]) -> set[str]:
+    """The partitions a route record's source names (tolerant: a malformed record names none;
+    its view then fails to compute and is absent, as from a whole fold)."""
+    source = route.get("source")
+    if not isinstance(source, Mapping):
+        return set()
+    kind = source.get("type")
+    if kind == "standings":
+        return _championships([source.get("championship")])
+    if kind == "joint":
+        parts = source.get("parts") or ()
+        return _championships(p.get("championship") for p in parts if isinstance(p, Mapping))
+    award = source.get("award")
+    return {award_partition(award)} if isinstance(award, str) else set()
+
+
+def _championships(ids: Iterable[Any]) -> set[str]:
+    return {championship_partition(c) for c in ids if isinstance(c, str)}
+
+
+def event_dependencies(event: Any) -> dict[str, set[str]]:
+    """Target event id → the partitions its views depend on, as this event declares them."""
+    definition = getattr(event, "definition", None)
+    if not isinstance(definition, Mapping):
+        return {}
+    if isinstance(event, _DEFINITIONS):
+        eid = definition.get("id")
+        if not isinstance(eid, str):
+            return {}
+        found: set[str] = set()
+        for route in definition.get("invitation_routes", ()) or ():
+            if isinstance(route, Mapping):
+                found |= source_partitions(route)
+        automatic = definition.get("automatic_entries", ()) or ()
+        found |= _championships(a.get("championship") for a in automatic if isinstance(a, Mapping))
+        return {eid: found}
+    if isinstance(event, _CHAMPIONSHIPS):
+        cid = definition.get("id")
+        out: dict[str, set[str]] = {}
+        for route in definition.get("invitation_routes", ()) or ():
+            target = route.get("target_event") if isinstance(route, Mapping) else None
+            if isinstance(target, str) and target and isinstance(cid, str):
+                out.setdefault(target, set()).update(
+                    {championship_partition(cid)} | source_partitions(route))
+        return out
+    return {}
+
+
+class ViewScopes:
+    """The dependencies learnt so far, both ways: a target event's partitions, and the target
+    events each championship or award partition feeds. Grows with the definitions (O(routes)),
+    never with the log."""
+
+    def __init__(self) -> None:
+        self._depends: dict[str, set[str]] = {}
+        self._dependants: dict[str, set[str]] = {}
+
+    def learn(self, event: Any) -> None:
+        for eid, partitions in event_dependencies(event).items():
+            known = self._depends.setdefault(eid, set())
+            for partition in partitions - known:
+                known.add(partition)
+                self._dependants.setdefault(partition, set()).add(eid)
+
+    def scope(self, event_id: str) -> tuple[str, ...]:
+        """The partitions a target event's views are computed from: its own first."""
+        return (event_partition(event_id), *sorted(self._depends.get(event_id, ())))
+
+    def views_of(self, partition: str) -> set[str]:
+        """The views a change in `partition` may change."""
+        names: set[str] = set()
+        if partition.startswith(CHAMPIONSHIP):
+            names.add(standings_name(partition.removeprefix(CHAMPIONSHIP)))
+        elif partition.startswith(EVENT):
+            names |= _event_views(partition.removeprefix(EVENT))
+        if partition.startswith((CHAMPIONSHIP, AWARD)):
+            for eid in self._dependants.get(partition, ()):
+                names |= _event_views(eid)
+        return names
+
+
+def _event_views(event_id: str) -> set[str]:
+    return {invitations_name(event_id), entry_list_name(event_id)}

@@ -1,0 +1,264 @@
+"""The partitioned live fold against the reference: `live_views` over a fold of the whole log
+prefix (tests/views_invariants.py), on logs of many partitions (championships, target events
+whose routes name some of them and awards, joint classifications, automatic entries), facts
+recorded before they take effect, any batch sizes and a partition cache small enough to evict."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bench.workload import race_rows, season_toml
+from domain.decisions import DecisionKind, DecisionTerms
+from domain.errors import PaddockError
+from domain.partitions import Partitioner
+from projections.ledger import LedgerFold
+from projections.partition_folds import LiveFold, PartitionCache, PartitionNotCachedError
+from projections.partition_scope import event_dependencies
+from projections.view_scopes import ViewScopes
+from services.demo import DEMO_OFFICIAL, DEMO_STEWARD, register_demo_keys
+from services.ledger import Ledger
+from services.season_files import ChampionshipFile, parse_season_text
+from tests.views_invariants import Event, check_views, content
+
+START = datetime(2025, 1, 1, 12, tzinfo=UTC)
+ACT = {"actor": "test", "source": "test"}
+CLASSES = ("LMP2", "LMP3", "GT")
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = START - timedelta(days=40)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a random log holds: championships, target events, awards, and the facts' order."""
+
+    championships: int
+    events: int
+    seed: int
+    facts: int
+
+
+def _championship(cid: str, rounds: int) -> dict[str, Any]:
+    parsed = parse_season_text(season_toml(cid, rounds), source="test")
+    assert isinstance(parsed, ChampionshipFile)
+    return parsed.to_record()
+
+
+def _target_event(eid: str, rng: random.Random, cids: list[str], awards: list[str]
+                  ) -> dict[str, Any]:
+    routes: list[dict[str, Any]] = []
+    for k, cid in enumerate(rng.sample(cids, min(len(cids), rng.randint(0, 2)))):
+        routes.append({"id": f"{eid}/r{k}", "target_class": "LMP2", "description": f"{cid} champ",
+                       "source": {"type": "standings", "championship": cid,
+                                  "class": rng.choice(CLASSES), "position": 1}})
+    if len(cids) >= 2 and rng.random() < 0.5:
+        a, b = rng.sample(cids, 2)
+        routes.append({"id": f"{eid}/joint", "target_class": "GT", "description": "joint",
+                       "source": {"type": "joint", "position": 1,
+                                  "parts": [{"championship": a, "class": "GT"},
+                                            {"championship": b, "class": "GT"}]}})
+    if awards and rng.random() < 0.7:
+        routes.append({"id": f"{eid}/award", "target_class": "GT", "description": "award",
+                       "source": {"type": "award", "award": rng.choice(awards)}})
+    definition: dict[str, Any] = {
+        "id": eid, "name": eid, "capacity": 20,
+        "classes": [{"id": "LMP2", "capacity": 8}, {"id": "GT", "capacity": 8}],
+        "invitation_routes": routes}
+    if cids and rng.random() < 0.5:
+        definition["automatic_entries"] = [{"championship": rng.choice(cids)}]
+    return definition
+
+
+def build_log(plan: Plan) -> tuple[Event, ...]:
+    """A log of many partitions, facts in a random order, some recorded before they take effect."""
+    rng = random.Random(plan.seed)
+    clock = _Clock()
+    ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    register_demo_keys(ledger)
+    cids = [f"pc-{i}" for i in range(plan.championships)]
+    eids = [f"te-{i}" for i in range(plan.events)]
+    awards = [f"aw-{i}" for i in range(2)]
+    files = race_rows()
+    actions: list[Any] = [("championship", c) for c in cids] + [("event", e) for e in eids]
+    rng.shuffle(actions)
+    registered: list[str] = []
+    for kind, key in actions:
+        clock.now += timedelta(minutes=rng.randint(0, 3))
+        if kind == "championship":
+            ledger.register_championship(_championship(key, 3), effective_at=clock.now, **ACT)
+            registered.append(key)
+        else:
+            ledger.register_target_event(_target_event(key, rng, cids, awards),
+                                         effective_at=clock.now, **ACT)
+    published: dict[tuple[str, int], list[str]] = {}
+    for _ in range(plan.facts):
+        clock.now += timedelta(hours=rng.randint(0, 30))
+        try:
+            _random_fact(ledger, rng, clock.now, cids, eids, awards, files, published)
+        except PaddockError:
+            pass  # refused (e.g. a pole for a car of another class): nothing recorded
+    return tuple(ledger.read_events())
+
+
+def _random_fact(ledger: Ledger, rng: random.Random, now: datetime, cids: list[str],
+                 eids: list[str], awards: list[str], files: list[Any],
+                 published: dict[tuple[str, int], list[str]]) -> None:
+    """One fact: effective up to a day before it is recorded, or up to two days after it."""
+    effective = now + timedelta(hours=rng.randint(-24, 48))
+    cid, number = rng.choice(cids), rng.randint(1, 3)
+    roll = rng.random()
+    if roll < 0.35:
+        rows = files[rng.randrange(len(files))][:rng.randint(3, 12)]
+        ledger.import_classification(cid, number, rows, status=rng.choice(["provisional", "official"]),
+                                     published_at=effective, **ACT)
+        published[(cid, number)] = [r.car for r in rows]
+    elif roll < 0.5:
+        car = rng.choice(files[0]).car
+        ledger.record_pole(cid, number, rng.choice(CLASSES), car, effective_at=effective, **ACT)
+    elif roll < 0.75 and published:
+        cid, number = rng.choice(sorted(published))
+        car = rng.choice(published[(cid, number)])
+        terms = (DecisionTerms(DecisionKind.POINTS_DEDUCTION, car, points=Decimal(rng.randint(1, 5)))
+                 if rng.random() < 0.5 else
+                 DecisionTerms(DecisionKind.TIME_PENALTY, car, seconds=Decimal(rng.choice((5, 60)))))
+        ledger.impose_penalty(cid, number, terms, reference=None, reason="test",
+                              effective_at=effective, signed_by=DEMO_STEWARD, **ACT)
+    elif roll < 0.85 and awards:
+        award = awards.pop()
+        ledger.grant_award(award, name=award, series="test", recipient={"team": f"team {award}"},
+                           effective_at=effective, signed_by=DEMO_OFFICIAL, **ACT)
+    elif eids:
+        ledger.change_capacity(rng.choice(eids), "GT", rng.randint(1, 9), reason="test",
+                               effective_at=effective, **ACT)
+
+
+def scan_loader(events: tuple[Event, ...], calls: list[str] | None = None) -> Any:
+    """Folds a partition again from the log, as the projector's scan fallback does."""
+    def load(partition: str, until: int) -> list[Event]:
+        if calls is not None:
+            calls.append(partition)
+        partitioner = Partitioner()
+        return [(p, e) for p, e in events if partition in partitioner.partitions(e) and p <= until]
+    return load
+
+
+def follow(events: tuple[Event, ...], batches: Iterable[int], max_partitions: int | None = None,
+           check: bool = False) -> tuple[dict[str, str], LiveFold]:
+    """What a store holds after following the log in batches of the given sizes (cycled)."""
+    live = LiveFold(scan_loader(events) if max_partitions else None, max_partitions)
+    stored: dict[str, str] = {}
+    sizes, start, count = list(batches), 0, 0
+    while start < len(events):
+        size = sizes[count % len(sizes)]
+        batch = events[start:start + size]
+        stored.update(live.advance(batch))
+        start, count = start + size, count + 1
+        if check:
+            check_views(events, stored, batch[-1][0])
+    return stored, live
+
+
+plans = st.builds(Plan, championships=st.integers(2, 6), events=st.integers(1, 3),
+                  seed=st.integers(0, 10_000), facts=st.integers(5, 25))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plan=plans, sizes=st.lists(st.integers(1, 9), min_size=1, max_size=3),
+       bound=st.sampled_from([None, 1, 2, 3]))
+def test_partitioned_views_equal_the_reference_from_a_whole_fold(plan: Plan, sizes: list[int],
+                                                                 bound: int | None) -> None:
+    events = build_log(plan)
+    stored, _ = follow(events, sizes, bound)
+    check_views(events, stored, events[-1][0])
+    whole, _ = follow(events, [len(events)])
+    assert stored == whole
+
+
+def test_the_invariant_holds_after_every_batch_over_many_partitions() -> None:
+    events = build_log(Plan(championships=5, events=3, seed=7, facts=30))
+    stored, live = follow(events, [3], max_partitions=2, check=True)
+    assert live.folds.loads > 0  # the bound evicted partitions that were folded again
+    assert {n.split("/")[0] for n in stored} == {"standings", "invitations", "entry-list"}
+
+
+def test_a_championship_event_recomputes_only_its_own_and_its_dependants_views() -> None:
+    events = build_log(Plan(championships=6, events=3, seed=11, facts=0))
+    live = LiveFold()
+    live.advance(events)
+    scopes: ViewScopes = live.scopes
+    for i in range(6):
+        cid = f"pc-{i}"
+        views = scopes.views_of(f"championship:{cid}")
+        dependants = {n.split("/", 1)[1] for n in views if not n.startswith("standings/")}
+        assert all(f"championship:{cid}" in scopes.scope(e) for e in dependants)
+        assert f"standings/{cid}" in views
+    assert any(len(scopes.views_of(f"championship:pc-{i}")) == 1 for i in range(6))
+
+
+def test_a_fact_recorded_early_shows_when_another_partition_moves_time_past_it() -> None:
+    events = build_log(Plan(championships=3, events=1, seed=3, facts=40))
+    early = [p for p, e in events if getattr(e, "effective_at", START) > e.recorded_at]
+    assert early, "the plan records facts before they take effect"
+    stored, _ = follow(events, [1])
+    check_views(events, stored, events[-1][0])
+
+
+def test_the_views_do_not_depend_on_the_cache_bound() -> None:
+    events = build_log(Plan(championships=6, events=2, seed=5, facts=30))
+    unbounded, _ = follow(events, [4])
+    for bound in (1, 4):
+        bounded, live = follow(events, [4], max_partitions=bound)
+        assert bounded == unbounded
+        assert len(live.folds) <= bound
+    assert {content(b)["championship"] for n, b in unbounded.items() if n.startswith("standings/")}
+
+
+def test_a_bounded_cache_needs_a_loader() -> None:
+    with pytest.raises(ValueError, match="loader"):
+        PartitionCache(None, 4)
+    with pytest.raises(PartitionNotCachedError):
+        PartitionCache(None, None).load("championship:x", 1)
+
+
+def test_partitions_from_the_index_replace_learning_them() -> None:
+    """Rows of the log's partition index (`Ledger.read_indexed`) give the same views, in a
+    fold that never saw the log's start."""
+    events = build_log(Plan(championships=4, events=2, seed=9, facts=25))
+    index = [parts for _, parts in Partitioner().index(events)]
+    expected, _ = follow(events, [5])
+    middle = len(events) // 2
+    live = LiveFold()
+    live.skip(events[:middle], index[:middle])
+    stored = live.advance(events[middle:], index[middle:])
+    assert all(expected[name] == body for name, body in stored.items())
+    assert not live._partitioner._homes
+
+
+def test_scopes_learnt_event_by_event_are_those_the_queries_find_in_a_fold() -> None:
+    """The projector's scopes (learnt as definitions arrive) and the queries' scopes
+    (projections/partition_scope.py, from the fold of the event's partition) agree."""
+    events = build_log(Plan(championships=6, events=4, seed=13, facts=10))
+    live = LiveFold()
+    live.advance(events)
+    for i in range(4):
+        eid = f"te-{i}"
+        own = LedgerFold().apply_all(load_partition(events, f"event:{eid}"))
+        assert set(live.scopes.scope(eid)) == set(event_dependencies(own, eid)), eid
+
+
+def load_partition(events: tuple[Event, ...], partition: str) -> list[Event]:
+    return scan_loader(events)(partition, events[-1][0])
