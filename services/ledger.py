@@ -112,7 +112,7 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
         if strtobool(self.env.get("CREATE_TABLE", "yes")):
             self.partitions.index_log()
         self.partitions.use_index_if_complete()
-        self.folds = PartitionFolds(self._read_scope, units_of(fold_megabytes), self.head)
+        self.folds = PartitionFolds(self._read_scope, units_of(fold_megabytes), self._final_head)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -230,6 +230,12 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
 
     def head(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+    def _final_head(self) -> int:
+        """What a fold may count as complete through after reading its scope: the head, except
+        on PostgreSQL while appends are in flight (a lower position may still commit: 0)."""
+        final = getattr(self.recorder, "final_head", None)
+        return int(final()) if final is not None else self.head()
 
     # -- queries -------------------------------------------------------------------------------
 

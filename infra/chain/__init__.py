@@ -198,6 +198,12 @@ class ChainRecorder:
         """The position and stored digest of a partition's last chain row before `position`,
         (0, GENESIS) when none: where a walk that starts mid-log picks the partition up."""
 
+    def final_head(self) -> int:
+        """The last position, when every position up to it is final (no append in flight can
+        still commit one below it); else 0, "not known" (PostgreSQL, appends in flight): what a
+        reader may take as complete up to, after reading (services/partition_folds.py)."""
+        return self.max_notification_id() or 0
+
     def stable_head(self, after: int) -> int | None:
         """The last position after `after` up to which the log is final: no append in flight
         can still commit an event at or below it. None: every committed event is final (SQLite,

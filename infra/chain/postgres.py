@@ -302,6 +302,16 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
         head = self.max_notification_id() or 0  # first: then the appends in flight
         return self._order.stable(after, head, self._ids_after(after), self._writers)
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def final_head(self) -> int:
+        """The largest committed position, read before the appends in flight are sampled (one
+        statement): with none in flight, every position up to it is final (see `FinalPrefix`);
+        with some, 0 (not known)."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._sql_in_flight, (self._store_key.unsigned,), prepare=True)
+            row = curs.fetchone()
+            return 0 if row is None or row["keys"] else int(row["head"] or 0)
+
     def _ids_after(self, after: int) -> Callable[[int], list[int]]:
         def select(bound: int) -> list[int]:
             with self.datastore.transaction(commit=False) as curs:

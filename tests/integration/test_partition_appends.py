@@ -177,3 +177,15 @@ def test_a_read_of_several_partitions_returns_what_is_final_without_waiting(
         assert in_partitions(ledger, A, B) == [early]  # not `later`: `first` may commit
         assert in_partitions(ledger, B, "tests:c") == [later]  # nothing in flight there
     assert in_partitions(ledger, A, B) == [early, first, later]
+
+
+def test_a_fold_counts_itself_complete_only_up_to_a_final_head(ledger: Ledger) -> None:
+    """Partition folds take the head as what they are complete through after a read (and fold
+    their process's own next appends straight in when these follow it): while an append is in
+    flight, a lower position may still commit, so the head is not known to be final."""
+    (early,) = recorder_of(ledger).insert_events([stored(0)], **under(B))
+    assert recorder_of(ledger).final_head() == early
+    with held_append(ledger, A):
+        (later,) = recorder_of(ledger).insert_events([stored(1)], **under(B))
+        assert recorder_of(ledger).final_head() == 0 and ledger.head() == later
+    assert recorder_of(ledger).final_head() == later
