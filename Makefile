@@ -64,6 +64,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.router_bench
 	$(BIN)/python -m bench.query_bench --full --dir $(BENCH_LOGS)
 	$(BIN)/python -m bench.query_service_bench --full --dir $(BENCH_LOGS)
+	$(BIN)/python -m bench.serve_memory_bench --full --dir $(BENCH_LOGS)
 	$(BIN)/python -m bench.catchup_bench
 
 bench-quick: $(STAMP)
@@ -72,6 +73,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m bench.router_bench --quick
 	$(BIN)/python -m bench.query_bench --quick
 	$(BIN)/python -m bench.query_service_bench --quick
+	$(BIN)/python -m bench.serve_memory_bench --quick
 	$(BIN)/python -m bench.catchup_bench --quick
 
 clean:

@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
-
-from pydantic import TypeAdapter
-from pydantic_core import PydanticSerializationError, to_json
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from domain.classification import RECORD_KEYS
 
-_PLAIN_ROWS = TypeAdapter(list[dict[str, str | int | None | list[str]]])
+if TYPE_CHECKING:  # pydantic loads when rows are encoded (writers), not for a reader's command
+    from pydantic import TypeAdapter
+
+
+@cache
+def _plain_rows() -> TypeAdapter[list[dict[str, str | int | None | list[str]]]]:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(list[dict[str, str | int | None | list[str]]])
 
 
 def canonical_rows_json(records: Sequence[dict[str, Any]]) -> bytes:
@@ -33,8 +39,10 @@ def _in_sorted_order(records: Iterable[dict[str, Any]]) -> bool:
 
 def _encoded(records: Sequence[dict[str, Any]], in_sorted_order: bool) -> bytes:
     if in_sorted_order:
+        from pydantic_core import PydanticSerializationError
+
         try:  # refuses any other value type (a Decimal, a float, a tuple) rather than guess
-            return _PLAIN_ROWS.dump_json(records, warnings="error")  # type: ignore[arg-type]
+            return _plain_rows().dump_json(records, warnings="error")  # type: ignore[arg-type]
         except PydanticSerializationError:
             pass
     text = json.dumps(records, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -52,6 +60,8 @@ class EncodedRows(list[dict[str, Any]]):
         """`plain=True`: the caller vouches that every value is a string, an integer, a list
         of strings or None (rows built from a validated message), so no type is checked."""
         super().__init__(records)
+        from pydantic_core import to_json
+
         in_order = _in_sorted_order(self)
         self.canonical = to_json(self) if plain and in_order else _encoded(self, in_order)
         self.stored: bytes | None = self.canonical if in_order else None

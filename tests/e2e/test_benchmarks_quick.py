@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
                              "largest / smallest log"]),
     ("bench.query_bench", ["standings wall", "point query", "growth 2,000 → 10,000 events"]),
     ("bench.query_service_bench", ["first ms", "warm p99", "echo p99", "p99 ratio"]),
+    ("bench.serve_memory_bench", ["caught up", "RSS MB", "idle serve MB", "target"]),
     ("bench.service_bench", ["ingest: classification messages", "bare fetch(64)+ack",
                              "as-of standings p99", "ratio"]),
 ])
