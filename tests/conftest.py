@@ -6,11 +6,14 @@ PADDOCK_REQUIRE_POSTGRES=1 (set by .ci/run), where an unreachable server fails t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import nats
 import pytest
@@ -132,6 +135,28 @@ def clock() -> Clock:
 @pytest.fixture
 def ledger(store_url: str, clock: Clock) -> Ledger:
     return Ledger(env=store_settings(store_url), clock=clock)
+
+
+@pytest.fixture(autouse=True)
+def _ledgers_closed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every Ledger a test opens is closed when it ends: a PostgreSQL Ledger holds a pool of
+    connections until closed, and the pools of tests that open several (concurrent writers,
+    reopenings) otherwise linger until the garbage collector finds them, so that a later test
+    met PostgreSQL's "too many clients"."""
+    opened: list[weakref.ref[Ledger]] = []
+    original = Ledger.__init__
+
+    def recording(self: Ledger, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        opened.append(weakref.ref(self))
+
+    monkeypatch.setattr(Ledger, "__init__", recording)
+    yield
+    for ref in opened:
+        ledger = ref()
+        if ledger is not None:
+            with contextlib.suppress(Exception):
+                ledger.close()
 
 
 @pytest.fixture
