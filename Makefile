@@ -65,7 +65,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.query_bench --full --dir $(BENCH_LOGS)
 	$(BIN)/python -m bench.query_service_bench --full --dir $(BENCH_LOGS)
 	$(BIN)/python -m bench.serve_memory_bench --full --dir $(BENCH_LOGS)
-	$(BIN)/python -m bench.catchup_bench
+	$(BIN)/python -m bench.catchup_bench --logs $(BENCH_LOGS)
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.service_bench --quick

@@ -5,8 +5,9 @@ minimal follower).
                                             [--logs DIR] [--max-partitions N] [--batch 500]
 
 For each size, the benchmark's synthetic log (bench/workload.py) in a SQLite file: reused from
-`--logs DIR/log_<N>.db` when there (`python -m bench.build_log --events N --store
-sqlite:///DIR/log_<N>.db` builds one), else built into a temporary directory. Each measurement
+`--logs DIR/log-<N>.db` (built there with `python -m bench.build_log` when missing, and shared
+with bench.query_bench and the other benches' `--dir`), else built into a temporary directory.
+Views go to fresh view stores of their own beside the log. Each measurement
 runs in its own process (so its peak RSS is its own):
 - ours: `Projector.catch_up` (the projection worker's steps), batches of 500, the partition
   cache at its default bound, into a fresh view store next to the log;
@@ -108,8 +109,11 @@ def measure(kind: str, url: str, batch: int, max_partitions: int | None) -> dict
 
 
 def log_for(size: int, logs: Path | None, workdir: Path) -> str:
-    if logs is not None and (logs / f"log_{size}.db").exists():
-        return f"sqlite:///{logs / f'log_{size}.db'}"
+    if logs is not None:  # the logs the other benches share (built once, then reused)
+        from bench.query_bench import built_log
+
+        logs.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{built_log(logs, size)[0]}"
     from bench.workload import build_big_log
     from infra.bootstrap import open_ledger
 
@@ -152,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="10,000 and 30,000 events")
     parser.add_argument("--sizes", help="comma-separated log sizes (default 10k,100k,1M)")
-    parser.add_argument("--logs", type=Path, help="a directory holding log_<N>.db files to reuse")
+    parser.add_argument("--logs", type=Path, help="keep the built logs here (log-<N>.db, reused)")
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--max-partitions", type=int)
     parser.add_argument("--one", choices=["projector", FOLLOWER], help=argparse.SUPPRESS)
