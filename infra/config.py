@@ -19,16 +19,21 @@ FOLD_MB_ENV = "PADDOCK_FOLD_MB"
 MAX_FOLD_MB = 1_000_000
 
 
+def _whole(text: str) -> int:
+    """A setting's whole number; 0 (below every bound, so refused by its caller) when not one."""
+    try:
+        return int(text)
+    except ValueError:
+        return 0
+
+
 def fold_megabytes(env: Mapping[str, str], default: int) -> int:
     """The memory a Ledger may keep in partition folds (PADDOCK_FOLD_MB), in megabytes: beyond
     it the least recently used are dropped (and read again when asked for)."""
     text = env.get(FOLD_MB_ENV)
     if text is None or not text.strip():
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
+    value = _whole(text)
     if not 1 <= value <= MAX_FOLD_MB:
         raise InvalidInputError(f"{FOLD_MB_ENV}={text[:40]!r}: give a whole number of megabytes "
                                 f"from 1 to {MAX_FOLD_MB:,} (default {default:,})")
@@ -62,10 +67,7 @@ def projection_partitions(env: Mapping[str, str] | None = None) -> int:
     text = (os.environ if env is None else env).get("PADDOCK_PROJECTION_PARTITIONS")
     if text is None:
         return PROJECTION_PARTITIONS
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
+    value = _whole(text)
     if not 1 <= value <= MAX_PROJECTION_PARTITIONS:
         raise InvalidInputError(f"PADDOCK_PROJECTION_PARTITIONS={text!r}: give a whole number "
                                 f"of partitions from 1 to {MAX_PROJECTION_PARTITIONS:,}")
