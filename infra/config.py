@@ -54,6 +54,8 @@ class ServeConfig:
     nats_inbox_prefix: str | None = None  # the user's own inbox (infra/nats_authority.py)
     json_logs: bool | None = None
     checkpoint_every: float = CHECKPOINT_EVERY
+    partition_groups: int = 16  # PADDOCK_PARTITION_GROUPS
+    lease_seconds: float = 2.0  # PADDOCK_LEASE_SECONDS
 
 
 PROJECTION_PARTITIONS = 128
@@ -72,6 +74,37 @@ def projection_partitions(env: Mapping[str, str] | None = None) -> int:
         raise InvalidInputError(f"PADDOCK_PROJECTION_PARTITIONS={text!r}: give a whole number "
                                 f"of partitions from 1 to {MAX_PROJECTION_PARTITIONS:,}")
     return value
+
+
+PARTITION_GROUPS_ENV = "PADDOCK_PARTITION_GROUPS"
+PARTITION_GROUPS = 16
+MAX_PARTITION_GROUPS = 1024
+LEASE_SECONDS_ENV = "PADDOCK_LEASE_SECONDS"
+LEASE_SECONDS = 2.0
+
+
+def partition_groups(env: Mapping[str, str] | None = None) -> int:
+    """How many partition groups the projection workers of a deployment split between them
+    (PADDOCK_PARTITION_GROUPS, default 16): the same in every process of the deployment, since
+    the views record their tracking per group (infra/views/tracking.py)."""
+    text = (os.environ if env is None else env).get(PARTITION_GROUPS_ENV)
+    if text is None or not text.strip():
+        return PARTITION_GROUPS
+    value = _whole(text)
+    if not 1 <= value <= MAX_PARTITION_GROUPS:
+        raise InvalidInputError(
+            f"{PARTITION_GROUPS_ENV}={text[:40]!r}: give a whole number of partition groups from "
+            f"1 to {MAX_PARTITION_GROUPS} (default {PARTITION_GROUPS}), the same in every process "
+            "of the deployment; more groups than workers lets the work be shared evenly")
+    return value
+
+
+def lease_seconds(env: Mapping[str, str] | None = None) -> float:
+    """How often a projection worker renews its claim on partition groups
+    (PADDOCK_LEASE_SECONDS, default 2): a dead worker's groups are taken over within about
+    twice that (infra/workers/assignment.py)."""
+    text = (os.environ if env is None else env).get(LEASE_SECONDS_ENV)
+    return _seconds(None, text, LEASE_SECONDS, LEASE_SECONDS_ENV)
 
 
 def parse_roles(text: str) -> tuple[str, ...]:
@@ -107,6 +140,8 @@ def serve_config(*, store_url: str, nats_url: str | None, roles: str | None, pre
         nats_creds=env.get("NATS_CREDS"),
         nats_inbox_prefix=env.get("PADDOCK_NATS_INBOX_PREFIX"),
         checkpoint_every=every,
+        partition_groups=partition_groups(env),
+        lease_seconds=lease_seconds(env),
     )
 
 

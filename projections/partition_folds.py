@@ -17,6 +17,12 @@ by effective time, so each event looks only at the facts whose time has come.
 
 Folds are held in a cache bounded by a number of partitions, least recently used evicted; an
 evicted partition is folded again from the log when a view needs it (`Loader`).
+
+A worker that owns some partition groups (`Share`, projections/shares.py) still routes every
+event (T, the pending heap and the dependencies are the whole prefix's), but computes only the
+views of its groups, skips those its groups' tracking says are stored already (`written`), and
+folds at its birth only a partition one of its views reads; a partition that becomes needed
+later (a new route) is folded from the log like an evicted one.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from domain.partitions import Partitioner, championship_partition
 from projections.catalog import STANDINGS
 from projections.ledger import HeadIndex, LedgerFold, LedgerState
 from projections.live_views import live_views
+from projections.shares import Share
 from projections.view_scopes import ViewScopes
 
 Item = tuple[int, Any]
@@ -132,9 +139,17 @@ class LiveFold:
     may have changed it, so the bodies do not depend on batch sizes, restarts, rebuilds or
     evictions."""
 
-    def __init__(self, loader: Loader | None = None, max_partitions: int | None = None) -> None:
+    def __init__(self, loader: Loader | None = None, max_partitions: int | None = None,
+                 share: Share | None = None) -> None:
+        """`share`: the groups whose views are computed (default: every view)."""
+        self.share = share or Share.everything()
+        if not self.share.whole and loader is None:
+            raise ValueError("a fold of some partition groups needs a loader (the partitions a "
+                             "new dependency names are folded from the log)")
         self.folds = PartitionCache(loader, max_partitions)
         self.scopes = ViewScopes()
+        self.written: dict[int, int] = {}
+        """group → the position its stored views reflect: views due at or below are skipped."""
         self.position = 0
         self.time: datetime | None = None
         self._partitioner = Partitioner()
@@ -162,7 +177,8 @@ class LiveFold:
             planned.append((position, event, parts, self.time))
         due: dict[int, set[str]] = {}
         for name, position in last.items():
-            due.setdefault(position, set()).add(name)
+            if self._wanted(name, position):
+                due.setdefault(position, set()).add(name)
         views: dict[str, str] = {}
         for position, event, parts, time in planned:
             self._apply(position, event, parts)
@@ -175,6 +191,20 @@ class LiveFold:
         if given is not None:
             return given
         return [self._partitioner.partitions(event) for _, event in items]
+
+    def _wanted(self, name: str, position: int) -> bool:
+        """Whether this fold computes `name` due at `position`: a view of an owned group not
+        stored at or after that position already."""
+        if self.share.whole and not self.written:
+            return True
+        if not self.share.owns_view(name):
+            return False
+        return position > self.written.get(self.share.group_of_view(name), 0)
+
+    def _needed(self, partition: str) -> bool:
+        """Whether a view this fold computes reads the partition (every one, for a whole share)."""
+        return self.share.whole or any(self.share.owns_view(n)
+                                       for n in self.scopes.views_of(partition))
 
     # -- routing: which views an event may change ----------------------------------------------
 
@@ -204,7 +234,7 @@ class LiveFold:
         self.position = position
         for partition in partitions:
             fold = self.folds.cached(partition)
-            if fold is None and self._born[partition] == position:
+            if fold is None and self._born[partition] == position and self._needed(partition):
                 fold = self.folds.new(partition)
             if fold is not None:
                 fold.apply(position, event)

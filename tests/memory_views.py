@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from infra.views import StoredView, TrackingConflictError, ViewStore, ViewTables
+from infra.views.tracking import summary
 
 
 class MemoryViewStore:
@@ -15,7 +18,25 @@ class MemoryViewStore:
         self.published: dict[str, int] = {}
 
     def position(self, worker: str) -> int:
-        return self.positions.get(worker, 0)
+        return summary(self.positions).get(worker, 0)
+
+    def tracking(self) -> dict[str, int]:
+        return dict(self.positions)
+
+    def write_tracked(self, moves: Mapping[str, tuple[int, int]], position: int,
+                      views: dict[str, str]) -> None:
+        for key, (expected, _) in moves.items():
+            if self.positions.get(key, 0) != expected:
+                raise TrackingConflictError(f"{key} is not at {expected}")
+        for name, body in views.items():
+            self.views[name] = StoredView(name, position, body)
+        self.positions.update({key: new for key, (_, new) in moves.items()})
+
+    def migrate_tracking(self, legacy: str, keys: Sequence[str]) -> None:
+        if legacy in self.positions:
+            position = self.positions.pop(legacy)
+            for key in keys:
+                self.positions.setdefault(key, position)
 
     def write(self, worker: str, position: int, views: dict[str, str], *,
               expected: int | None = None) -> None:
@@ -31,12 +52,13 @@ class MemoryViewStore:
     def names(self) -> list[str]:
         return sorted(self.views)
 
-    def changed_since(self, position: int) -> list[StoredView]:
-        newer = [v for v in self.views.values() if v.position > position]
+    def changed_since(self, position: int, until: int | None = None) -> list[StoredView]:
+        newer = [v for v in self.views.values()
+                 if v.position > position and (until is None or v.position <= until)]
         return sorted(newer, key=lambda v: (v.position, v.name))
 
     def workers(self) -> dict[str, int]:
-        return dict(self.positions)
+        return summary(self.positions)
 
     def published_position(self, publisher: str) -> int:
         return self.published.get(publisher, 0)
@@ -53,7 +75,7 @@ class MemoryViewStore:
 
     def swap_from(self, other: ViewStore) -> None:
         self.views = {name: view for name in other.names() if (view := other.read(name))}
-        self.positions = other.workers()
+        self.positions = other.tracking()
         other.drop()
 
     def drop(self) -> None:

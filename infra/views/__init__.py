@@ -4,7 +4,8 @@ Tables (docs/SERVICE.md), each name followed by the store's suffix ("" for the l
 "_rebuild" while a rebuild builds a fresh set next to it):
 - `paddock_views(name, position, body)`: a view's canonical JSON and the tracking position at
   which it was last written (the body names the log position it reflects, `log_position`);
-- `paddock_view_tracking(worker, position)`: the log position the views reflect;
+- `paddock_view_tracking(worker, position)`: the log position the views reflect, one row per
+  partition group (`<worker>#<group>/<groups>`, infra/views/tracking.py) or one for all;
 - `paddock_publish_tracking(publisher, position)`: what a publisher has published (never
   suffixed: a rebuild does not change what was published).
 """
@@ -12,8 +13,10 @@ Tables (docs/SERVICE.md), each name followed by the store's suffix ("" for the l
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 VIEWS = "paddock_views"
 VIEW_TRACKING = "paddock_view_tracking"
@@ -67,7 +70,24 @@ class ViewStore(Protocol):
     tables: ViewTables
 
     def position(self, worker: str) -> int:
-        """The log position the worker's views reflect (0 before the first write)."""
+        """The log position all the worker's views reflect (0 before the first write): its
+        row's, or the least of its groups' rows (infra/views/tracking.py `summary`)."""
+        ...
+
+    def tracking(self) -> dict[str, int]:
+        """Every tracking row as it is stored (key → position)."""
+        ...
+
+    def write_tracked(self, moves: Mapping[str, tuple[int, int]], position: int,
+                      views: dict[str, str]) -> None:
+        """Move each tracking key from its expected position to its new one and upsert `views`
+        at `position`, atomically; a key not at its expected position (absent counts as 0)
+        raises `TrackingConflictError` and nothing is written."""
+        ...
+
+    def migrate_tracking(self, legacy: str, keys: Sequence[str]) -> None:
+        """Replace the row `legacy` by rows `keys` at its position, atomically (no-op once done:
+        several processes may try at once)."""
         ...
 
     def write(self, worker: str, position: int, views: dict[str, str], *,
@@ -82,12 +102,13 @@ class ViewStore(Protocol):
 
     def names(self) -> list[str]: ...
 
-    def changed_since(self, position: int) -> list[StoredView]:
-        """Views written after `position`, ordered by position then name."""
+    def changed_since(self, position: int, until: int | None = None) -> list[StoredView]:
+        """Views written after `position` (and at or before `until`), ordered by position then
+        name."""
         ...
 
     def workers(self) -> dict[str, int]:
-        """Every projection worker's tracked position."""
+        """Every projection worker's tracked position (the least of its groups')."""
         ...
 
     def published_position(self, publisher: str) -> int: ...
@@ -112,3 +133,32 @@ class ViewStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class TrackedWrites:
+    """`write` and `write_tracked` over a backend's transaction, tracking check and upsert."""
+
+    def _transaction(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _track(self, cur: Any, worker: str, position: int, expected: int | None) -> None:
+        raise NotImplementedError
+
+    def _upsert_views(self, cur: Any, position: int, views: dict[str, str]) -> None:
+        raise NotImplementedError
+
+    def write(self, worker: str, position: int, views: dict[str, str], *,
+              expected: int | None = None) -> None:
+        self._write({worker: (expected, position)}, position, views)
+
+    def write_tracked(self, moves: Mapping[str, tuple[int, int]], position: int,
+                      views: dict[str, str]) -> None:
+        self._write(moves, position, views)
+
+    def _write(self, moves: Mapping[str, tuple[int | None, int]], position: int,
+               views: dict[str, str]) -> None:
+        with self._transaction() as cur:
+            for key, (expected, new) in sorted(moves.items()):
+                self._track(cur, key, new, expected)
+            self._upsert_views(cur, position, views)
+

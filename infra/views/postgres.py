@@ -15,7 +15,14 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from infra.views import StoredView, TrackingConflictError, ViewStore, ViewTables
+from infra.views import (
+    StoredView,
+    TrackedWrites,
+    TrackingConflictError,
+    ViewStore,
+    ViewTables,
+)
+from infra.views.tracking import summary
 
 _CREATE_LOCK = 0x7061646B  # advisory lock key ("padk"): concurrent first starts create once
 
@@ -42,7 +49,7 @@ class PostgresTarget:
             other.host, other.port, other.dbname, other.schema)
 
 
-class PostgresViewStore:
+class PostgresViewStore(TrackedWrites):
     def __init__(self, target: PostgresTarget, *, suffix: str = "") -> None:
         self.target = target
         self.tables = ViewTables(suffix)
@@ -95,15 +102,22 @@ class PostgresViewStore:
     # -- views and tracking --------------------------------------------------------------------
 
     def position(self, worker: str) -> int:
-        rows = self._select(self._sql("SELECT position FROM {w} WHERE worker = %s",
-                                      w=self.tables.tracking), (worker,))
-        return int(rows[0][0]) if rows else 0
+        return summary(self.tracking()).get(worker, 0)
 
-    def write(self, worker: str, position: int, views: dict[str, str], *,
-              expected: int | None = None) -> None:
+    def tracking(self) -> dict[str, int]:
+        rows = self._select(self._sql("SELECT worker, position FROM {w} ORDER BY worker",
+                                      w=self.tables.tracking))
+        return {r[0]: int(r[1]) for r in rows}
+
+    def migrate_tracking(self, legacy: str, keys: Sequence[str]) -> None:
+        w = self.tables.tracking
         with self._transaction() as cur:
-            self._track(cur, worker, position, expected)
-            self._upsert_views(cur, position, views)
+            row = cur.execute(self._sql("DELETE FROM {w} WHERE worker = %s RETURNING position",
+                                        w=w), (legacy,)).fetchone()
+            if row is not None:
+                cur.executemany(self._sql("INSERT INTO {w} (worker, position) VALUES (%s, %s) "
+                                          "ON CONFLICT (worker) DO NOTHING", w=w),
+                                [(k, row[0]) for k in keys])
 
     def _track(self, cur: psycopg.Cursor[Any], worker: str, position: int,
                expected: int | None) -> None:
@@ -140,15 +154,15 @@ class PostgresViewStore:
         rows = self._select(self._sql("SELECT name FROM {v} ORDER BY name", v=self.tables.views))
         return [r[0] for r in rows]
 
-    def changed_since(self, position: int) -> list[StoredView]:
+    def changed_since(self, position: int, until: int | None = None) -> list[StoredView]:
         rows = self._select(self._sql("SELECT name, position, body FROM {v} WHERE position > %s "
-                                      "ORDER BY position, name", v=self.tables.views), (position,))
+                                      "AND position <= %s ORDER BY position, name",
+                                      v=self.tables.views),
+                            (position, until if until is not None else 2**63 - 1))
         return [StoredView(r[0], int(r[1]), r[2]) for r in rows]
 
     def workers(self) -> dict[str, int]:
-        rows = self._select(self._sql("SELECT worker, position FROM {w} ORDER BY worker",
-                                      w=self.tables.tracking))
-        return {r[0]: int(r[1]) for r in rows}
+        return summary(self.tracking())
 
     # -- publishers ----------------------------------------------------------------------------
 
@@ -205,7 +219,7 @@ class PostgresViewStore:
                 self._q(source.views_index), sql.Identifier(t.views_index)))
 
     def _copy_from(self, other: ViewStore) -> None:
-        views, workers = other.changed_since(-1), other.workers()
+        views, workers = other.changed_since(-1), other.tracking()
         t = self.tables
         with self._transaction() as cur:
             cur.execute(self._sql("DELETE FROM {v}", v=t.views))

@@ -14,12 +14,19 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from infra.views import StoredView, TrackingConflictError, ViewStore, ViewTables
+from infra.views import (
+    StoredView,
+    TrackedWrites,
+    TrackingConflictError,
+    ViewStore,
+    ViewTables,
+)
+from infra.views.tracking import summary
 
 MEMORY = ":memory:"
 
 
-class SQLiteViewStore:
+class SQLiteViewStore(TrackedWrites):
     def __init__(self, path: str, *, suffix: str = "") -> None:
         self.path = path if path == MEMORY else os.path.realpath(path)
         self.tables = ViewTables(suffix)
@@ -63,15 +70,20 @@ class SQLiteViewStore:
     # -- views and tracking --------------------------------------------------------------------
 
     def position(self, worker: str) -> int:
-        rows = self._select(f"SELECT position FROM {self.tables.tracking} WHERE worker = ?",
-                            (worker,))
-        return int(rows[0][0]) if rows else 0
+        return summary(self.tracking()).get(worker, 0)
 
-    def write(self, worker: str, position: int, views: dict[str, str], *,
-              expected: int | None = None) -> None:
+    def tracking(self) -> dict[str, int]:
+        return {r[0]: int(r[1]) for r in self._select(
+            f"SELECT worker, position FROM {self.tables.tracking} ORDER BY worker")}
+
+    def migrate_tracking(self, legacy: str, keys: Sequence[str]) -> None:
+        t = self.tables
         with self._transaction() as cur:
-            self._track(cur, worker, position, expected)
-            self._upsert_views(cur, position, views)
+            row = cur.execute(f"DELETE FROM {t.tracking} WHERE worker = ? RETURNING position",
+                              (legacy,)).fetchone()
+            if row is not None:
+                cur.executemany(f"INSERT INTO {t.tracking} (worker, position) VALUES (?, ?) "
+                                "ON CONFLICT (worker) DO NOTHING", [(k, row[0]) for k in keys])
 
     def _track(self, cur: sqlite3.Cursor, worker: str, position: int,
                expected: int | None) -> None:
@@ -101,14 +113,14 @@ class SQLiteViewStore:
     def names(self) -> list[str]:
         return [r[0] for r in self._select(f"SELECT name FROM {self.tables.views} ORDER BY name")]
 
-    def changed_since(self, position: int) -> list[StoredView]:
+    def changed_since(self, position: int, until: int | None = None) -> list[StoredView]:
         rows = self._select(f"SELECT name, position, body FROM {self.tables.views} "
-                            "WHERE position > ? ORDER BY position, name", (position,))
+                            "WHERE position > ? AND (? IS NULL OR position <= ?) "
+                            "ORDER BY position, name", (position, until, until))
         return [StoredView(*r) for r in rows]
 
     def workers(self) -> dict[str, int]:
-        return dict(self._select(f"SELECT worker, position FROM {self.tables.tracking} "
-                                 "ORDER BY worker"))
+        return summary(self.tracking())
 
     # -- publishers ----------------------------------------------------------------------------
 
@@ -158,7 +170,7 @@ class SQLiteViewStore:
             cur.execute(f"CREATE INDEX {t.views_index} ON {t.views} (position, name)")
 
     def _copy_from(self, other: ViewStore) -> None:
-        views, workers = other.changed_since(-1), other.workers()
+        views, workers = other.changed_since(-1), other.tracking()
         t = self.tables
         with self._transaction() as cur:
             cur.execute(f"DELETE FROM {t.views}")

@@ -4,6 +4,12 @@ project the log page by page, each page's views and the new position in one tran
 The fold is kept per partition (projections/partition_folds.py), at most `max_partitions` of
 them in memory; an evicted partition is folded again from the log when one of its views is due.
 
+The views are tracked per partition group (infra/views/tracking.py): a projector owns some of
+the groups (all by default), loads up to the least of their tracked positions, computes only
+their views (each group's own position skips what it has stored already), and writes each page's
+views with the owned groups' rows, each checked against where it was left
+(`TrackingConflictError` otherwise: another worker wrote the group; reload).
+
 The asyncio `ProjectionWorker` runs these steps in threads; a rebuild runs them directly.
 """
 
@@ -16,10 +22,12 @@ from typing import Any
 
 import structlog
 
-from infra.config import projection_partitions
+from infra.config import partition_groups, projection_partitions
 from infra.views import TrackingConflictError, ViewStore
+from infra.views.tracking import group_key, group_positions
 from infra.workers.partition_reader import has_index, partition_loader
 from projections.partition_folds import LiveFold
+from projections.shares import Share
 from services.ledger import Ledger
 
 LOAD_PAGE = 1000
@@ -57,8 +65,10 @@ class Progress:
 
 class Projector:
     def __init__(self, ledger: Ledger, store: ViewStore, name: str = "projections",
-                 batch: int = 500, max_partitions: int | None = None) -> None:
-        """`max_partitions` None: PADDOCK_PROJECTION_PARTITIONS, else 128 (infra/config.py)."""
+                 batch: int = 500, max_partitions: int | None = None, *,
+                 groups: int | None = None, owned: frozenset[int] | None = None) -> None:
+        """`max_partitions` None: PADDOCK_PROJECTION_PARTITIONS, else 128; `groups` None:
+        PADDOCK_PARTITION_GROUPS, else 16 (infra/config.py); `owned` None: every group."""
         if batch < 1:
             raise ValueError(f"batch must be at least 1 (got {batch})")
         max_partitions = max_partitions or projection_partitions()
@@ -69,9 +79,12 @@ class Projector:
         self.name = name
         self.batch = batch
         self.max_partitions = max_partitions
+        groups = groups or partition_groups()
+        self.share = Share(groups, owned if owned is not None else frozenset(range(groups)))
         self._live: LiveFold | None = None
         self._indexed = False  # decided with each new fold: read through the partition index
         self._target = 0
+        self._tracked: dict[int, int] = {}  # owned group → its tracked position
 
     @property
     def loaded(self) -> bool:
@@ -79,8 +92,36 @@ class Projector:
 
     @property
     def position(self) -> int:
-        """The position the views reflect (read from the store until the fold is loaded)."""
-        return self._live.position if self.loaded and self._live else self.store.position(self.name)
+        """The position the owned groups' views all reflect (read from the store until the fold
+        is loaded)."""
+        if self.loaded and self._tracked:
+            return min(self._tracked.values())
+        tracked = self._read_tracking()
+        return min((tracked[g] for g in self.share.owned), default=0)
+
+    def own(self, owned: frozenset[int]) -> None:
+        """Compute the views of these groups from now on. Giving groups up keeps the fold;
+        taking new ones reloads it (their views may be due below the fold's position)."""
+        if owned == self.share.owned:
+            return
+        gained = owned - self.share.owned
+        self.share = Share(self.share.groups, owned)
+        if gained or self._live is None:
+            self.unload()
+            return
+        self._live.share = self.share
+        self._tracked = {g: p for g, p in self._tracked.items() if g in owned}
+
+    def _read_tracking(self) -> dict[int, int]:
+        """Every group's tracked position; a store tracked in one row (before groups) is moved
+        to one row per group first, at the same position."""
+        rows = self.store.tracking()
+        positions = group_positions(rows, self.name, self.share.groups)
+        if positions is None and self.name in rows:
+            self.store.migrate_tracking(self.name, [group_key(self.name, g, self.share.groups)
+                                                    for g in range(self.share.groups)])
+            positions = group_positions(self.store.tracking(), self.name, self.share.groups)
+        return positions or dict.fromkeys(range(self.share.groups), 0)
 
     @property
     def partition_loads(self) -> int:
@@ -95,8 +136,12 @@ class Projector:
         """Fold one page of events the stored views already reflect; True once loaded."""
         if self._live is None:
             self._indexed = has_index(self.ledger)
-            self._live = LiveFold(partition_loader(self.ledger, self._indexed), self.max_partitions)
-            self._target = self.store.position(self.name)
+            tracked = self._read_tracking()
+            self._tracked = {g: tracked[g] for g in sorted(self.share.owned)}
+            self._live = LiveFold(partition_loader(self.ledger, self._indexed), self.max_partitions,
+                                  self.share)
+            self._live.written = dict(self._tracked)
+            self._target = min(self._tracked.values(), default=0)
         if self._live.position >= self._target:
             return True
         events, partitions = self._read(self._live.position, LOAD_PAGE, self._target)
@@ -121,19 +166,28 @@ class Projector:
         while not self.load_page():
             pass
 
+    def _write(self, position: int, views: dict[str, str]) -> None:
+        """The views and every owned group behind `position` moved to it, in one transaction."""
+        moves = {group_key(self.name, g, self.share.groups): (p, position)
+                 for g, p in self._tracked.items() if p < position}
+        if moves:
+            self.store.write_tracked(moves, position, views)
+        for group, tracked in self._tracked.items():
+            self._tracked[group] = max(tracked, position)
+
     def step(self, until: int | None = None) -> Batch | None:
         """Project the next page of the log (None when there is nothing new up to `until`)."""
         self.load()
         assert self._live is not None
         after, started = self._live.position, time.perf_counter()
-        if until is not None and after >= until:
-            return None
+        if not self._tracked or (until is not None and after >= until):
+            return None  # no group owned: nothing to write
         events, partitions = self._read(after, self.batch, until)
         if not events:
             return None
         try:
             views = self._live.advance(events, partitions)
-            self.store.write(self.name, self._live.position, views, expected=after)
+            self._write(self._live.position, views)
         except BaseException:
             self.unload()
             raise

@@ -23,11 +23,12 @@ from domain.partitions import Partitioner
 from projections.ledger import LedgerFold
 from projections.partition_folds import LiveFold, PartitionCache, PartitionNotCachedError
 from projections.partition_scope import event_dependencies
+from projections.shares import Share
 from projections.view_scopes import ViewScopes
 from services.demo import DEMO_OFFICIAL, DEMO_STEWARD, register_demo_keys
 from services.ledger import Ledger
 from services.season_files import ChampionshipFile, parse_season_text
-from tests.views_invariants import Event, check_views, content
+from tests.views_invariants import Event, check_views, content, log_position
 
 START = datetime(2025, 1, 1, 12, tzinfo=UTC)
 ACT = {"actor": "test", "source": "test"}
@@ -157,9 +158,11 @@ def scan_loader(events: tuple[Event, ...], calls: list[str] | None = None) -> An
 
 
 def follow(events: tuple[Event, ...], batches: Iterable[int], max_partitions: int | None = None,
-           check: bool = False) -> tuple[dict[str, str], LiveFold]:
-    """What a store holds after following the log in batches of the given sizes (cycled)."""
-    live = LiveFold(scan_loader(events) if max_partitions else None, max_partitions)
+           check: bool = False, share: Share | None = None) -> tuple[dict[str, str], LiveFold]:
+    """What a store holds after following the log in batches of the given sizes (cycled), for
+    the views of `share` (default: all)."""
+    loader = scan_loader(events) if max_partitions or share else None
+    live = LiveFold(loader, max_partitions, share)
     stored: dict[str, str] = {}
     sizes, start, count = list(batches), 0, 0
     while start < len(events):
@@ -262,3 +265,59 @@ def test_scopes_learnt_event_by_event_are_those_the_queries_find_in_a_fold() -> 
 
 def load_partition(events: tuple[Event, ...], partition: str) -> list[Event]:
     return scan_loader(events)(partition, events[-1][0])
+
+
+def shares(groups: int, workers: int) -> list[Share]:
+    return [Share(groups, frozenset(g for g in range(groups) if g % workers == k))
+            for k in range(workers)]
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plan=plans, sizes=st.lists(st.integers(1, 9), min_size=1, max_size=3),
+       groups=st.integers(1, 8), workers=st.integers(2, 3), bound=st.sampled_from([None, 2]))
+def test_workers_splitting_the_groups_write_together_what_one_writes(
+        plan: Plan, sizes: list[int], groups: int, workers: int, bound: int | None) -> None:
+    events = build_log(plan)
+    whole, _ = follow(events, [len(events)])
+    union: dict[str, str] = {}
+    for share in shares(groups, workers):
+        stored, _ = follow(events, sizes, bound, share=share)
+        assert not union.keys() & stored.keys(), "a view has one owner"
+        assert all(share.owns_view(name) for name in stored)
+        union.update(stored)
+    assert union == whole
+
+
+def test_a_worker_that_owns_no_view_of_a_partition_does_not_fold_it() -> None:
+    events = build_log(Plan(championships=6, events=2, seed=21, facts=20))
+    (mine, _) = shares(4, 2)
+    _, live = follow(events, [5], share=mine)
+    _, everything = follow(events, [5])
+    assert 0 < len(live.folds) < len(everything.folds)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_groups_taken_over_at_different_positions_end_as_one_worker_would(seed: int) -> None:
+    """A worker that takes over groups tracked at different positions (each left by another
+    worker) loads to the least of them and writes each group's views only above its own."""
+    events = build_log(Plan(championships=5, events=2, seed=seed, facts=25))
+    whole, _ = follow(events, [len(events)])
+    groups, rng = 4, random.Random(seed)
+    written = {g: events[rng.randrange(len(events))][0] for g in range(groups)}
+    share = Share.everything(groups)
+    stored: dict[str, str] = {}
+    for group, position in written.items():  # what each group's last writer left
+        prefix = [e for e in events if e[0] <= position]
+        views, _ = follow(tuple(prefix), [3]) if prefix else ({}, None)
+        stored.update({n: b for n, b in views.items() if share.group_of_view(n) == group})
+    live = LiveFold(scan_loader(events), 3, share)
+    live.written = dict(written)
+    start = min(written.values())
+    live.skip([e for e in events if e[0] <= start])
+    rest = [e for e in events if e[0] > start]
+    for i in range(0, len(rest), 4):
+        fresh = live.advance(rest[i:i + 4])
+        assert all(log_position(b) > written[share.group_of_view(n)] for n, b in fresh.items())
+        stored.update(fresh)
+    assert stored == whole
+
