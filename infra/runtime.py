@@ -286,16 +286,22 @@ async def _start_views(roles: _Roles) -> Callable[[], None]:
     if "projections" not in config.roles and "publisher" not in config.roles:
         return lambda: None
     from infra.views.factory import open_view_store
+    from infra.workers.assignment import open_assignment, open_leadership
     from infra.workers.projection_worker import ProjectionWorker
     from infra.workers.publisher import Publisher
 
     views = await roles.open_store(open_view_store, config.store_url)
     wakers: list[Callable[[], None]] = []
-    publisher = (Publisher(roles.nc, views, prefix=config.prefix, fence=roles.fence)
+    publisher = (Publisher(roles.nc, views, prefix=config.prefix, fence=roles.fence,
+                           leadership=open_leadership(views, "publisher"),
+                           poll_interval=min(1.0, config.lease_seconds))
                  if "publisher" in config.roles else None)
     if "projections" in config.roles:
+        groups = config.partition_groups
         worker = ProjectionWorker(await roles.ledger(), views, fence=roles.fence,
-                                  on_written=publisher.wake if publisher else None)
+                                  on_written=publisher.wake if publisher else None,
+                                  groups=groups, lease_seconds=config.lease_seconds,
+                                  assignment=open_assignment(views, "projections", groups))
         roles.start("projections", worker.run(roles.stop))
         wakers.append(worker.wake)
     if publisher is not None:

@@ -10,8 +10,12 @@ system or the database when its holder dies, never by a timer that a slow worker
   process's locks are released by the kernel.
 
 Assignment is deterministic first (worker k of n prefers the groups g with g % n == k), so that
-workers started together split the groups evenly; a worker then claims any group nobody holds,
-which is how a dead worker's groups move to the survivors.
+workers started together split the groups evenly; infra/workers/assignment.py says how a worker
+learns k and n (slot leases, a second key space of the same kind) and when it claims and gives
+up groups.
+
+Each set of leases is a key space: `kind` names it (a file name stem; the first key of the
+advisory lock), so the groups of two deployments (schemas, worker names) never collide.
 """
 
 from __future__ import annotations
@@ -36,14 +40,32 @@ def preferred(groups: int, worker: int, workers: int) -> list[int]:
     return own + [g for g in range(groups) if g % workers != worker]
 
 
+def namespace(kind: str) -> int:
+    """The first key of the advisory locks of a key space."""
+    return zlib.crc32(kind.encode()) & 0x7FFFFFFF
+
+
 class Leases(ABC):
-    """The leases one worker holds."""
+    """The leases one worker holds, on keys 0..groups-1 of one key space."""
 
     def __init__(self, groups: int) -> None:
         if groups < 1:
             raise ValueError(f"at least one partition group (got {groups})")
         self.groups = groups
         self.held: set[int] = set()
+
+    def release(self, group: int) -> None:
+        if group in self.held:
+            self._release(group)
+            self.held.discard(group)
+
+    @abstractmethod
+    def holders(self) -> set[int]:
+        """The keys someone holds now (this worker included)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Give every lease up and let go of what holds them (files, the connection)."""
 
     def claim(self, order: list[int], at_most: int) -> set[int]:
         """Try the groups in `order` until `at_most` are held; returns those newly claimed."""
@@ -73,15 +95,17 @@ class Leases(ABC):
 
 
 class FileLeases(Leases):
-    """flock leases in a directory (one machine: the SQLite deployment)."""
+    """flock leases in a directory (one machine: the SQLite deployment), one file per key."""
 
-    def __init__(self, directory: Path, groups: int) -> None:
+    def __init__(self, directory: Path, groups: int, kind: str = "projections.group") -> None:
         super().__init__(groups)
         self.directory = directory
+        self.kind = kind
         self._files: dict[int, int] = {}
+        directory.mkdir(parents=True, exist_ok=True)
 
     def _try(self, group: int) -> bool:
-        path = self.directory / f"projections.group-{group}.lease"
+        path = self.directory / f"{self.kind}-{group}.lease"
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -101,22 +125,53 @@ class FileLeases(Leases):
     def alive(self) -> bool:
         return True
 
+    def holders(self) -> set[int]:
+        """Probed: a key whose lock this process can take is held by nobody (taken and given
+        back at once; a worker starting meanwhile takes the next one)."""
+        found = set(self.held)
+        for key in range(self.groups):
+            if key not in self.held:
+                if self._try(key):
+                    self._release(key)
+                else:
+                    found.add(key)
+        return found
+
+    def close(self) -> None:
+        self.release_all()
+
 
 class AdvisoryLeases(Leases):
     """PostgreSQL session advisory locks on one connection (psycopg, autocommit)."""
 
-    def __init__(self, connection: Any, groups: int) -> None:
+    def __init__(self, connection: Any, groups: int, kind: str | None = None) -> None:
         super().__init__(groups)
         self.connection = connection
+        self.namespace = LEASE_NAMESPACE if kind is None else namespace(kind)
 
     def _try(self, group: int) -> bool:
         row = self.connection.execute("SELECT pg_try_advisory_lock(%s, %s)",
-                                      (LEASE_NAMESPACE, group)).fetchone()
+                                      (self.namespace, group)).fetchone()
         return bool(row and row[0])
 
     def _release(self, group: int) -> None:
         with contextlib.suppress(Exception):
-            self.connection.execute("SELECT pg_advisory_unlock(%s, %s)", (LEASE_NAMESPACE, group))
+            self.connection.execute("SELECT pg_advisory_unlock(%s, %s)", (self.namespace, group))
+
+    def holders(self) -> set[int]:
+        """Read from pg_locks (a two-key advisory lock shows its keys as classid and objid)."""
+        rows = self.connection.execute(
+            "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND objsubid = 2 AND classid::bigint = %s AND database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())",
+            (self.namespace,)).fetchall()
+        return {int(r[0]) for r in rows if 0 <= int(r[0]) < self.groups}
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.release_all()
+            self.connection.close()
+        self.held.clear()
 
     def alive(self) -> bool:
         try:

@@ -4,6 +4,10 @@ persisted live views (docs/SERVICE.md).
 Every blocking call (reading the log, folding, writing a batch) runs in a thread, so the event
 loop never waits on I/O. The log is followed by polling every `poll_interval` seconds, and at
 once when another component calls `wake()` after appending.
+
+With an `Assignment` (several workers on one store: infra/workers/assignment.py), the worker
+rebalances its partition groups every `lease_seconds` and computes the views of the groups it
+holds only; without one it owns every group.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any, TypedDict
 import structlog
 
 from infra.views import TrackingConflictError, ViewStore
+from infra.workers.assignment import Assignment
 from infra.workers.fence import Fence, StoppingError
 from infra.workers.outage import StoreOutage, is_outage
 from infra.workers.projector import Progress, Projector, ViewStoreAheadError
@@ -33,9 +38,12 @@ class Lag(TypedDict):
 class ProjectionWorker:
     def __init__(self, ledger: Ledger, view_store: ViewStore, name: str = "projections",
                  batch: int = 500, poll_interval: float = 0.2,
-                 on_written: Callable[[], None] | None = None, fence: Fence | None = None) -> None:
+                 on_written: Callable[[], None] | None = None, fence: Fence | None = None, *,
+                 groups: int | None = None, assignment: Assignment | None = None,
+                 lease_seconds: float = 2.0) -> None:
         """`on_written` is called (in the event loop) after each batch is written, e.g. to
-        wake a publisher. Store calls go through `fence` (the service's, closed at stop)."""
+        wake a publisher. Store calls go through `fence` (the service's, closed at stop).
+        `groups`: the deployment's partition groups (None: PADDOCK_PARTITION_GROUPS)."""
         self.ledger = ledger
         self.on_written = on_written
         self.view_store = view_store
@@ -43,7 +51,11 @@ class ProjectionWorker:
         self.poll_interval = poll_interval
         self.fence = fence or Fence()
         self.outage = StoreOutage(name)
-        self._projector = Projector(ledger, view_store, name, batch)
+        self.assignment = assignment
+        self.lease_seconds = lease_seconds
+        self._projector = Projector(ledger, view_store, name, batch, groups=groups,
+                                    owned=frozenset() if assignment else None)
+        self._rebalanced_at: float | None = None
         self._wakeup: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -75,14 +87,51 @@ class ProjectionWorker:
                     await self._idle(stopping, self._backoff(failures))
                     continue
                 if not busy:
-                    await self._idle(stopping, self.poll_interval)
+                    await self._idle(stopping, self._pause())
         except StoppingError:
             pass  # stop was set while a store call was being started: nothing was done
         finally:
             stopping.cancel()
+            if self.assignment is not None:
+                await asyncio.to_thread(self.release)
+
+    @property
+    def owned(self) -> frozenset[int]:
+        """The partition groups whose views this worker computes."""
+        return self._projector.share.owned
+
+    async def rebalance(self) -> frozenset[int]:
+        """Claim this worker's share of the groups now (see infra/workers/assignment.py); a
+        lost lease session owns nothing until it is opened again."""
+        assert self.assignment is not None
+        self._rebalanced_at = asyncio.get_running_loop().time()
+        try:
+            owned = await self.fence.run(self.assignment.rebalance)
+        except Exception:
+            self._projector.own(frozenset())
+            raise
+        if owned != self.owned:
+            log.info("projection.groups", worker=self.name, groups=sorted(owned),
+                     workers=self.assignment.workers, rank=self.assignment.rank)
+        self._projector.own(owned)
+        return owned
+
+    def _rebalance_due(self) -> bool:
+        if self.assignment is None:
+            return False
+        at = self._rebalanced_at
+        return at is None or asyncio.get_running_loop().time() - at >= self.lease_seconds
+
+    def release(self) -> None:
+        """Give the groups up (at stop): the other workers take them at their next rebalance."""
+        self._projector.own(frozenset())
+        if self.assignment is not None:
+            self.assignment.close()
 
     async def _work(self) -> bool:
         """Load one page of the fold, or project one batch; False when there was nothing new."""
+        if self._rebalance_due():
+            await self.rebalance()
         if not self._projector.loaded:
             if await self.fence.run(self._projector.load_page):
                 log.info("projection.loaded", worker=self.name, position=self._projector.position)
@@ -148,6 +197,13 @@ class ProjectionWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await woken
         self._wakeup.clear()
+
+    def _pause(self) -> float:
+        """The poll interval, shortened to the next rebalance."""
+        if self.assignment is None or self._rebalanced_at is None:
+            return self.poll_interval
+        due = self._rebalanced_at + self.lease_seconds - asyncio.get_running_loop().time()
+        return max(0.0, min(self.poll_interval, due))
 
     def _backoff(self, failures: int) -> float:
         return float(min(MAX_BACKOFF, max(self.poll_interval, 0.1) * 2 ** min(failures, 10)))

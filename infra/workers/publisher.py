@@ -25,6 +25,12 @@ Exactly-once on the stream, by two lines of defence:
 The published position is stored after everything of a position is out, so a crash anywhere
 republishes at most that position, and those messages are caught by (1) or (2).
 
+With several projection workers each writing its own partition groups at its own pace, a view
+may be stored at a position below one already published; so the publisher publishes only up to
+the position every group has reached (`infra.views.tracking.settled`): a view stored at or below
+it is never stored again at or below it. And of several `serve` processes, one publishes at a
+time: the holder of the publisher's lease (`Leadership`); another takes over when it dies.
+
 View store calls block (SQLite, PostgreSQL): they run in worker threads (`asyncio.to_thread`),
 which the view stores allow (one connection behind a lock).
 """
@@ -56,6 +62,8 @@ from infra.nats_subjects import (
     state_subjects,
 )
 from infra.views import StoredView, ViewStore
+from infra.views.tracking import settled
+from infra.workers.assignment import Leadership
 from infra.workers.fence import Fence, StoppingError
 from infra.workers.outage import StoreOutage, is_outage
 from projections.canonical import canonical_json
@@ -146,7 +154,7 @@ class Publisher:
     def __init__(self, nc: Client, view_store: ViewStore, name: str = "publisher",
                  prefix: str = DEFAULT_PREFIX, *, poll_interval: float = 1.0,
                  duplicate_window: float = DUPLICATE_WINDOW, fence: Fence | None = None,
-                 catalog: Catalog = CATALOG) -> None:
+                 catalog: Catalog = CATALOG, leadership: Leadership | None = None) -> None:
         self.js = nc.jetstream()
         self.catalog = catalog
         self.fence = fence or Fence()
@@ -160,6 +168,7 @@ class Publisher:
         self.duplicate_window = duplicate_window
         self._kv: KeyValue | None = None
         self._wake = asyncio.Event()
+        self.leadership = leadership
 
     def wake(self) -> None:
         """New views were written: publish now rather than at the next poll."""
@@ -220,7 +229,15 @@ class Publisher:
         return sent
 
     async def _changed_since(self, position: int) -> list[StoredView]:
-        return await self.fence.run(self.view_store.changed_since, position)
+        return await self.fence.run(self._settled_since, position)
+
+    def _settled_since(self, position: int) -> list[StoredView]:
+        """The views stored after `position` and at or below the settled position."""
+        until = settled(self.view_store.tracking())
+        return self.view_store.changed_since(position, until)
+
+    async def _leads(self) -> bool:
+        return self.leadership is None or await self.fence.run(self.leadership.lead)
 
     async def _publish_position(self, kv: KeyValue, views: list[StoredView]) -> int:
         sent = 0
@@ -243,7 +260,8 @@ class Publisher:
             self._wake.clear()
             pause = self.poll_interval
             try:
-                await self.publish_pending(stop)
+                if await self._leads():
+                    await self.publish_pending(stop)
                 self.outage.succeeded()
             except StoppingError:
                 break
@@ -254,6 +272,8 @@ class Publisher:
                     raise
                 pause = self.outage.failed(error)
             await self._idle(stop, pause)
+        if self.leadership is not None:
+            await asyncio.to_thread(self.leadership.close)
         log.info("publisher stopped", publisher=self.name)
 
     async def _idle(self, stop: asyncio.Event, seconds: float) -> None:
