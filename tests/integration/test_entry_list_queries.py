@@ -5,7 +5,7 @@ equal to a replay, on the Le Mans 2024 desk (services/lemans_scenario.py)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -136,15 +136,6 @@ async def test_discovery_lists_the_entry_list_endpoints(nc: NatsClient, nats_pre
 def desk(ledger: Ledger) -> Ledger:
     load_lemans_scenario(ledger)
     return ledger
-
-
-@pytest.fixture
-def views(store_url: str) -> Iterator[ViewStore]:
-    store = open_view_store(store_url)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def replayed_entry_list(ledger: Ledger) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,15 +40,6 @@ class Running:
     async def stopped(self) -> None:
         self.stop.set()
         await asyncio.wait_for(self.task, timeout=60)
-
-
-@pytest.fixture
-def views(store_url: str) -> Iterator[ViewStore]:
-    store = open_view_store(store_url)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 @pytest.fixture
@@ -96,12 +87,20 @@ def split(*workers: Running) -> Callable[[], bool]:
     return check
 
 
-async def test_two_workers_split_the_groups_and_write_what_a_replay_gives(
-        ledger: Ledger, views: ViewStore, start: Callable[[], Running]) -> None:
-    build_big_log(ledger, 1500, spec=SPEC)
+async def two_caught_up(ledger: Ledger, views: ViewStore, start: Callable[[], Running],
+                        events: int) -> tuple[Running, Running]:
+    """Two workers started on a log of about `events` events, once they split the groups and
+    the views reflect the whole log."""
+    build_big_log(ledger, events, spec=SPEC)
     a, b = start(), start()
     await until(split(a, b))
     await until(caught_up(ledger, views))
+    return a, b
+
+
+async def test_two_workers_split_the_groups_and_write_what_a_replay_gives(
+        ledger: Ledger, views: ViewStore, start: Callable[[], Running]) -> None:
+    a, b = await two_caught_up(ledger, views, start, 1500)
     assert {len(a.worker.owned), len(b.worker.owned)} == {GROUPS // 2}
     stored = views_of(views)
     assert len(stored) > GROUPS
@@ -113,10 +112,7 @@ async def test_two_workers_split_the_groups_and_write_what_a_replay_gives(
 
 async def test_a_stopped_workers_groups_are_taken_over(
         ledger: Ledger, views: ViewStore, start: Callable[[], Running]) -> None:
-    build_big_log(ledger, 800, spec=SPEC)
-    a, b = start(), start()
-    await until(split(a, b))
-    await until(caught_up(ledger, views))
+    a, b = await two_caught_up(ledger, views, start, 800)
     await b.stopped()  # its leases are released
     await asyncio.to_thread(load_demo, ledger)  # more events, of new partitions too
     await until(lambda: a.worker.owned == frozenset(range(GROUPS)))

@@ -7,7 +7,6 @@ import argparse
 import asyncio
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -39,15 +38,6 @@ from tests.views_invariants import check_views
 STANDINGS = f"standings/{ASLMS}"
 INVITATIONS = f"invitations/{LEMANS}"
 ENTRY_LIST = f"entry-list/{LEMANS}"
-
-
-@pytest.fixture
-def views(store_url: str) -> Iterator[ViewStore]:
-    store = open_view_store(store_url)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def dump(store: ViewStore) -> dict[str, StoredView]:
