@@ -17,6 +17,7 @@ from nats.aio.msg import Msg
 from domain.decisions import DecisionKind, DecisionTerms
 from infra.nats_subjects import bucket_name, state_stream_name
 from infra.views.factory import open_view_store
+from infra.views.tracking import group_key
 from infra.workers.publisher import Publisher
 from projections.canonical import canonical_json
 from projections.invitations_view import invitations_view
@@ -199,3 +200,21 @@ async def test_the_sqlite_view_store_feeds_the_publisher_too(
         assert await stream_count(nc, nats_prefix) == 4
     finally:
         views.close()
+
+
+async def test_views_of_groups_ahead_wait_until_every_group_reached_them(
+        demo: Ledger, store: MemoryViewStore, publisher: Publisher, clock: Clock) -> None:
+    """Two workers, each writing its own partition group at its own pace: a view stored at a
+    position some group has not reached yet waits, so none is passed over (a view of the group
+    behind may still be stored below it)."""
+    views, head = live_views(demo, clock.now), demo.head()
+    ahead, behind = group_key(PROJECTOR, 0, 2), group_key(PROJECTOR, 1, 2)
+    store.write_tracked({ahead: (0, head)}, head, {f"standings/{ASLMS}": views[f"standings/{ASLMS}"]})
+    assert await publisher.publish_pending() == 0  # the other group is at 0
+    store.write_tracked({behind: (0, head - 1)}, head - 1,
+                        {f"invitations/{LEMANS}": views[f"invitations/{LEMANS}"]})
+    assert await publisher.publish_pending() == 1  # the invitations, stored at head - 1
+    assert store.published_position("publisher") == head - 1
+    store.write_tracked({behind: (head - 1, head)}, head, {})
+    assert await publisher.publish_pending() == 3  # the standings' three classes
+    assert store.published_position("publisher") == head

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from domain.partitions import partition_group
+from infra.workers.assignment import Leadership
 from infra.workers.leases import AdvisoryLeases, FileLeases, Leases, preferred
 
 GROUPS = 8
@@ -87,3 +88,36 @@ def test_advisory_leases_split_and_a_closed_session_gives_them_up(postgres_url: 
     finally:
         a_conn.close()
         b_conn.close()
+
+
+def test_one_process_at_a_time_leads_and_a_closed_leader_hands_over(tmp_path: Path) -> None:
+    a, b = (Leadership(lambda: FileLeases(tmp_path, 1, "publisher")) for _ in range(2))
+    assert a.lead() and not b.lead() and a.lead()
+    a.close()
+    assert b.lead() and not a.lead()
+    b.close()
+
+
+def test_file_leases_see_the_keys_others_hold(tmp_path: Path) -> None:
+    mine, theirs = FileLeases(tmp_path, 4, "slots"), FileLeases(tmp_path, 4, "slots")
+    mine.claim([1], at_most=1)
+    theirs.claim([3], at_most=1)
+    assert mine.holders() == theirs.holders() == {1, 3}
+    theirs.close()
+    assert mine.holders() == {1}
+
+
+@pytest.mark.postgres
+def test_advisory_leases_see_the_keys_others_hold(postgres_url: str) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as a_conn, \
+            psycopg.connect(postgres_url, autocommit=True) as b_conn:
+        mine, theirs = AdvisoryLeases(a_conn, 4, "slots"), AdvisoryLeases(b_conn, 4, "slots")
+        other_space = AdvisoryLeases(b_conn, 4, "other")
+        mine.claim([1], at_most=1)
+        theirs.claim([3], at_most=1)
+        other_space.claim([0], at_most=1)
+        assert mine.holders() == theirs.holders() == {1, 3}
+        theirs.release_all()
+        assert mine.holders() == {1}
+        mine.release_all()
+        other_space.release_all()
