@@ -20,6 +20,7 @@ from typing import Any, TypedDict
 import structlog
 
 from infra.views import TrackingConflictError, ViewStore
+from infra.views.tracking import PartitionGroupsMismatchError
 from infra.workers.assignment import Assignment
 from infra.workers.fence import Fence, StoppingError
 from infra.workers.outage import StoreOutage, is_outage
@@ -73,8 +74,8 @@ class ProjectionWorker:
                     busy = await self._work()
                     failures = 0
                     self.outage.succeeded()
-                except (ViewStoreAheadError, StoppingError):
-                    raise
+                except (ViewStoreAheadError, PartitionGroupsMismatchError, StoppingError):
+                    raise  # the views need an operator (rebuild, configuration), or we stop
                 except TrackingConflictError:
                     log.warning("projection.reload", worker=self.name, reason="tracking conflict")
                     continue

@@ -93,11 +93,11 @@ class Projector:
     @property
     def position(self) -> int:
         """The position the owned groups' views all reflect (read from the store until the fold
-        is loaded)."""
+        is loaded); owning no group, the position every group's views reflect."""
         if self.loaded and self._tracked:
             return min(self._tracked.values())
         tracked = self._read_tracking()
-        return min((tracked[g] for g in self.share.owned), default=0)
+        return min(tracked[g] for g in self.share.owned or tracked)
 
     def own(self, owned: frozenset[int]) -> None:
         """Compute the views of these groups from now on. Giving groups up keeps the fold;

@@ -163,10 +163,12 @@ async def test_a_store_tracked_in_one_row_is_taken_up_per_group(
     check_views(ledger.read_events(), views_of(views), ledger.head())
 
 
-async def test_a_store_of_another_group_count_is_refused_with_what_to_do(
+async def test_a_worker_of_another_group_count_stops_with_what_to_do(
         ledger: Ledger, views: ViewStore) -> None:
     load_demo(ledger)
     Projector(ledger, views, groups=4).catch_up()
     with pytest.raises(PartitionGroupsMismatchError,
                        match="PADDOCK_PARTITION_GROUPS=4 .*projections rebuild"):
         Projector(ledger, views, groups=GROUPS).catch_up()
+    with pytest.raises(PartitionGroupsMismatchError):  # the service stops: no retry loop
+        await ProjectionWorker(ledger, views, groups=GROUPS).run(asyncio.Event())
