@@ -47,13 +47,13 @@ def one_worker(url: str, groups: int, owned: frozenset[int], batch: int) -> dict
     projector = Projector(ledger, views, batch=batch, groups=groups, owned=owned)
     print("ready", flush=True)
     sys.stdin.readline()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     progress = projector.catch_up()
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     views.close()
     ledger.close()
     return {"events": progress.events, "views_written": progress.views_written,
-            "seconds": seconds}
+            "seconds": seconds, "cpu": cpu}
 
 
 def run_workers(url: str, groups: int, workers: int, batch: int) -> dict[str, float]:
@@ -86,7 +86,8 @@ def run_workers(url: str, groups: int, workers: int, batch: int) -> dict[str, fl
     wall = time.perf_counter() - started
     events = reports[0]["events"]
     return {"events": events, "wall": wall, "events_per_s": events / wall,
-            "views_written": sum(r["views_written"] for r in reports)}
+            "views_written": sum(r["views_written"] for r in reports),
+            "cpu": sum(r["cpu"] for r in reports), "cpus": [r["cpu"] for r in reports]}
 
 
 def build(url: str, events: int) -> None:
@@ -117,14 +118,20 @@ def run(events: int, groups: int, repeat: int, batch: int) -> int:
     two = statistics.median(r["events_per_s"] for r in twos)
     print(f"PostgreSQL, {ones[0]['events']:,} events, {groups} partition groups, batch {batch}, "
           f"median of {repeat}")
-    print("| workers | wall s | events/s | views written |")
-    print("|---:|---:|---:|---:|")
+    print("| workers | wall s | events/s | views written | CPU s (each worker) |")
+    print("|---:|---:|---:|---:|---:|")
     for name, rows in (("1", ones), ("2", twos)):
         middle = sorted(rows, key=lambda r: r["events_per_s"])[len(rows) // 2]
+        cpus = " + ".join(f"{c:.2f}" for c in middle["cpus"])
         print(f"| {name} | {middle['wall']:.2f} | {middle['events_per_s']:,.0f} "
-              f"| {middle['views_written']:,} |")
+              f"| {middle['views_written']:,} | {cpus} |")
+    cpu_one = statistics.median(r["cpu"] for r in ones)
+    busiest = statistics.median(max(r["cpus"]) for r in twos)
     print(f"one worker events/s {one:,.0f}; two workers events/s {two:,.0f}; "
           f"ratio {two / one:.2f} (target ≥ 1.6)")
+    print(f"CPU: the busier of two workers needs {busiest / cpu_one:.2f} of one worker's CPU "
+          f"time, so with a free core each the ratio would be {cpu_one / busiest:.2f} "
+          "(the rest of each worker's time is reading and routing the whole log)")
     return 0
 
 
