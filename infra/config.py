@@ -17,6 +17,11 @@ MAX_INGEST_WORKERS = 64
 CHECKPOINT_EVERY = 60.0  # seconds between checkpoint publications (when the log grew)
 FOLD_MB_ENV = "PADDOCK_FOLD_MB"
 MAX_FOLD_MB = 1_000_000
+PARTITION_GROUPS_ENV = "PADDOCK_PARTITION_GROUPS"
+PARTITION_GROUPS = 16
+MAX_PARTITION_GROUPS = 1024
+LEASE_SECONDS_ENV = "PADDOCK_LEASE_SECONDS"
+LEASE_SECONDS = 2.0
 
 
 def _whole(text: str) -> int:
@@ -54,8 +59,8 @@ class ServeConfig:
     nats_inbox_prefix: str | None = None  # the user's own inbox (infra/nats_authority.py)
     json_logs: bool | None = None
     checkpoint_every: float = CHECKPOINT_EVERY
-    partition_groups: int = 16  # PADDOCK_PARTITION_GROUPS
-    lease_seconds: float = 2.0  # PADDOCK_LEASE_SECONDS
+    partition_groups: int = PARTITION_GROUPS
+    lease_seconds: float = LEASE_SECONDS
 
 
 PROJECTION_PARTITIONS = 128
@@ -74,13 +79,6 @@ def projection_partitions(env: Mapping[str, str] | None = None) -> int:
         raise InvalidInputError(f"PADDOCK_PROJECTION_PARTITIONS={text!r}: give a whole number "
                                 f"of partitions from 1 to {MAX_PROJECTION_PARTITIONS:,}")
     return value
-
-
-PARTITION_GROUPS_ENV = "PADDOCK_PARTITION_GROUPS"
-PARTITION_GROUPS = 16
-MAX_PARTITION_GROUPS = 1024
-LEASE_SECONDS_ENV = "PADDOCK_LEASE_SECONDS"
-LEASE_SECONDS = 2.0
 
 
 def partition_groups(env: Mapping[str, str] | None = None) -> int:

@@ -19,6 +19,7 @@ from typing import Any, TypedDict
 
 import structlog
 
+from infra.config import LEASE_SECONDS
 from infra.views import TrackingConflictError, ViewStore
 from infra.views.tracking import PartitionGroupsMismatchError
 from infra.workers.assignment import Assignment
@@ -41,7 +42,7 @@ class ProjectionWorker:
                  batch: int = 500, poll_interval: float = 0.2,
                  on_written: Callable[[], None] | None = None, fence: Fence | None = None, *,
                  groups: int | None = None, assignment: Assignment | None = None,
-                 lease_seconds: float = 2.0) -> None:
+                 lease_seconds: float = LEASE_SECONDS) -> None:
         """`on_written` is called (in the event loop) after each batch is written, e.g. to
         wake a publisher. Store calls go through `fence` (the service's, closed at stop).
         `groups`: the deployment's partition groups (None: PADDOCK_PARTITION_GROUPS)."""
