@@ -158,7 +158,12 @@ class TrackedWrites:
     def _write(self, moves: Mapping[str, tuple[int | None, int]], position: int,
                views: dict[str, str]) -> None:
         with self._transaction() as cur:
-            for key, (expected, new) in sorted(moves.items()):
-                self._track(cur, key, new, expected)
+            self._track_all(cur, moves)
             self._upsert_views(cur, position, views)
+
+    def _track_all(self, cur: Any, moves: Mapping[str, tuple[int | None, int]]) -> None:
+        """Every key checked and moved (in key order: two writers never wait on each other
+        the other way round)."""
+        for key, (expected, new) in sorted(moves.items()):
+            self._track(cur, key, new, expected)
 

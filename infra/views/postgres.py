@@ -7,7 +7,7 @@ asyncio workers run their blocking calls in, behind a lock; reopened if it break
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -136,6 +136,38 @@ class PostgresViewStore(TrackedWrites):
             (worker, position, expected is None, current))
         if cur.rowcount != 1:  # a first write raced with another writer of the same worker
             raise TrackingConflictError(f"worker {worker!r}: another writer tracked a position")
+
+    def _track_all(self, cur: psycopg.Cursor[Any],
+                   moves: Mapping[str, tuple[int | None, int]]) -> None:
+        """The rows of several groups in three round trips, not two per group: the existing
+        rows locked and checked, updated together, the missing ones inserted together (a
+        writer that inserted one first makes this one conflict)."""
+        if len(moves) == 1:
+            super()._track_all(cur, moves)
+            return
+        keys, w = sorted(moves), self.tables.tracking
+        found = dict(cur.execute(self._sql(
+            "SELECT worker, position FROM {w} WHERE worker = ANY(%s) ORDER BY worker FOR UPDATE",
+            w=w), (keys,)).fetchall())
+        for key in keys:
+            expected = moves[key][0]
+            if expected is not None and int(found.get(key, 0)) != expected:
+                raise TrackingConflictError(f"worker {key!r} expected tracked position "
+                                            f"{expected}, found {found.get(key, 0)}")
+        present = [k for k in keys if k in found]
+        absent = [k for k in keys if k not in found]
+        if present:
+            cur.execute(self._sql(
+                "UPDATE {w} AS t SET position = u.position FROM unnest(%s::text[], "
+                "%s::bigint[]) AS u(worker, position) WHERE t.worker = u.worker", w=w),
+                (present, [moves[k][1] for k in present]))
+        if absent:
+            cur.execute(self._sql(
+                "INSERT INTO {w} (worker, position) SELECT * FROM unnest(%s::text[], "
+                "%s::bigint[]) ON CONFLICT (worker) DO NOTHING", w=w),
+                (absent, [moves[k][1] for k in absent]))
+            if cur.rowcount != len(absent):
+                raise TrackingConflictError(f"{absent}: another writer tracked a position")
 
     def _upsert_views(self, cur: psycopg.Cursor[Any], position: int, views: dict[str, str]) -> None:
         cur.executemany(

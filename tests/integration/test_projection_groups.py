@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from bench.workload import LogSpec, build_big_log
-from infra.views import ViewStore
+from infra.views import TrackingConflictError, ViewStore
 from infra.views.factory import open_view_store
 from infra.views.tracking import PartitionGroupsMismatchError, group_key
 from infra.workers.assignment import open_assignment
@@ -172,3 +172,17 @@ async def test_a_worker_of_another_group_count_stops_with_what_to_do(
         Projector(ledger, views, groups=GROUPS).catch_up()
     with pytest.raises(PartitionGroupsMismatchError):  # the service stops: no retry loop
         await ProjectionWorker(ledger, views, groups=GROUPS).run(asyncio.Event())
+
+
+def test_a_write_of_several_groups_is_all_or_nothing(views: ViewStore) -> None:
+    a, b = group_key("p", 0, 2), group_key("p", 1, 2)
+    views.write_tracked({a: (0, 5), b: (0, 5)}, 5, {"standings/x": "one"})
+    with pytest.raises(TrackingConflictError):
+        views.write_tracked({a: (5, 9), b: (4, 9)}, 9, {"standings/x": "two"})
+    with pytest.raises(TrackingConflictError):  # a row not written yet counts as 0
+        views.write_tracked({a: (5, 9), group_key("p", 2, 3): (1, 9)}, 9, {"standings/x": "two"})
+    stored = views.read("standings/x")
+    assert views.tracking() == {a: 5, b: 5} and stored is not None and stored.body == "one"
+    views.write_tracked({a: (5, 9), b: (5, 9), group_key("q", 0, 1): (0, 9)}, 9,
+                        {"standings/x": "two"})
+    assert views.tracking() == {a: 9, b: 9, group_key("q", 0, 1): 9}
