@@ -56,6 +56,21 @@ class Leases(ABC):
                 claimed.add(group)
         return claimed
 
+    def release(self, group: int) -> None:
+        """Give one group up (its work stopped first: the next holder starts after it)."""
+        if group in self.held:
+            self._release(group)
+            self.held.discard(group)
+
+    def taken(self, group: int) -> bool:
+        """Whether another holder has the group now (tried, and given back at once if free)."""
+        if group in self.held:
+            return False
+        if self._try(group):
+            self._release(group)
+            return False
+        return True
+
     def release_all(self) -> None:
         for group in sorted(self.held):
             self._release(group)
@@ -73,15 +88,17 @@ class Leases(ABC):
 
 
 class FileLeases(Leases):
-    """flock leases in a directory (one machine: the SQLite deployment)."""
+    """flock leases in a directory (one machine: the SQLite deployment). `role` names the
+    files, so that the groups of different roles (and logs) sharing a directory are apart."""
 
-    def __init__(self, directory: Path, groups: int) -> None:
+    def __init__(self, directory: Path, groups: int, role: str = "projections") -> None:
         super().__init__(groups)
         self.directory = directory
+        self.role = role
         self._files: dict[int, int] = {}
 
     def _try(self, group: int) -> bool:
-        path = self.directory / f"projections.group-{group}.lease"
+        path = self.directory / f"{self.role}.group-{group}.lease"
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -103,20 +120,22 @@ class FileLeases(Leases):
 
 
 class AdvisoryLeases(Leases):
-    """PostgreSQL session advisory locks on one connection (psycopg, autocommit)."""
+    """PostgreSQL session advisory locks on one connection (psycopg, autocommit). `namespace`
+    is the first key of every lock: one per role (and deployment), so roles never contend."""
 
-    def __init__(self, connection: Any, groups: int) -> None:
+    def __init__(self, connection: Any, groups: int, namespace: int = LEASE_NAMESPACE) -> None:
         super().__init__(groups)
         self.connection = connection
+        self.namespace = namespace
 
     def _try(self, group: int) -> bool:
         row = self.connection.execute("SELECT pg_try_advisory_lock(%s, %s)",
-                                      (LEASE_NAMESPACE, group)).fetchone()
+                                      (self.namespace, group)).fetchone()
         return bool(row and row[0])
 
     def _release(self, group: int) -> None:
         with contextlib.suppress(Exception):
-            self.connection.execute("SELECT pg_advisory_unlock(%s, %s)", (LEASE_NAMESPACE, group))
+            self.connection.execute("SELECT pg_advisory_unlock(%s, %s)", (self.namespace, group))
 
     def alive(self) -> bool:
         try:
