@@ -15,6 +15,7 @@ from domain.errors import InvalidInputError
 ROLES = ("ingest", "projections", "publisher", "queries", "checkpoints")
 MAX_INGEST_WORKERS = 64
 CHECKPOINT_EVERY = 60.0  # seconds between checkpoint publications (when the log grew)
+INGEST_CLAIM_EVERY = 2.0  # seconds between two settlements of an ingest worker's group leases
 FOLD_MB_ENV = "PADDOCK_FOLD_MB"
 MAX_FOLD_MB = 1_000_000
 
@@ -54,6 +55,7 @@ class ServeConfig:
     nats_inbox_prefix: str | None = None  # the user's own inbox (infra/nats_authority.py)
     json_logs: bool | None = None
     checkpoint_every: float = CHECKPOINT_EVERY
+    ingest_claim_every: float = INGEST_CLAIM_EVERY
 
 
 PROJECTION_PARTITIONS = 128
@@ -86,10 +88,13 @@ def parse_roles(text: str) -> tuple[str, ...]:
 
 def serve_config(*, store_url: str, nats_url: str | None, roles: str | None, prefix: str | None,
                  ingest_workers: int | None, grace: float | None,
-                 checkpoint_every: float | None = None) -> ServeConfig:
+                 checkpoint_every: float | None = None,
+                 ingest_claim_every: float | None = None) -> ServeConfig:
     env = os.environ
     every = _seconds(checkpoint_every, env.get("PADDOCK_CHECKPOINT_EVERY"), CHECKPOINT_EVERY,
                      "--checkpoint-every (PADDOCK_CHECKPOINT_EVERY)")
+    claim_every = _seconds(ingest_claim_every, env.get("PADDOCK_INGEST_CLAIM_EVERY"),
+                           INGEST_CLAIM_EVERY, "--ingest-claim-every (PADDOCK_INGEST_CLAIM_EVERY)")
     workers = ingest_workers or int(env.get("PADDOCK_INGEST_WORKERS", "1"))
     grace_seconds = grace if grace is not None else float(env.get("PADDOCK_GRACE_SECONDS", "10"))
     if not 1 <= workers <= MAX_INGEST_WORKERS or not 0 < grace_seconds <= MAX_WAIT_SECONDS:
@@ -107,6 +112,7 @@ def serve_config(*, store_url: str, nats_url: str | None, roles: str | None, pre
         nats_creds=env.get("NATS_CREDS"),
         nats_inbox_prefix=env.get("PADDOCK_NATS_INBOX_PREFIX"),
         checkpoint_every=every,
+        ingest_claim_every=claim_every,
     )
 
 
