@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
+from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 
 from bench.workload import IngestWorkload, ingest_workload
 from domain.aggregates.championship import Championship
@@ -20,11 +21,12 @@ from infra.bootstrap import open_ledger
 from infra.nats_ingest import IngestTopology
 from infra.workers.group_claims import claims_for
 from infra.workers.ingest_worker import IngestWorker
+from services.demo import register_demo_keys
 from services.ingest import IngestService
-from services.timing_messages import OutgoingMessage
+from services.ingest_subjects import IngestSubject, published_subject
+from services.ledger import Ledger
+from services.timing_messages import OutgoingMessage, demo_messages
 from tests.e2e.serve_process import ServeProcess
-
-pytestmark = pytest.mark.postgres
 
 
 def in_order(workload: IngestWorkload) -> list[OutgoingMessage]:
@@ -73,6 +75,7 @@ def check_recorded_once_in_order(store: str, workload: IngestWorkload) -> None:
     assert len(order) == len(workload.seasons)
 
 
+@pytest.mark.postgres
 async def test_two_workers_split_the_groups_and_keep_each_championships_order(
         nc: Client, nats_prefix: str, postgres_store: str) -> None:
     workload = ingest_workload(120, rounds_per_championship=3, prefix=nats_prefix)
@@ -106,6 +109,7 @@ def serve(tmp_path: Path, name: str, store: str, nats_url: str, prefix: str) -> 
                         env={"PADDOCK_INGEST_CLAIM_EVERY": "0.5"})
 
 
+@pytest.mark.postgres
 async def test_a_killed_serve_processs_groups_are_taken_over_and_nothing_is_recorded_twice(
         tmp_path: Path, nc: Client, nats_url: str, nats_prefix: str,
         postgres_store: str) -> None:
@@ -141,3 +145,27 @@ def held_groups_of(lines: list[dict[str, object]]) -> set[int]:
     found = [line for line in lines if line.get("event") == "ingest.groups"]
     held = found[-1]["held"] if found else []
     return set(held) if isinstance(held, list) else set()
+
+
+async def test_messages_of_the_unpartitioned_form_are_still_recorded_after_the_upgrade(
+        nc: Client, nats_prefix: str, memory_ledger: Ledger) -> None:
+    """A stream and durable as they were before issue 10, holding messages on the old subjects:
+    the new topology keeps them, and its unpartitioned group records them, in order."""
+    topology = IngestTopology(prefix=nats_prefix)
+    js = nc.jetstream()
+    await js.add_stream(StreamConfig(name=topology.stream, subjects=[f"{nats_prefix}.ingest.>"]))
+    await js.add_consumer(topology.stream, ConsumerConfig(
+        durable_name="ingest", ack_policy=AckPolicy.EXPLICIT, filter_subject=f"{nats_prefix}.ingest.>"))
+    old = [OutgoingMessage(published_subject(m.subject, nats_prefix).rsplit(".", 1)[0], m.body,
+                           m.message_id) for m in demo_messages(nats_prefix)[:6]]
+    assert all(IngestSubject.parse(m.subject, nats_prefix).key is None for m in old)
+    await publish(nc, old)
+    register_demo_keys(memory_ledger)
+    worker = IngestWorker(nc, IngestService(memory_ledger, prefix=nats_prefix), topology)
+    assert await worker.run_until_idle(idle=0.5) == len(old)
+    assert await topology.backlog(js) == (0, 0)
+    receipts = [e.message_id for _, e in memory_ledger.read_events(0)
+                if type(e).__name__ == "Received"]
+    assert receipts == [m.message_id for m in old], "each recorded once, in order"
+    info = await js.consumer_info(topology.stream, "ingest")
+    assert info.config.filter_subject == f"{nats_prefix}.ingest.*.*.*"
