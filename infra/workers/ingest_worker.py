@@ -105,21 +105,24 @@ class IngestWorker:
         """Settle the claims: start the groups taken, stop (then give up) those over the share,
         stop all when the leases were lost with their store connection."""
         assert self.claims is not None
+        claims = self.claims
         try:
-            plan = await asyncio.to_thread(self.claims.settle)
+            plan = await asyncio.to_thread(claims.settle)
         except Exception as error:  # noqa: BLE001 - the store is down: no group until it is back
             await tasks.stop()
+            await asyncio.to_thread(claims.close)  # start afresh: hold nothing not worked on
             log.warning("ingest.claims_failed", error=repr(error))
             return
         if plan.lost:
             await tasks.stop()
             log.warning("ingest.leases_lost", reason="the store connection holding them closed")
             return
-        for group in plan.start:
-            tasks.start(group)
         await tasks.stop(list(plan.give_up))
         for group in plan.give_up:
-            await asyncio.to_thread(self.claims.release, group)
+            await asyncio.to_thread(claims.release, group)
+        await tasks.stop([g for g in tasks.groups if g not in claims.held])
+        for group in sorted(claims.held):  # what is held is worked on, whatever happened before
+            tasks.start(group)
         if plan.start or plan.give_up:
             log.info("ingest.groups", taken=list(plan.start), given_up=list(plan.give_up),
                      held=tasks.groups, live_workers=plan.live)
@@ -157,10 +160,15 @@ class IngestWorker:
         durable = self.topology.durable_of(group)
         deadline = _now() + self.topology.ack_wait + 0.5
         while not done.is_set():
-            info = await self.js.consumer_info(self.topology.stream, durable)
-            if not info.num_ack_pending or _now() >= deadline:
+            try:
+                unacked = (await self.js.consumer_info(self.topology.stream, durable)
+                           ).num_ack_pending
+            except (NatsError, OSError) as error:  # unknown: wait as if some were held
+                unacked = None
+                log.warning("ingest.broker_error", error=repr(error), group=group)
+            if unacked == 0 or _now() >= deadline:
                 return True
-            log.info("ingest.group_waits", group=group, unacknowledged=info.num_ack_pending)
+            log.info("ingest.group_waits", group=group, unacknowledged=unacked)
             await _sleep_unless(done, 0.25)
         return False
 
@@ -328,7 +336,8 @@ class IngestWorker:
     async def _dead_letter(self, msg: Msg, result: IngestResult, reason: str | None = None) -> None:
         reason = reason or result.reason or "rejected"
         data, headers = letter(msg, result, reason, stream=self.topology.stream,
-                               max_payload=self.nc.max_payload)
+                               max_payload=self.nc.max_payload,
+                               subject=published_subject(msg.subject, self.topology.prefix))
         await self.js.publish(self.topology.dlq_subject(reason), data, headers=headers)
 
     async def _retry_later(self, msgs: list[Msg], error: BaseException) -> None:
