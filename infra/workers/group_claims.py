@@ -163,11 +163,15 @@ def claims_for(store_url: str, role: str, count: int, *, scope: str = "paddock")
         return GroupClaims(count, lambda: _advisory(settings, name, count), what=role)
     if module.endswith("sqlite"):
         db = Path(settings["SQLITE_DBNAME"])
-        prefix = f"{db.name}.{name}"
-        return GroupClaims(count, lambda: _Held(FileLeases(db.parent, count, prefix),
-                                                FileLeases(db.parent, count, f"{prefix}-slot")),
-                           what=role)
+        return GroupClaims(count, lambda: _file_leases(db, name, count), what=role)
     return GroupClaims(count, lambda: _Held(LocalLeases(name, count), None), what=role)
+
+
+def _file_leases(db: Path, name: str, count: int) -> _Held:
+    """Lease files in `<log>.leases/` beside the log: `<prefix>.<role>.group-<g>.lease`."""
+    directory = db.parent / f"{db.name}.leases"
+    directory.mkdir(exist_ok=True)
+    return _Held(FileLeases(directory, count, name), FileLeases(directory, count, f"{name}-slot"))
 
 
 def namespace(name: str) -> int:
