@@ -104,6 +104,15 @@ class Workers:
             out.append(len(held))
         return out
 
+    def cpu_seconds(self) -> float:
+        """CPU time the worker processes used so far (user + system, /proc)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for proc in self.procs:
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        return total
+
     def check(self) -> None:
         for proc, log in zip(self.procs, self.logs, strict=True):
             if proc.poll() is not None:
@@ -158,11 +167,11 @@ async def measure(count: int, sizes: Sizes, store_url: str, server: NatsServer, 
             await until(lambda: ledger.head() >= 2 * len(workload.seasons), "seasons recorded",
                         workers)
             target = ledger.head() + EVENTS_PER_CLASSIFICATION * len(workload.classifications)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), workers.cpu_seconds()
             await publish(nc, workload.classifications)
             published = time.perf_counter() - started
             await until(lambda: ledger.head() >= target, "classifications recorded", workers)
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, workers.cpu_seconds() - cpu
             topology, js = IngestTopology(prefix=prefix), nc.jetstream()
             async with asyncio.timeout(60):  # the last acks are on their way
                 while await topology.backlog(js) != (0, 0):
@@ -175,7 +184,8 @@ async def measure(count: int, sizes: Sizes, store_url: str, server: NatsServer, 
             ledger.close()
     return {"workers": count, "messages": len(workload.classifications),
             "championships": len(workload.seasons), "seconds": elapsed,
-            "publish_seconds": published, "msgs_per_s": len(workload.classifications) / elapsed}
+            "publish_seconds": published, "msgs_per_s": len(workload.classifications) / elapsed,
+            "worker_cpu_seconds": cpu, "cores_used": cpu / elapsed}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -206,8 +216,11 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{ratio:.2f} | ≥ {TARGET} for two: {met}\n"
           f"messages {many['messages']:,.0f} over {many['championships']:,.0f} championships; "
           f"publishing took {one['publish_seconds']:.2f} / {many['publish_seconds']:.2f} s "
-          f"(inside the timing); load (1/5/15 min) after each: {load_one} / {load_many}; "
-          f"{os.cpu_count()} cores")
+          f"(inside the timing); cores the workers got: {one['cores_used']:.2f} / "
+          f"{many['cores_used']:.2f}; msgs per worker CPU second: "
+          f"{one['messages'] / one['worker_cpu_seconds']:,.0f} / "
+          f"{many['messages'] / many['worker_cpu_seconds']:,.0f}; load (1/5/15 min) after each: "
+          f"{load_one} / {load_many}; {os.cpu_count()} cores")
     return 0
 
 
