@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
+from nats.js.errors import NoStreamResponseError
 
 from bench.workload import IngestWorkload, ingest_workload
 from domain.aggregates.championship import Championship
@@ -23,7 +24,7 @@ from infra.workers.group_claims import claims_for
 from infra.workers.ingest_worker import IngestWorker
 from services.demo import register_demo_keys
 from services.ingest import IngestService
-from services.ingest_subjects import IngestSubject, published_subject
+from services.ingest_subjects import IngestSubject, ingest_group, published_subject
 from services.ledger import Ledger
 from services.timing_messages import OutgoingMessage, demo_messages
 from tests.e2e.serve_process import ServeProcess
@@ -75,15 +76,15 @@ def check_recorded_once_in_order(store: str, workload: IngestWorkload) -> None:
     assert len(order) == len(workload.seasons)
 
 
-@pytest.mark.postgres
 async def test_two_workers_split_the_groups_and_keep_each_championships_order(
-        nc: Client, nats_prefix: str, postgres_store: str) -> None:
+        nc: Client, nats_prefix: str, store_url: str) -> None:
+    """On PostgreSQL (advisory locks) and SQLite (flock files beside the log)."""
     workload = ingest_workload(120, rounds_per_championship=3, prefix=nats_prefix)
     topology = IngestTopology(prefix=nats_prefix)
     await topology.ensure(nc.jetstream())
-    workers = [IngestWorker(nc, IngestService(open_ledger(postgres_store), prefix=nats_prefix),
+    workers = [IngestWorker(nc, IngestService(open_ledger(store_url), prefix=nats_prefix),
                             topology, batch=16, claim_every=0.2,
-                            claims=claims_for(postgres_store, "ingest", topology.leases,
+                            claims=claims_for(store_url, "ingest", topology.leases,
                                               scope=nats_prefix)) for _ in range(2)]
     stop = asyncio.Event()
     running = [asyncio.create_task(w.run(stop)) for w in workers]
@@ -100,7 +101,7 @@ async def test_two_workers_split_the_groups_and_keep_each_championships_order(
         stop.set()
         await asyncio.gather(*running)
     assert all(w.handled > 0 for w in workers), "both workers took part"
-    check_recorded_once_in_order(postgres_store, workload)
+    check_recorded_once_in_order(store_url, workload)
 
 
 def serve(tmp_path: Path, name: str, store: str, nats_url: str, prefix: str) -> ServeProcess:
@@ -169,3 +170,21 @@ async def test_messages_of_the_unpartitioned_form_are_still_recorded_after_the_u
     assert receipts == [m.message_id for m in old], "each recorded once, in order"
     info = await js.consumer_info(topology.stream, "ingest")
     assert info.config.filter_subject == f"{nats_prefix}.ingest.*.*.*"
+
+
+async def test_the_broker_refuses_subjects_of_any_other_shape(nc: Client, nats_prefix: str) -> None:
+    """Nothing can be published into a group directly, nor on a longer subject: no stream
+    captures it, so the publisher hears it at once (and nothing lingers unconsumed)."""
+    topology = IngestTopology(prefix=nats_prefix)
+    js = nc.jetstream()
+    await topology.ensure(js)
+    for subject in (f"{nats_prefix}.ingest.3.timing.pole.recorded.x",
+                    f"{nats_prefix}.ingest.timing.pole.recorded.x.y",
+                    f"{nats_prefix}.ingest.timing.pole"):
+        with pytest.raises(NoStreamResponseError):
+            await js.publish(subject, b"{}", timeout=2)
+    ack = await js.publish(f"{nats_prefix}.ingest.timing.pole.recorded.x", b"{}")
+    assert ack.stream == topology.stream
+    stored = await js.get_msg(topology.stream, ack.seq)
+    assert stored.subject == (f"{nats_prefix}.ingest.{ingest_group('x', topology.groups)}"
+                              ".timing.pole.recorded.x"), "the server's group is ours"
