@@ -58,13 +58,16 @@ def key_fault(key: str) -> str | None:
 
 def partition_key(message: c.Contract) -> str | None:
     """The subject token of the message's home partition id; None for a season text whose id
-    cannot be read (the service rejects that text anyway)."""
+    cannot be read or is no valid id (the service rejects that text anyway)."""
     field = KEY_FIELDS[c.kind_of(type(message))]
     if isinstance(message, c.SeasonRegisteredV1):
         value = _season_id(message.text)
     else:
         value = getattr(message, field)
-    return subject_token(value) if isinstance(value, str) and value else None
+    if not isinstance(value, str) or not value:
+        return None
+    key = subject_token(value)
+    return key if key_fault(key) is None else None
 
 
 def _season_id(text: str) -> object:

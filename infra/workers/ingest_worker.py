@@ -133,8 +133,9 @@ class IngestWorker:
         `idle`, until no worker's group had a message for that long)."""
         if wait and not await self._after_previous_holder(group, done):
             return
-        psub = await self.js.pull_subscribe_bind(self.topology.durable_of(group),
-                                                 self.topology.stream)
+        psub = await self._bind(group, stop, done)
+        if psub is None:
+            return
         failures = 0
         try:
             while not stop.is_set() and not done.is_set():
@@ -152,6 +153,22 @@ class IngestWorker:
         finally:
             with contextlib.suppress(NatsError, OSError):
                 await psub.unsubscribe()
+
+    async def _bind(self, group: int, stop: asyncio.Event, done: asyncio.Event
+                    ) -> JetStreamContext.PullSubscription | None:
+        """The group's pull subscription, retried while the broker is unreachable (None: told
+        to stop meanwhile): a rebalance during a broker outage must not stop the worker."""
+        failures = 0
+        while not stop.is_set() and not done.is_set():
+            try:
+                return await self.js.pull_subscribe_bind(self.topology.durable_of(group),
+                                                         self.topology.stream)
+            except (NatsError, OSError) as error:
+                failures += 1
+                log.warning("ingest.broker_error", error=repr(error), group=group,
+                            failures=failures)
+                await _sleep_unless(done, min(10.0, 0.2 * 2 ** failures))
+        return None
 
     async def _after_previous_holder(self, group: int, done: asyncio.Event) -> bool:
         """Wait until the messages a previous holder fetched and never acknowledged are due
@@ -239,7 +256,8 @@ class IngestWorker:
         if not msgs:
             return
         try:
-            results = await self.fence.run(self.service.process_batch, _deliveries(msgs, self.topology.prefix))
+            results = await self.fence.run(self.service.process_batch,
+                                           _deliveries(msgs, self.topology.prefix))
         except StoppingError:
             await self._hand_back(msgs)
             return

@@ -104,6 +104,9 @@ def test_each_kind_is_keyed_by_its_home() -> None:
     assert partition_key(invitation) == "lemans-2024"
     assert partition_key(c.SeasonRegisteredV1(text='kind = "championship"\nid = "x/1"\n')) == "x_1"
     assert partition_key(c.SeasonRegisteredV1(text="not = toml = at all")) is None
+    long_id = c.SeasonRegisteredV1(text=f'id = "{"x" * (MAX_KEY + 1)}"\n')
+    assert partition_key(long_id) is None and subject_of(long_id) == (
+        "paddock.ingest.official.season.registered"), "unpartitioned: the service rejects it"
     keys = {m.subject.rsplit(".", 1)[1] for m in demo_messages()}
     assert keys == {"aslms-2023-24", "lemans-2024", "imsa-2023_jim-trueman-award",
                     "imsa-2023_bob-akin-award"}  # the awards: ids with a slash
