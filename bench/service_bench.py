@@ -291,8 +291,8 @@ async def paddock_ingest(nc: Client, workload: IngestWorkload, store_url: str, *
 
     await publish_all(js, [(m.subject, m.body, {"Nats-Msg-Id": m.message_id})
                            for m in workload.classifications])
-    info = await js.consumer_info(topology.stream, topology.durable)
-    assert info.num_pending == len(workload.classifications), info
+    backlog = await topology.backlog(js)  # every group's consumer
+    assert backlog == (len(workload.classifications), 0), backlog
 
     total = len(workload.classifications)
     stop = asyncio.Event()
@@ -317,11 +317,10 @@ async def paddock_ingest(nc: Client, workload: IngestWorkload, store_url: str, *
     await task
 
     appended = ledger.head() - head_before
-    info = await js.consumer_info(topology.stream, topology.durable)
-    if appended != 3 * total or info.num_pending or info.num_ack_pending:
+    pending, unacked = await topology.backlog(js)
+    if appended != 3 * total or pending or unacked:
         raise RuntimeError(f"ingest incomplete: {appended} events appended for {total} messages "
-                           f"(expected {3 * total}); pending {info.num_pending}, "
-                           f"unacked {info.num_ack_pending}")
+                           f"(expected {3 * total}); pending {pending}, unacked {unacked}")
     ledger.close()
     return {"messages": total, "rows": workload.rows, "events_appended": appended,
             "seconds": elapsed, "cpu_seconds": cpu, "msgs_per_s": total / elapsed,

@@ -15,6 +15,7 @@ from domain.errors import InvalidInputError
 ROLES = ("ingest", "projections", "publisher", "queries", "checkpoints")
 MAX_INGEST_WORKERS = 64
 CHECKPOINT_EVERY = 60.0  # seconds between checkpoint publications (when the log grew)
+INGEST_CLAIM_EVERY = 2.0  # seconds between two settlements of an ingest worker's group leases
 FOLD_MB_ENV = "PADDOCK_FOLD_MB"
 MAX_FOLD_MB = 1_000_000
 PARTITION_GROUPS_ENV = "PADDOCK_PARTITION_GROUPS"
@@ -61,6 +62,7 @@ class ServeConfig:
     checkpoint_every: float = CHECKPOINT_EVERY
     partition_groups: int = PARTITION_GROUPS
     lease_seconds: float = LEASE_SECONDS
+    ingest_claim_every: float = INGEST_CLAIM_EVERY
 
 
 PROJECTION_PARTITIONS = 128
@@ -117,10 +119,13 @@ def parse_roles(text: str) -> tuple[str, ...]:
 
 def serve_config(*, store_url: str, nats_url: str | None, roles: str | None, prefix: str | None,
                  ingest_workers: int | None, grace: float | None,
-                 checkpoint_every: float | None = None) -> ServeConfig:
+                 checkpoint_every: float | None = None,
+                 ingest_claim_every: float | None = None) -> ServeConfig:
     env = os.environ
     every = _seconds(checkpoint_every, env.get("PADDOCK_CHECKPOINT_EVERY"), CHECKPOINT_EVERY,
                      "--checkpoint-every (PADDOCK_CHECKPOINT_EVERY)")
+    claim_every = _seconds(ingest_claim_every, env.get("PADDOCK_INGEST_CLAIM_EVERY"),
+                           INGEST_CLAIM_EVERY, "--ingest-claim-every (PADDOCK_INGEST_CLAIM_EVERY)")
     workers = ingest_workers or int(env.get("PADDOCK_INGEST_WORKERS", "1"))
     grace_seconds = grace if grace is not None else float(env.get("PADDOCK_GRACE_SECONDS", "10"))
     if not 1 <= workers <= MAX_INGEST_WORKERS or not 0 < grace_seconds <= MAX_WAIT_SECONDS:
@@ -140,6 +145,7 @@ def serve_config(*, store_url: str, nats_url: str | None, roles: str | None, pre
         checkpoint_every=every,
         partition_groups=partition_groups(env),
         lease_seconds=lease_seconds(env),
+        ingest_claim_every=claim_every,
     )
 
 

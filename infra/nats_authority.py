@@ -4,6 +4,8 @@ that enforces it.
 The permissions are data derived from domain/authority.py, so the server refuses what the
 service would refuse anyway, before anything reaches the ingest stream:
 - a producing role (timing, steward, official, organiser) may publish only its own kinds,
+  `<prefix>.ingest.<role>.<kind>.<key>` (any partition key: one subject token; the service
+  checks it against the message) or, unpartitioned as before issue 10,
   `<prefix>.ingest.<role>.<kind>`, and subscribe only to its own inbox, where JetStream acks and
   the service's replies come;
 - the subscriber publishes nothing that writes: requests to the query service and the
@@ -40,6 +42,7 @@ from infra.nats_subjects import (
     state_subjects,
 )
 from projections.catalog import CATALOG, Catalog
+from services.ingest_subjects import IngestSubject, SubjectError, published_subject
 
 SERVICE = "service"
 """The paddock service's own user: not a domain role (it records nothing of its own)."""
@@ -82,8 +85,16 @@ def inbox_prefix(user: Role | str, prefix: str = DEFAULT_PREFIX) -> str:
 
 
 def ingest_subject(role: Role, kind: str, prefix: str = DEFAULT_PREFIX) -> str:
-    """`paddock.ingest.steward.penalty.imposed`: the subject a kind is produced on."""
+    """`paddock.ingest.steward.penalty.imposed`: the subject a kind is produced on, without its
+    partition key (services/ingest_subjects.py)."""
     return f"{check_prefix(prefix)}.ingest.{role.value}.{kind}"
+
+
+def ingest_subjects(role: Role, kind: str, prefix: str = DEFAULT_PREFIX) -> tuple[str, str]:
+    """What a role may publish a kind on: the partitioned subjects (one key token), and the
+    unpartitioned one still accepted."""
+    subject = ingest_subject(role, kind, prefix)
+    return f"{subject}.*", subject
 
 
 def producer_permissions(role: Role, prefix: str = DEFAULT_PREFIX) -> Permissions:
@@ -93,7 +104,7 @@ def producer_permissions(role: Role, prefix: str = DEFAULT_PREFIX) -> Permission
         raise ValueError(f"a {role} produces nothing")
     return Permissions(
         user=role.value,
-        publish=tuple(ingest_subject(role, kind, prefix) for kind in kinds),
+        publish=tuple(s for kind in kinds for s in ingest_subjects(role, kind, prefix)),
         subscribe=(f"{inbox_prefix(role, prefix)}.>",),
         why="publishes only its own kinds; reads only its own JetStream acks and replies",
     )
@@ -168,11 +179,14 @@ def all_permissions(prefix: str = DEFAULT_PREFIX, catalog: Catalog = CATALOG) ->
 
 
 def role_of_subject(subject: str, prefix: str = DEFAULT_PREFIX) -> Role | None:
-    """The role that may publish on an ingest subject; None for any other subject."""
-    for kind, role in KIND_ROLES.items():
-        if subject == ingest_subject(role, kind, prefix):
-            return role
-    return None
+    """The role that may publish on an ingest subject (partitioned or not); None for any
+    other subject."""
+    try:
+        parsed = IngestSubject.parse(subject, prefix)
+    except SubjectError:
+        return None
+    role = KIND_ROLES.get(parsed.kind)
+    return role if parsed.group is None and role is not None and role.value == parsed.role else None
 
 
 def producer_inbox(subjects: Iterable[str], prefix: str = DEFAULT_PREFIX) -> str | None:
@@ -271,7 +285,7 @@ def reply_fault(reply_to: str, subject: str, prefix: str = DEFAULT_PREFIX) -> st
         return "not an inbox (_INBOX.…)"
     if not reply_to.startswith(f"_INBOX.{prefix}."):
         return None  # a deployment without per-role inboxes
-    role = subject.removeprefix(f"{prefix}.ingest.").split(".", 1)[0]
+    role = published_subject(subject, prefix).removeprefix(f"{prefix}.ingest.").split(".", 1)[0]
     if not reply_to.startswith(f"{inbox_prefix(role, prefix)}."):
         return f"not the sending role's inbox ({inbox_prefix(role, prefix)}.…)"
     return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from projections.catalog import CATALOG, Catalog, View
+from services.ingest_subjects import subject_token
 
 DEFAULT_PREFIX = "paddock"
 SERVICE_NAME = "paddock"
@@ -24,13 +25,12 @@ QUERY_INVITATIONS = "paddock.query.invitations"
 QUERY_HISTORY = "paddock.query.history"
 QUERY_ENDPOINTS = CATALOG.queries
 
-_OUTSIDE_TOKEN = re.compile(r"[^A-Za-z0-9_-]")
 _PREFIX = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 
 
 def token(value: str) -> str:
     """A subject token (and KV key part) for an id: `aslms-2023/24` → `aslms-2023_24`."""
-    return _OUTSIDE_TOKEN.sub("_", value) or "_"
+    return subject_token(value)
 
 
 def check_prefix(prefix: str) -> str:

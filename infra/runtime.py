@@ -19,6 +19,7 @@ from infra.bootstrap import open_ledger
 from infra.config import ServeConfig, redact_url
 from infra.nats_ingest import IngestTopology
 from infra.workers.fence import Fence, StoppingError
+from infra.workers.group_claims import claims_for
 from infra.workers.ingest_worker import IngestWorker
 from infra.workers.outage import StoreOutage, is_outage
 from services.ingest import IngestService
@@ -252,9 +253,14 @@ async def close_quietly(nc: Client) -> None:
 
 
 async def _ingest_worker(roles: _Roles, wake: Callable[[], None]) -> IngestWorker:
-    service = IngestService(await roles.ledger(), prefix=roles.config.prefix)
-    return IngestWorker(roles.nc, service, IngestTopology(prefix=roles.config.prefix),
-                        on_appended=wake, fence=roles.fence)
+    """A worker on the ingest groups it claims (docs/SERVICE.md, Ingest groups): every worker
+    of every `serve` process on the store takes a fair share."""
+    config = roles.config
+    topology = IngestTopology(prefix=config.prefix)
+    service = IngestService(await roles.ledger(), prefix=config.prefix)
+    claims = claims_for(config.store_url, "ingest", topology.leases, scope=config.prefix)
+    return IngestWorker(roles.nc, service, topology, on_appended=wake, fence=roles.fence,
+                        claims=claims, claim_every=config.ingest_claim_every)
 
 
 async def _start_queries(roles: _Roles) -> Callable[[], Awaitable[None]]:

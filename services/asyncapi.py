@@ -9,6 +9,7 @@ from domain.bounds import MAX_HOURS
 from projections.catalog import CATALOG, HOURS, ID, INTEGER, PER_CLASS, TIME, Catalog, Param, View
 from services import contracts as c
 from services.ingest_headers import MAX_ACTOR, MAX_MESSAGE_ID
+from services.ingest_subjects import KEY_FIELDS, MAX_KEY
 
 _REPLY = {
     "type": "object",
@@ -21,7 +22,8 @@ _REPLY = {
                       "description": "log positions of the appended facts"},
         "reason": {"enum": ["invalid_json", "schema_violation", "oversized", "unknown_championship",
                             "unknown_round", "unknown_car", "unknown_class", "unknown_target_event",
-                            "unknown_decision", "business_rule", "message_id_reused", "poison"]},
+                            "unknown_decision", "business_rule", "message_id_reused", "poison",
+                            "wrong_partition", "bad_header", "forbidden"]},
         "detail": {"type": "string"},
     },
 }
@@ -64,8 +66,7 @@ def asyncapi(prefix: str = "paddock", version: str = "0.1.0",
         messages[key] = {"name": kind, "title": model.__name__, "summary": (model.__doc__ or "").strip(),
                          "contentType": "application/json", "headers": _INGEST_HEADERS,
                          "payload": _shared(model.model_json_schema(by_alias=True), schemas)}
-        channels[key] = {"address": c.subject_for(kind, prefix),
-                         "messages": {key: {"$ref": f"#/components/messages/{key}"}}}
+        channels[key] = _ingest_channel(kind, key, prefix)
         operations[f"send_{key}"] = {
             "action": "send", "channel": {"$ref": f"#/channels/{key}"},
             "reply": {"address": {"location": "$message.header#/Paddock-Reply-To"},
@@ -81,6 +82,22 @@ def asyncapi(prefix: str = "paddock", version: str = "0.1.0",
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages, "schemas": dict(sorted(schemas.items()))},
+    }
+
+
+def _ingest_channel(kind: str, key: str, prefix: str) -> dict[str, Any]:
+    """A kind's channel: its partitioned address, the key a parameter (services/ingest_subjects.py)."""
+    field = KEY_FIELDS[kind]
+    return {
+        "address": f"{c.subject_for(kind, prefix)}.{{key}}",
+        "description": (f"`key` is the message's partition key: its `{field}` as a subject token "
+                        f"(every character outside [A-Za-z0-9_-] becomes `_`; at most {MAX_KEY}). "
+                        "The message must name the same key; all messages with one key are "
+                        "handled in order. Without the key "
+                        f"(`{c.subject_for(kind, prefix)}`, before issue 10) a message is still "
+                        "accepted, in one group shared by every unpartitioned message."),
+        "parameters": {"key": {"description": f"the {field}'s subject token"}},
+        "messages": {key: {"$ref": f"#/components/messages/{key}"}},
     }
 
 

@@ -1,7 +1,8 @@
 """Versioned message contracts for producers (timing systems, stewards, officials, organisers).
 
-Each message is JSON on `paddock.ingest.<role>.<kind>` (the role that may send it,
-domain/authority.py); the body names its `kind` and `version`, so a
+Each message is JSON on `paddock.ingest.<role>.<kind>.<key>` (the role that may send it,
+domain/authority.py; the partition key: services/ingest_subjects.py); the body names its `kind`
+and `version`, so a
 producer can validate before sending with the JSON Schemas from `paddock schema`. Version 1 of
 every contract is defined here; a new version is a new model, never an edit of an old one.
 """
@@ -212,7 +213,8 @@ def kind_of(model: type[Contract]) -> str:
 
 def subject_for(kind: str, prefix: str = "paddock") -> str:
     """`paddock.ingest.steward.penalty.imposed`: the role in the subject lets the NATS server
-    enforce who may publish what."""
+    enforce who may publish what. A producer appends the partition key
+    (services/ingest_subjects.py); without it, the message goes to the unpartitioned group."""
     return f"{prefix}.ingest.{role_of(kind).value}.{kind}"
 
 

@@ -16,7 +16,7 @@ from eventsourcing.persistence import IntegrityError
 from pydantic import ValidationError
 
 from domain.aggregates.ingest_receipt import IngestReceipt
-from domain.authority import ForbiddenError, check_role
+from domain.authority import ForbiddenError, check_role, role_of
 from domain.classification import check_rows
 from domain.errors import (
     PaddockError,
@@ -33,6 +33,13 @@ from domain.timing import race_seconds_text
 from services import contracts as c
 from services.importing import register_season_file
 from services.ingest_headers import ACTOR, BAD_HEADER, given_message_id, header_fault
+from services.ingest_subjects import (
+    KEY_FIELDS,
+    IngestSubject,
+    SubjectError,
+    partition_key,
+    subject_of,
+)
 from services.ledger import Ledger
 from services.message_signing import presented, recipient_of, terms_of
 from services.outcome import ACCEPTED, DUPLICATE, Outcome
@@ -40,6 +47,7 @@ from services.row_json import EncodedRows
 from services.season_files import parse_season_text
 
 REJECTED = "rejected"
+WRONG_PARTITION = "wrong_partition"
 MAX_MESSAGE_BYTES = 256 * 1024
 
 REASONS: dict[type[PaddockError], str] = {
@@ -194,21 +202,34 @@ class IngestService:
             if any(e["type"] == "json_invalid" for e in error.errors()):
                 raise _Rejection("invalid_json", _describe(error)) from None
             raise _Rejection("schema_violation", _describe(error)) from None
-        self._check_subject(delivery.subject, c.kind_of(type(message)))
+        self._check_subject(delivery.subject, message)
         return message
 
-    def _check_subject(self, subject: str, kind: str) -> None:
+    def _check_subject(self, subject: str, message: c.Contract) -> None:
         """The server's permissions let a role publish only under its own token; checking the
-        token against the kind here means a message cannot smuggle another role's fact."""
-        expected = c.subject_for(kind, self.prefix)
-        if subject == expected:
-            return
-        role = subject.removeprefix(f"{self.prefix}.ingest.").split(".", 1)[0]
+        token against the kind here means a message cannot smuggle another role's fact. A
+        partitioned subject must carry the message's own partition key: in another key's group
+        it would not be ordered with the other messages of its championship."""
+        kind = c.kind_of(type(message))
+        expected = subject_of(message, self.prefix)
         try:
-            check_role(kind, role)
-        except ForbiddenError as error:
-            raise _Rejection("forbidden", f"{error.message} (published on {subject})") from None
-        raise _Rejection("schema_violation", f"a {kind} message belongs on {expected}, not {subject}")
+            parsed = IngestSubject.parse(subject, self.prefix)
+        except SubjectError as error:
+            raise _Rejection("schema_violation", f"{error}; a {kind} message belongs on "
+                                                 f"{expected}") from None
+        if parsed.kind != kind or parsed.role != role_of(kind).value:
+            try:
+                check_role(kind, parsed.role)
+            except ForbiddenError as error:
+                raise _Rejection("forbidden", f"{error.message} (published on {subject})") from None
+            raise _Rejection("schema_violation", f"a {kind} message belongs on {expected}, "
+                                                 f"not {subject}")
+        key = partition_key(message)
+        if parsed.key is not None and key is not None and parsed.key != key:
+            raise _Rejection(WRONG_PARTITION, (
+                f"its {KEY_FIELDS[kind]} gives the partition key '{key}': publish it on "
+                f"{expected}, not {subject} (a message in another key's group is not ordered "
+                "with the other messages of its championship or event)"))
 
     def _record(self, delivery: Delivery, message: c.Contract) -> IngestResult:
         mid = delivery.message_id

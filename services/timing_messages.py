@@ -17,6 +17,7 @@ from services import contracts as c
 from services import demo
 from services.alkamel import parse_alkamel
 from services.importing import read_bytes
+from services.ingest_subjects import subject_of
 from services.message_signing import signed
 
 
@@ -28,10 +29,11 @@ class OutgoingMessage:
 
 
 def message(model: c.Contract, prefix: str = "paddock") -> OutgoingMessage:
-    """Serialise a contract; its id is a digest of its content, so a resend is the same message."""
+    """Serialise a contract, on its partitioned subject (services/ingest_subjects.py); its id is
+    a digest of its content, so a resend is the same message."""
     body = json.dumps(to_plain(model.model_dump(mode="json", by_alias=True)), sort_keys=True,
                       separators=(",", ":"), ensure_ascii=False).encode()
-    subject = c.subject_for(c.kind_of(type(model)), prefix)
+    subject = subject_of(model, prefix)
     return OutgoingMessage(subject, body, hashlib.sha256(subject.encode() + body).hexdigest()[:32])
 
 

@@ -34,6 +34,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     srv = sub.add_parser("serve", parents=[common, nats_opts], help="run the service")
     srv.add_argument("--roles", help=f"comma-separated, of {', '.join(ROLES)} (default: all)")
     srv.add_argument("--ingest-workers", type=int, help="ingest workers in this process (default 1)")
+    srv.add_argument("--ingest-claim-every", type=float, metavar="SECONDS",
+                     help="how often an ingest worker settles its partition-group leases: takes "
+                     "its fair share, and a dead worker's groups (default: "
+                     "$PADDOCK_INGEST_CLAIM_EVERY, else 2)")
     srv.add_argument("--grace", type=float, help="seconds to finish in-flight work on SIGTERM (10)")
     srv.add_argument("--checkpoint-every", type=float, metavar="SECONDS",
                      help="publish the log's checkpoint this often when it moved (60)")
@@ -69,7 +73,8 @@ def serve_command(args: argparse.Namespace) -> int:
     config = serve_config(store_url=store_from_env(args.store) or "sqlite:///paddock.db",
                           nats_url=args.nats_url, roles=args.roles, prefix=args.prefix,
                           ingest_workers=args.ingest_workers, grace=args.grace,
-                          checkpoint_every=args.checkpoint_every)
+                          checkpoint_every=args.checkpoint_every,
+                          ingest_claim_every=args.ingest_claim_every)
     # The service's own inbox: the server lets no producer or subscriber read it.
     config = replace(config, nats_inbox_prefix=config.nats_inbox_prefix
                      or inbox_prefix(SERVICE, config.prefix))

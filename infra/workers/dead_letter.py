@@ -18,14 +18,14 @@ _FRAME = 64  # "NATS/1.0" line, the final CRLF, and slack
 
 
 def letter(msg: Msg, result: IngestResult, reason: str, *, stream: str,
-           max_payload: int) -> tuple[bytes, dict[str, str]]:
+           max_payload: int, subject: str | None = None) -> tuple[bytes, dict[str, str]]:
     """The payload and headers to publish on the dead-letter subject for `reason`. The payload
     is left out (the original stays in `stream`, named by its sequence) when both would not fit
-    in `max_payload`."""
+    in `max_payload`. `subject`: the one the producer published (the stream's has the group)."""
     sequence = msg.metadata.sequence.stream
     headers = _original_headers(msg.headers or {})
     headers.update({
-        "Paddock-Original-Subject": msg.subject,
+        "Paddock-Original-Subject": subject or msg.subject,
         "Paddock-Original-Sequence": str(sequence),
         "Paddock-Reason": reason,
         "Paddock-Detail": _one_line(result.detail or ""),

@@ -1,7 +1,17 @@
 """The ingest worker: fetch from the durable consumer, append through the Ledger (in a thread),
 answer the producer, dead-letter what is rejected, and only then acknowledge.
 
-Several workers may share the durable consumer. A message is acknowledged only after its facts
+The ingest stream has one durable consumer per partition group (infra/nats_ingest.py). A worker
+given `claims` works only on the groups it holds a lease on (infra/workers/group_claims.py),
+re-settled every `claim_every` seconds: it takes a fair share, and a dead worker's groups once
+their leases are released. Before it fetches from a group it has just taken, it waits until the
+messages the previous holder had fetched and not acknowledged are due again (at most the ack
+wait), so that they are redelivered to it before the ones behind them: a group's messages are
+handled in stream order. A worker without `claims` works on every group (one worker alone;
+several such workers share each consumer, as before issue 10, without the order). A worker's
+batches are handled one at a time (one Ledger), whichever group they come from.
+
+A message is acknowledged only after its facts
 (and its receipt) are durably appended; a redelivery finds the receipt and is a duplicate. While
 a batch is worked on, in-progress acks keep the broker from redelivering it, so the ack wait can
 be short and a killed worker's batch comes back promptly. A message with a malformed header is
@@ -31,11 +41,17 @@ from infra.nats_authority import reply_fault
 from infra.nats_ingest import IngestTopology
 from infra.workers.dead_letter import letter
 from infra.workers.fence import Fence, StoppingError
+from infra.workers.group_claims import GroupClaims
+from infra.workers.group_tasks import GroupTasks
 from infra.workers.outage import StoreOutage, is_outage
 from services.ingest import REJECTED, Delivery, IngestResult, IngestService
 from services.ingest_headers import BAD_HEADER, REPLY_TO, described, shown
+from services.ingest_subjects import published_subject
 
 REPLY_HEADER = REPLY_TO
+CLAIM_EVERY = 2.0
+"""Seconds between two settlements of a worker's claims: with the ack wait, the bound on how
+long a dead worker's groups wait for a new holder."""
 log = structlog.get_logger("paddock.ingest")
 
 
@@ -43,7 +59,8 @@ class IngestWorker:
     def __init__(self, nc: Client, service: IngestService, topology: IngestTopology, *,
                  batch: int = 64, poison_after: int = 5, retry_delay: float = 0.5,
                  on_appended: Callable[[], None] = lambda: None,
-                 fence: Fence | None = None) -> None:
+                 fence: Fence | None = None, claims: GroupClaims | None = None,
+                 claim_every: float = CLAIM_EVERY) -> None:
         self.nc = nc
         self.js = nc.jetstream()
         self.service = service
@@ -53,66 +70,162 @@ class IngestWorker:
         self.retry_delay = retry_delay
         self.on_appended = on_appended
         self.fence = fence or Fence()
+        self.claims = claims
+        self.claim_every = claim_every
         self.outage = StoreOutage("ingest")
         self._pause = 0.0
+        self._turn = asyncio.Lock()  # one batch at a time through the service
+        self._probe = asyncio.Lock()  # one store probe at a time during an outage
+        self._last_work = 0.0
         self.handled = 0
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until `stop` is set; the batch in flight is finished before returning."""
-        psub = await self._subscribe()
+        """Work until `stop` is set; the batches in flight are finished before returning, and
+        the leases given back after."""
+        await self.topology.ensure(self.js)
+        tasks = GroupTasks(lambda group, done: self._work_group(group, stop, done, wait=True),
+                           "ingest-group")
+        try:
+            if self.claims is None:
+                for group in range(self.topology.leases):
+                    tasks.start(group)
+            while not stop.is_set():
+                if self.claims is not None:
+                    await self._settle_claims(tasks)
+                await _sleep_unless(stop, self.claim_every)
+                failure = tasks.failure()
+                if failure is not None:
+                    raise failure
+        finally:
+            await tasks.stop()
+            if self.claims is not None:
+                await asyncio.to_thread(self.claims.close)
+
+    async def _settle_claims(self, tasks: GroupTasks) -> None:
+        """Settle the claims: start the groups taken, stop (then give up) those over the share,
+        stop all when the leases were lost with their store connection."""
+        assert self.claims is not None
+        claims = self.claims
+        try:
+            plan = await asyncio.to_thread(claims.settle)
+        except Exception as error:  # noqa: BLE001 - the store is down: no group until it is back
+            await tasks.stop()
+            await asyncio.to_thread(claims.close)  # start afresh: hold nothing not worked on
+            log.warning("ingest.claims_failed", error=repr(error))
+            return
+        if plan.lost:
+            await tasks.stop()
+            log.warning("ingest.leases_lost", reason="the store connection holding them closed")
+            return
+        await tasks.stop(list(plan.give_up))
+        for group in plan.give_up:
+            await asyncio.to_thread(claims.release, group)
+        await tasks.stop([g for g in tasks.groups if g not in claims.held])
+        for group in sorted(claims.held):  # what is held is worked on, whatever happened before
+            tasks.start(group)
+        if plan.start or plan.give_up:
+            log.info("ingest.groups", taken=list(plan.start), given_up=list(plan.give_up),
+                     held=tasks.groups, live_workers=plan.live)
+
+    async def _work_group(self, group: int, stop: asyncio.Event, done: asyncio.Event, *,
+                          wait: bool, idle: float | None = None) -> None:
+        """Fetch and handle one group's messages until `stop` or `done` is set (or, with
+        `idle`, until no worker's group had a message for that long)."""
+        if wait and not await self._after_previous_holder(group, done):
+            return
+        psub = await self._bind(group, stop, done)
+        if psub is None:
+            return
         failures = 0
         try:
-            while not stop.is_set():
+            while not stop.is_set() and not done.is_set():
                 if self.outage.down and not await self._store_is_back(stop):
                     continue
                 try:
-                    await self._fetch_and_handle(psub, timeout=0.5)
+                    await self._fetch_and_handle(psub, timeout=min(idle or 0.5, 0.5))
                     failures = 0
                 except (NatsError, OSError) as error:  # broker trouble: back off, keep going
                     failures += 1
                     log.warning("ingest.broker_error", error=repr(error), failures=failures)
                     await _sleep_unless(stop, min(10.0, 0.2 * 2 ** failures))
+                if idle is not None and _now() - self._last_work >= idle:
+                    return
         finally:
             with contextlib.suppress(NatsError, OSError):
                 await psub.unsubscribe()
 
+    async def _bind(self, group: int, stop: asyncio.Event, done: asyncio.Event
+                    ) -> JetStreamContext.PullSubscription | None:
+        """The group's pull subscription, retried while the broker is unreachable (None: told
+        to stop meanwhile): a rebalance during a broker outage must not stop the worker."""
+        failures = 0
+        while not stop.is_set() and not done.is_set():
+            try:
+                return await self.js.pull_subscribe_bind(self.topology.durable_of(group),
+                                                         self.topology.stream)
+            except (NatsError, OSError) as error:
+                failures += 1
+                log.warning("ingest.broker_error", error=repr(error), group=group,
+                            failures=failures)
+                await _sleep_unless(done, min(10.0, 0.2 * 2 ** failures))
+        return None
+
+    async def _after_previous_holder(self, group: int, done: asyncio.Event) -> bool:
+        """Wait until the messages a previous holder fetched and never acknowledged are due
+        again (at most the ack wait): redelivered first, they keep the group's order. False
+        if told to stop meanwhile."""
+        durable = self.topology.durable_of(group)
+        deadline = _now() + self.topology.ack_wait + 0.5
+        while not done.is_set():
+            try:
+                unacked = (await self.js.consumer_info(self.topology.stream, durable)
+                           ).num_ack_pending
+            except (NatsError, OSError) as error:  # unknown: wait as if some were held
+                unacked = None
+                log.warning("ingest.broker_error", error=repr(error), group=group)
+            if unacked == 0 or _now() >= deadline:
+                return True
+            log.info("ingest.group_waits", group=group, unacknowledged=unacked)
+            await _sleep_unless(done, 0.25)
+        return False
+
     async def _store_is_back(self, stop: asyncio.Event) -> bool:
-        """After a pause, ask the store for its head; True once it answers."""
-        await _sleep_unless(stop, self._pause)
-        try:
-            await self.fence.run(self.service.ledger.head)
-        except StoppingError:
-            return False
-        except Exception as error:
-            if not is_outage(error):
-                raise
-            self._pause = self.outage.failed(error)
-            return False
-        self.outage.succeeded()
-        return True
+        """After a pause, ask the store for its head; True once it answers (one group's task
+        probes, the others wait for its answer)."""
+        async with self._probe:
+            if not self.outage.down:
+                return True
+            await _sleep_unless(stop, self._pause)
+            try:
+                await self.fence.run(self.service.ledger.head)
+            except StoppingError:
+                return False
+            except Exception as error:
+                if not is_outage(error):
+                    raise
+                self._pause = self.outage.failed(error)
+                return False
+            self.outage.succeeded()
+            return True
 
     async def run_until_idle(self, idle: float = 0.5) -> int:
-        """Burst mode: handle messages until none arrives for `idle` seconds."""
-        psub = await self._subscribe()
-        before = self.handled
-        try:
-            while await self._fetch_and_handle(psub, timeout=idle):
-                pass
-        finally:
-            await psub.unsubscribe()
-        return self.handled - before
-
-    async def _subscribe(self) -> JetStreamContext.PullSubscription:
+        """Burst mode: handle messages of every group until none arrives for `idle` seconds."""
         await self.topology.ensure(self.js)
-        return await self.js.pull_subscribe_bind(self.topology.durable, self.topology.stream)
+        before = self.handled
+        self._last_work = _now()
+        never = asyncio.Event()
+        await asyncio.gather(*(self._work_group(group, never, never, wait=False, idle=idle)
+                               for group in range(self.topology.leases)))
+        return self.handled - before
 
     async def _fetch_and_handle(self, psub: JetStreamContext.PullSubscription, timeout: float) -> int:
         try:
             msgs: list[Msg] = await psub.fetch(self.batch, timeout=timeout)
         except (NatsTimeout, TimeoutError):
             return 0
-        async with self._in_progress(msgs):
+        async with self._in_progress(msgs), self._turn:
             await self._handle(msgs, time.perf_counter())
+        self._last_work = _now()
         return len(msgs)
 
     @contextlib.asynccontextmanager
@@ -143,7 +256,8 @@ class IngestWorker:
         if not msgs:
             return
         try:
-            results = await self.fence.run(self.service.process_batch, _deliveries(msgs))
+            results = await self.fence.run(self.service.process_batch,
+                                           _deliveries(msgs, self.topology.prefix))
         except StoppingError:
             await self._hand_back(msgs)
             return
@@ -167,14 +281,15 @@ class IngestWorker:
             if fault is None:
                 rest.append(msg)
                 continue
-            [delivery] = _deliveries([msg])
+            [delivery] = _deliveries([msg], self.topology.prefix)
             result = IngestResult(REJECTED, delivery.message_id, reason=BAD_HEADER, detail=fault)
             await self._settle(msg, result, time.perf_counter() - started)
         return rest
 
     def _reply_fault(self, msg: Msg) -> str | None:
         reply_to = (msg.headers or {}).get(REPLY_HEADER)
-        fault = reply_fault(reply_to, msg.subject, self.topology.prefix) if reply_to else None
+        subject = published_subject(msg.subject, self.topology.prefix)
+        fault = reply_fault(reply_to, subject, self.topology.prefix) if reply_to else None
         return described(REPLY_HEADER, reply_to or "", fault) if fault else None
 
     async def _one_by_one(self, msgs: list[Msg], started: float) -> None:
@@ -182,7 +297,8 @@ class IngestWorker:
         holds back only itself; it is retried later and dead-lettered after `poison_after`."""
         for index, msg in enumerate(msgs):
             try:
-                [result] = await self.fence.run(self.service.process_batch, _deliveries([msg]))
+                [result] = await self.fence.run(self.service.process_batch,
+                                                _deliveries([msg], self.topology.prefix))
             except StoppingError:
                 await self._hand_back(msgs[index:])
                 return
@@ -238,14 +354,15 @@ class IngestWorker:
     async def _dead_letter(self, msg: Msg, result: IngestResult, reason: str | None = None) -> None:
         reason = reason or result.reason or "rejected"
         data, headers = letter(msg, result, reason, stream=self.topology.stream,
-                               max_payload=self.nc.max_payload)
+                               max_payload=self.nc.max_payload,
+                               subject=published_subject(msg.subject, self.topology.prefix))
         await self.js.publish(self.topology.dlq_subject(reason), data, headers=headers)
 
     async def _retry_later(self, msgs: list[Msg], error: BaseException) -> None:
         for msg in msgs:
             delivered = msg.metadata.num_delivered
             if delivered >= self.poison_after:
-                result = IngestResult(REJECTED, _deliveries([msg])[0].message_id,
+                result = IngestResult(REJECTED, _deliveries([msg], self.topology.prefix)[0].message_id,
                                       reason="poison",
                                       detail=f"failed {delivered} times; see the service logs")
                 await self._dead_letter(msg, result, "poison")
@@ -258,8 +375,14 @@ class IngestWorker:
                             error=repr(error))
 
 
-def _deliveries(msgs: list[Msg]) -> list[Delivery]:
-    return [Delivery(m.subject, m.data, dict(m.headers or {})) for m in msgs]
+def _deliveries(msgs: list[Msg], prefix: str) -> list[Delivery]:
+    """As the producer published them: the stream's group token is the broker's business."""
+    return [Delivery(published_subject(m.subject, prefix), m.data, dict(m.headers or {}))
+            for m in msgs]
+
+
+def _now() -> float:
+    return asyncio.get_running_loop().time()
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

@@ -59,6 +59,15 @@ class Leases(ABC):
             self._release(group)
             self.held.discard(group)
 
+    def taken(self, group: int) -> bool:
+        """Whether another holder has the group now (tried, and given back at once if free)."""
+        if group in self.held:
+            return False
+        if self._try(group):
+            self._release(group)
+            return False
+        return True
+
     @abstractmethod
     def holders(self) -> set[int]:
         """The keys someone holds now (this worker included)."""

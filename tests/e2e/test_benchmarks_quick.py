@@ -32,3 +32,14 @@ def test_benchmark_runs_in_its_quick_form(module: str, expected: list[str]) -> N
     assert done.returncode == 0, done.stderr[-3000:]
     for text in expected:
         assert text in done.stdout, (text, done.stdout[-3000:])
+
+
+@pytest.mark.postgres
+def test_the_ingest_scaling_benchmark_runs_in_its_quick_form(postgres_url: str) -> None:
+    """Two partitioned ingest worker processes against one, on PostgreSQL (issue 10)."""
+    done = subprocess.run([sys.executable, "-m", "bench.ingest_scaling_bench", "--quick",
+                           "--store", postgres_url], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for text in ("2 partitioned worker processes", "one worker process", "ratio", "load"):
+        assert text in done.stdout, (text, done.stdout[-3000:])

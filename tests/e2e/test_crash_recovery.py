@@ -66,8 +66,7 @@ async def ingested_beyond(ledger: Ledger, position: int, proc: subprocess.Popen[
 async def pending(nats_url: str, topology: IngestTopology) -> int:
     nc = await nats.connect(nats_url)
     try:
-        info = await nc.jetstream().consumer_info(topology.stream, topology.durable)
-        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+        return sum(await topology.backlog(nc.jetstream()))
     finally:
         await nc.close()
 

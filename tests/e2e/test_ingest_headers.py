@@ -122,7 +122,7 @@ async def test_a_hostile_header_is_rejected_alone_and_the_rest_of_the_batch_answ
         assert (bodies[subject]["status"], bodies[subject]["reason"]) == ("rejected", "bad_header")
     assert set(replies) == set(own) | set(answered), "no reply went anywhere else"
 
-    info = await js.consumer_info(topology.stream, topology.durable)
+    info = await js.consumer_info(topology.stream, topology.consumer_of(valid[0].subject))
     assert (info.num_pending, info.num_ack_pending, info.num_redelivered) == (0, 0, 0)
     dlq = await js.pull_subscribe(f"{nats_prefix}.dlq.>", stream=topology.dlq_stream)
     letters = await dlq.fetch(len(cases) + 2, timeout=2)
@@ -158,7 +158,7 @@ async def test_a_message_at_the_brokers_size_limit_is_dead_lettered_and_its_batc
     assert dict(replies) == {f"{inbox}.{m}": 1 for m in (before.message_id, "big", after.message_id)}
     assert bodies[f"{inbox}.big"]["reason"] == "oversized"
     assert bodies[f"{inbox}.{after.message_id}"]["status"] == "accepted"
-    info = await js.consumer_info(topology.stream, topology.durable)
+    info = await js.consumer_info(topology.stream, topology.consumer_of(before.subject))
     assert (info.num_pending, info.num_ack_pending, info.num_redelivered) == (0, 0, 0)
     dlq = await js.pull_subscribe(f"{nats_prefix}.dlq.>", stream=topology.dlq_stream)
     [letter] = await dlq.fetch(1, timeout=2)

@@ -47,6 +47,7 @@ from infra.nats_subjects import (
 )
 from services.contracts import subject_for
 from services.demo import ASLMS, OFFICIAL_FILES, SEASONS, season_dir
+from services.ingest_subjects import partitioned_subject
 from tests.e2e.conftest import CliRunner
 from tests.nats_server import NatsServer, find_binary
 
@@ -181,12 +182,15 @@ async def test_each_role_publishes_exactly_its_own_kinds(connect: Connect, role:
     own = 0
     for kind, owner in sorted(KIND_ROLES.items()):
         subject = subject_for(kind, PREFIX)
-        if owner.value == role:
-            ack = await js.publish(subject, b"{}", headers={"Nats-Msg-Id": f"{role}-{kind}"})
-            own += 1
-            assert ack.seq == own, kind
+        if owner.value == role:  # unpartitioned, and with a partition key
+            for sent in (subject, f"{subject}.key-1"):
+                ack = await js.publish(sent, b"{}", headers={"Nats-Msg-Id": f"{role}-{sent}"})
+                own += 1
+                assert ack.seq == own, sent
+            assert await producer.refused(f"{subject}.two.tokens"), "one key token, no more"
         else:
             assert await producer.refused(subject), f"a {role} published {kind}"
+            assert await producer.refused(f"{subject}.key-1"), f"a {role} published {kind}"
     assert own > 0 and await ingest_count(service) == own
     # Nor may it send anything else: state, KV, another's inbox, the JetStream API.
     for subject in (standings_subject(ASLMS, "GT", prefix=PREFIX), f"$KV.{bucket_name()}.x",
@@ -390,8 +394,8 @@ async def test_the_service_runs_with_each_part_as_its_own_user(
                                    store_url=None, env=timing_env)
     assert sent.code == 0, sent.err + sent.out
     [reply] = sent.json()
-    assert reply["status"] == "accepted" and reply["subject"] == subject_for(
-        "classification.published", PREFIX)
+    assert reply["status"] == "accepted" and reply["subject"] == partitioned_subject(
+        "classification.published", ASLMS, PREFIX)
 
     # A subscriber sees the standings it produced, in the KV bucket and over the query service.
     subscriber = await connect("subscriber")

@@ -95,7 +95,7 @@ async def test_a_killed_service_recovers_within_the_ack_wait_not_thirty_seconds(
         try:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
-                info = await js.consumer_info(topology.stream, topology.durable)
+                info = await js.consumer_info(topology.stream, topology.consumer_of(messages[0].subject))
                 if info.ack_floor.stream_seq and info.num_ack_pending:
                     break
                 await asyncio.sleep(0.01)
@@ -104,7 +104,7 @@ async def test_a_killed_service_recovers_within_the_ack_wait_not_thirty_seconds(
         finally:
             stop(proc)
         killed_at = time.monotonic()
-        info = await js.consumer_info(topology.stream, topology.durable)
+        info = await js.consumer_info(topology.stream, topology.consumer_of(messages[0].subject))
         held, held_upto = info.num_ack_pending, info.delivered.stream_seq
         if held and info.num_pending:
             break
@@ -117,7 +117,7 @@ async def test_a_killed_service_recovers_within_the_ack_wait_not_thirty_seconds(
         recovered_in = None
         deadline = time.monotonic() + 120  # generous: the assertions below are on the time taken
         while time.monotonic() < deadline:
-            info = await js.consumer_info(topology.stream, topology.durable)
+            info = await js.consumer_info(topology.stream, topology.consumer_of(messages[0].subject))
             if recovered_in is None and info.ack_floor.stream_seq >= held_upto:
                 recovered_in = time.monotonic() - killed_at
             if not info.num_pending and not info.num_ack_pending:
@@ -218,7 +218,7 @@ async def test_a_batch_longer_than_the_ack_wait_is_kept_in_progress_not_redelive
     head = ledger.head()
     slow = asyncio.create_task(worker.run_until_idle(idle=0.5))
     deadline = time.monotonic() + 30
-    while (await js.consumer_info(topology.stream, topology.durable)).num_ack_pending < len(messages):
+    while (await js.consumer_info(topology.stream, topology.consumer_of(messages[0].subject))).num_ack_pending < len(messages):
         assert time.monotonic() < deadline, "the slow worker fetched the batch"
         await asyncio.sleep(0.05)
     # Another worker on the same consumer would get whatever the broker redelivers.
@@ -230,7 +230,7 @@ async def test_a_batch_longer_than_the_ack_wait_is_kept_in_progress_not_redelive
     await watching
     assert rival.handled == 0, "nothing was redelivered while the batch was in progress"
     assert worker.handled == len(messages), "each message handled once"
-    info = await js.consumer_info(topology.stream, topology.durable)
+    info = await js.consumer_info(topology.stream, topology.consumer_of(messages[0].subject))
     assert (info.num_redelivered, info.num_ack_pending, info.num_pending) == (0, 0, 0)
     statuses = [type(e).__name__ for _, e in ledger.read_events(head)]
     assert statuses.count("Received") == len(messages)

@@ -129,8 +129,7 @@ async def held_by_ingest(js: JetStreamContext, prefix: str) -> None:
     topology = IngestTopology(prefix=prefix)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        info = await js.consumer_info(topology.stream, topology.durable)
-        if info.num_ack_pending:
+        if (await topology.backlog(js))[1]:
             return
         await asyncio.sleep(0.1)
     raise AssertionError("the ingest worker never took a message during the outage")

@@ -25,7 +25,7 @@ def test_shipped_asyncapi_matches_and_describes_every_contract() -> None:
     assert json.loads((SHIPPED / "asyncapi.json").read_text()) == doc
     addresses = {ch["address"] for ch in doc["channels"].values()}
     for model in c.CONTRACTS:
-        assert c.subject_for(c.kind_of(model)) in addresses
+        assert f"{c.subject_for(c.kind_of(model))}.{{key}}" in addresses  # the partition key
     assert "paddock.standings.{championship}.{class}" in addresses
     assert "paddock.dlq.{reason}" in addresses
 

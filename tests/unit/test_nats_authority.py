@@ -72,16 +72,19 @@ def test_each_kind_is_published_by_its_role_alone(prefix: str) -> None:
     for kind, role in KIND_ROLES.items():
         subject = ingest_subject(role, kind, prefix)
         assert subject == subject_for(kind, prefix)  # the producers' subject layout
-        allowed = [u for u, p in users.items() if any(overlaps(s, subject) for s in p.publish)]
-        assert allowed == [role.value], kind
-        assert role_of_subject(subject, prefix) is role
+        for sent in (subject, f"{subject}.aslms-2023-24"):
+            allowed = [u for u, p in users.items() if any(overlaps(s, sent) for s in p.publish)]
+            assert allowed == [role.value], sent
+            assert role_of_subject(sent, prefix) is role
 
 
 @pytest.mark.parametrize("prefix", PREFIXES)
 def test_producers_publish_exactly_their_kinds_and_read_only_their_inbox(prefix: str) -> None:
     for role in PRODUCING_ROLES:
         p = by_user(prefix)[role.value]
-        assert p.publish == tuple(ingest_subject(role, k, prefix) for k in kinds_of(role))
+        assert p.publish == tuple(s for k in kinds_of(role)  # with a partition key, or none
+                                  for s in (f"{ingest_subject(role, k, prefix)}.*",
+                                            ingest_subject(role, k, prefix)))
         assert p.subscribe == (f"_INBOX.{prefix}.{role}.>",)
         assert not p.allow_responses
     assert set(PRODUCING_ROLES) == set(KIND_ROLES.values())
