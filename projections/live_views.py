@@ -1,12 +1,12 @@
-"""Live views: the standings, invitation and entry-list views at the head of a log prefix
-(pure, no I/O).
+"""Live views: the catalog's published views (projections/catalog.py; standings, invitations,
+entry lists) at the head of a log prefix (pure, no I/O).
 
 The live view of log position P has `as_of = known_at = T(P)`, the largest `recorded_at` among
-events 1..P (docs/SERVICE.md). Names: `standings/<championship>`, `invitations/<event>`,
-`entry-list/<event>`; the body is canonical JSON. A view that cannot be computed yet (e.g. the
-invitations of an event whose definition is not in effect at T) is simply absent. An event's
-entry list exists once a class of it has a number of places (in a definition or an organiser's
-decision in effect at T): without one there is no list to publish. Both conditions, once met,
+events 1..P (docs/SERVICE.md). Names: `<view>/<key>` (`standings/<championship>`,
+`invitations/<event>`, `entry-list/<event>`); the body is canonical JSON, computed by the
+catalog line's `live` function (projections/live_bodies.py) or its view function at T. A view
+that cannot be computed yet (e.g. the invitations of an event whose definition is not in effect
+at T, or an entry list before a class has places) is simply absent. Such conditions, once met,
 stay met as T grows, so a view never disappears once written (view stores only upsert).
 
 A persisted view need not be rewritten at every position: between two events that may change
@@ -26,6 +26,7 @@ events name every invitations view); the partitioned `LiveFold` names only the d
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -42,17 +43,18 @@ from domain.aggregates.target_event import TargetEvent
 from domain.errors import PaddockError
 from projections.canonical import canonical_json
 from projections.catalog import (  # the view names are the catalog's; importable here as before
+    CATALOG,
     ENTRY_LISTS,
     INVITATIONS,
     STANDINGS,
+    Catalog,
+    View,
     entry_list_name,
     invitations_name,
     standings_name,
 )
-from projections.entry_list_view import entry_list_view
-from projections.invitations_view import invitations_view
 from projections.ledger import LedgerState
-from projections.standings_view import SeasonAt, season_at, standings_view
+from projections.standings_view import SeasonAt
 
 EVERY_INVITATION = "invitations/*"
 """In an `affected_views` answer: the invitations view of every target event."""
@@ -71,94 +73,76 @@ def entry_list_of(invitations: str) -> str:
 # -- computing views ----------------------------------------------------------------------------
 
 
+@dataclass
+class Computed:
+    """What the views computed at one time share, for those computed after them (each
+    published view after those it depends on: `Catalog.computing_order`)."""
+
+    seasons: dict[str, SeasonAt | str] = field(default_factory=dict)
+    """Championship → its season (or why there is none), computed once for all its readers."""
+    bodies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """View name → its body, as computed (without the live header)."""
+
+
 def live_time(state: LedgerState) -> datetime | None:
     """T: the largest `recorded_at` folded (None for an empty log)."""
     return state.head.latest
 
 
-def view_names(state: LedgerState) -> list[str]:
-    """Every view the state may have: one per championship, two per target event (its
-    invitations and its entry list)."""
-    return sorted([standings_name(c) for c in state.championships]
-                  + [invitations_name(e) for e in state.target_events]
-                  + [entry_list_name(e) for e in state.target_events])
+def view_names(state: LedgerState, catalog: Catalog = CATALOG) -> list[str]:
+    """Every view the state may have: one per published view of the catalog and key of its
+    kind the state holds (a championship's standings, a target event's invitations and entry
+    list)."""
+    return sorted(view.name_of(key) for view in catalog.published
+                  for key in getattr(state, view.key.keys))
 
 
 def live_views(state: LedgerState, names: Iterable[str] | None = None,
-               at: datetime | None = None) -> dict[str, str]:
+               at: datetime | None = None, catalog: Catalog = CATALOG) -> dict[str, str]:
     """name → canonical JSON of the live views (all, or those named) at T (or `at`)."""
     when = at or live_time(state)
     if when is None:
         return {}
-    wanted = view_names(state) if names is None else _expand(names, state)
-    views = {}
-    seasons: dict[str, SeasonAt | str] = {}  # standings and invitations share each season
-    invitations: dict[str, dict[str, Any]] = {}  # an entry list starts from its invitations
+    wanted = view_names(state, catalog) if names is None else _expand(names, state, catalog)
+    order = {view.name: i for i, view in enumerate(catalog.computing_order)}
+    planned = sorted((order[view.name], name, view, key) for name in wanted
+                     for view, key in [catalog.live(name) or (None, "")] if view is not None)
+    views, computed = {}, Computed()
     position = state.position_known_at(when)
-    for name in sorted(wanted, key=_computing_order):
-        body = _view(state, name, when, position, seasons, invitations)
+    for _, name, view, key in planned:
+        body = _view(view, state, key, when, computed)
         if body is not None:
-            views[name] = body
+            computed.bodies[name] = body
+            views[name] = _at(body, position)
     return dict(sorted(views.items()))
 
 
-def _expand(names: Iterable[str], state: LedgerState) -> set[str]:
-    wanted = set(names)
-    if EVERY_INVITATION in wanted:
-        wanted.discard(EVERY_INVITATION)
-        wanted.update(invitations_name(e) for e in state.target_events)
-    if EVERY_ENTRY_LIST in wanted:
-        wanted.discard(EVERY_ENTRY_LIST)
-        wanted.update(entry_list_name(e) for e in state.target_events)
+def _expand(names: Iterable[str], state: LedgerState, catalog: Catalog) -> set[str]:
+    """`<view>/*` stands for that view of every key of its kind the state holds."""
+    every = {view.name_of("*"): view for view in catalog.published}
+    wanted = set()
+    for name in names:
+        view = every.get(name)
+        if view is None:
+            wanted.add(name)
+        else:
+            wanted.update(view.name_of(key) for key in getattr(state, view.key.keys))
     return wanted
 
 
-def _computing_order(name: str) -> tuple[int, str]:
-    """Standings, then invitations, then entry lists: each reuses what came before."""
-    kinds = (STANDINGS, INVITATIONS, ENTRY_LISTS)
-    return next((i for i, k in enumerate(kinds) if name.startswith(k)), len(kinds)), name
-
-
-def _view(state: LedgerState, name: str, at: datetime, position: int,
-          seasons: dict[str, SeasonAt | str], invitations: dict[str, dict[str, Any]]) -> str | None:
+def _view(view: View, state: LedgerState, key: str, at: datetime,
+          computed: Computed) -> dict[str, Any] | None:
     """A live view's `log_position` is the log position P it is the live view of (a view can
     change at P without a fact of its own: T passed a fact's effective time), unlike a query's
     answer, which names the last of its own facts known at `known_at`."""
     try:
-        if name.startswith(STANDINGS):
-            championship = name.removeprefix(STANDINGS)
-            season = season_at(state, championship, at, at)
-            seasons[championship] = season
-            return _at(standings_view(state, championship, at, at, season=season), position)
-        if name.startswith(INVITATIONS):
-            event_id = name.removeprefix(INVITATIONS)
-            invitations[event_id] = invitations_view(state, event_id, at, at, seasons=seasons)
-            return _at(invitations[event_id], position)
-        if name.startswith(ENTRY_LISTS):
-            event_id = name.removeprefix(ENTRY_LISTS)
-            if not has_places(state, event_id, at):
-                return None
-            return _at(entry_list_view(state, event_id, at, at, seasons=seasons,
-                                       invitations=invitations.get(event_id)), position)
+        return view.live_function()(state, key, at, computed)
     except PaddockError:
         return None
-    return None
 
 
 def _at(view: dict[str, Any], position: int) -> str:
     return canonical_json({**view, "log_position": position})
-
-
-def has_places(state: LedgerState, event_id: str, at: datetime) -> bool:
-    """Whether a class of the event has had a number of places by T = `at`: in a version of
-    its definition in effect by then, or by an organiser's decision. Any version counts, not
-    only the current one, so that the view, once it exists, exists at every later T (a store
-    never deletes one)."""
-    defined = any("capacity" in c for v in state.target_events.get(event_id, [])
-                  if v.visible(at, at) for c in v.value.get("classes", []))
-    decided = any(d.value.kind == "capacity" and d.value.values.get("class_id") is not None
-                  for d in state.desk.get(event_id, []) if d.visible(at, at))
-    return defined or decided
 
 
 # -- which views a batch of events may change ---------------------------------------------------

@@ -29,8 +29,8 @@ from datetime import datetime
 from typing import Any
 
 from domain.aggregates.fact import Fact
-from domain.partitions import Partitioner, championship_partition
-from projections.catalog import STANDINGS
+from domain.partitions import Partitioner
+from projections.catalog import CATALOG, Catalog
 from projections.ledger import HeadIndex, LedgerFold, LedgerState
 from projections.live_views import live_views
 from projections.view_scopes import ViewScopes
@@ -132,9 +132,11 @@ class LiveFold:
     may have changed it, so the bodies do not depend on batch sizes, restarts, rebuilds or
     evictions."""
 
-    def __init__(self, loader: Loader | None = None, max_partitions: int | None = None) -> None:
+    def __init__(self, loader: Loader | None = None, max_partitions: int | None = None,
+                 catalog: Catalog = CATALOG) -> None:
         self.folds = PartitionCache(loader, max_partitions)
-        self.scopes = ViewScopes()
+        self.catalog = catalog
+        self.scopes = ViewScopes(catalog)
         self.position = 0
         self.time: datetime | None = None
         self._partitioner = Partitioner()
@@ -214,7 +216,7 @@ class LiveFold:
         views: dict[str, str] = {}
         for scope, wanted in _by_scope(names, self.scopes).items():
             state = merged_state([self._fold(p, position).state for p in scope], head)
-            views.update(live_views(state, wanted, time))
+            views.update(live_views(state, wanted, time, self.catalog))
         return views
 
     def _fold(self, partition: str, position: int) -> LedgerFold:
@@ -228,13 +230,9 @@ class LiveFold:
 
 
 def _by_scope(names: Iterable[str], scopes: ViewScopes) -> dict[tuple[str, ...], set[str]]:
-    """The views grouped by the partitions they are computed from."""
+    """The views grouped by the partitions they are computed from (the catalog's scopes)."""
     groups: dict[tuple[str, ...], set[str]] = {}
     for name in sorted(names):
-        if name.startswith(STANDINGS):
-            scope: tuple[str, ...] = (championship_partition(name.removeprefix(STANDINGS)),)
-        else:
-            scope = scopes.scope(name.split("/", 1)[1])
-        groups.setdefault(scope, set()).add(name)
+        groups.setdefault(scopes.scope_of(name), set()).add(name)
     return groups
 

@@ -21,15 +21,8 @@ from typing import Any
 
 from domain.aggregates.championship import Championship
 from domain.aggregates.target_event import TargetEvent
-from domain.partitions import (
-    AWARD,
-    CHAMPIONSHIP,
-    EVENT,
-    award_partition,
-    championship_partition,
-    event_partition,
-)
-from projections.catalog import entry_list_name, invitations_name, standings_name
+from domain.partitions import award_partition, championship_partition, event_partition
+from projections.catalog import CATALOG, Catalog
 
 _DEFINITIONS = (TargetEvent.Registered, TargetEvent.Revised)
 _CHAMPIONSHIPS = (Championship.Registered, Championship.Revised)
@@ -86,11 +79,15 @@ def event_dependencies(event: Any) -> dict[str, set[str]]:
 class ViewScopes:
     """The dependencies learnt so far, both ways: a target event's partitions, and the target
     events each championship or award partition feeds. Grows with the definitions (O(routes)),
-    never with the log."""
+    never with the log. Which views a partition feeds, and which partitions a view reads, are
+    the catalog's: a view reads its key's partition, and a routed key's view (a target event's)
+    also what the key depends on."""
 
-    def __init__(self) -> None:
+    def __init__(self, catalog: Catalog = CATALOG) -> None:
+        self.catalog = catalog
         self._depends: dict[str, set[str]] = {}
         self._dependants: dict[str, set[str]] = {}
+        self._homes = [(view.key.partition_of(""), view) for view in catalog.published]
 
     def learn(self, event: Any) -> None:
         for eid, partitions in event_dependencies(event).items():
@@ -103,18 +100,19 @@ class ViewScopes:
         """The partitions a target event's views are computed from: its own first."""
         return (event_partition(event_id), *sorted(self._depends.get(event_id, ())))
 
+    def scope_of(self, name: str) -> tuple[str, ...]:
+        """The partitions a live view (`standings/aslms`) is computed from."""
+        found = self.catalog.live(name)
+        if found is None:
+            raise LookupError(f"'{name}' is not a view the catalog publishes")
+        view, key = found
+        return self.scope(key) if view.key.routed else (view.key.partition_of(key),)
+
     def views_of(self, partition: str) -> set[str]:
-        """The views a change in `partition` may change."""
-        names: set[str] = set()
-        if partition.startswith(CHAMPIONSHIP):
-            names.add(standings_name(partition.removeprefix(CHAMPIONSHIP)))
-        elif partition.startswith(EVENT):
-            names |= _event_views(partition.removeprefix(EVENT))
-        if partition.startswith((CHAMPIONSHIP, AWARD)):
-            for eid in self._dependants.get(partition, ()):
-                names |= _event_views(eid)
+        """The views a change in `partition` may change: those its key names, and the routed
+        views of the keys that depend on it."""
+        names = {view.name_of(partition.removeprefix(home))
+                 for home, view in self._homes if partition.startswith(home)}
+        for eid in self._dependants.get(partition, ()):
+            names.update(view.name_of(eid) for _, view in self._homes if view.key.routed)
         return names
-
-
-def _event_views(event_id: str) -> set[str]:
-    return {invitations_name(event_id), entry_list_name(event_id)}

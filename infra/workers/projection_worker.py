@@ -19,6 +19,7 @@ from infra.views import TrackingConflictError, ViewStore
 from infra.workers.fence import Fence, StoppingError
 from infra.workers.outage import StoreOutage, is_outage
 from infra.workers.projector import Progress, Projector, ViewStoreAheadError
+from projections.catalog import CATALOG, Catalog
 from services.ledger import Ledger
 
 MAX_BACKOFF = 30.0
@@ -33,9 +34,11 @@ class Lag(TypedDict):
 class ProjectionWorker:
     def __init__(self, ledger: Ledger, view_store: ViewStore, name: str = "projections",
                  batch: int = 500, poll_interval: float = 0.2,
-                 on_written: Callable[[], None] | None = None, fence: Fence | None = None) -> None:
+                 on_written: Callable[[], None] | None = None, fence: Fence | None = None,
+                 catalog: Catalog = CATALOG) -> None:
         """`on_written` is called (in the event loop) after each batch is written, e.g. to
-        wake a publisher. Store calls go through `fence` (the service's, closed at stop)."""
+        wake a publisher. Store calls go through `fence` (the service's, closed at stop).
+        `catalog`: the views it writes."""
         self.ledger = ledger
         self.on_written = on_written
         self.view_store = view_store
@@ -43,7 +46,7 @@ class ProjectionWorker:
         self.poll_interval = poll_interval
         self.fence = fence or Fence()
         self.outage = StoreOutage(name)
-        self._projector = Projector(ledger, view_store, name, batch)
+        self._projector = Projector(ledger, view_store, name, batch, catalog=catalog)
         self._wakeup: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 

@@ -19,6 +19,7 @@ import structlog
 from infra.config import projection_partitions
 from infra.views import TrackingConflictError, ViewStore
 from infra.workers.partition_reader import has_index, partition_loader
+from projections.catalog import CATALOG, Catalog
 from projections.partition_folds import LiveFold
 from services.ledger import Ledger
 
@@ -57,8 +58,10 @@ class Progress:
 
 class Projector:
     def __init__(self, ledger: Ledger, store: ViewStore, name: str = "projections",
-                 batch: int = 500, max_partitions: int | None = None) -> None:
-        """`max_partitions` None: PADDOCK_PROJECTION_PARTITIONS, else 128 (infra/config.py)."""
+                 batch: int = 500, max_partitions: int | None = None,
+                 catalog: Catalog = CATALOG) -> None:
+        """`max_partitions` None: PADDOCK_PROJECTION_PARTITIONS, else 128 (infra/config.py).
+        `catalog`: the views it writes (a deployment's own, or a test's)."""
         if batch < 1:
             raise ValueError(f"batch must be at least 1 (got {batch})")
         max_partitions = max_partitions or projection_partitions()
@@ -69,6 +72,7 @@ class Projector:
         self.name = name
         self.batch = batch
         self.max_partitions = max_partitions
+        self.catalog = catalog
         self._live: LiveFold | None = None
         self._indexed = False  # decided with each new fold: read through the partition index
         self._target = 0
@@ -95,7 +99,8 @@ class Projector:
         """Fold one page of events the stored views already reflect; True once loaded."""
         if self._live is None:
             self._indexed = has_index(self.ledger)
-            self._live = LiveFold(partition_loader(self.ledger, self._indexed), self.max_partitions)
+            self._live = LiveFold(partition_loader(self.ledger, self._indexed), self.max_partitions,
+                                  self.catalog)
             self._target = self.store.position(self.name)
         if self._live.position >= self._target:
             return True
