@@ -207,6 +207,7 @@ class Catalog:
 
     views: tuple[View, ...]
     _by_name: dict[str, View] = field(init=False, repr=False, compare=False)
+    _order: tuple[View, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for what, names in (("name", [v.name for v in self.views]),
@@ -216,7 +217,7 @@ class Catalog:
             if repeated:
                 raise ValueError(f"two views share the {what} {', '.join(repeated)}")
         object.__setattr__(self, "_by_name", {v.name: v for v in self.views})
-        self.computing_order  # noqa: B018 -- refuses views that depend on each other
+        object.__setattr__(self, "_order", self._ordered())  # refuses views depending on each other
 
     def __iter__(self) -> Iterator[View]:
         return iter(self.views)
@@ -235,6 +236,9 @@ class Catalog:
     def computing_order(self) -> tuple[View, ...]:
         """The published views, each after the published views it depends on (so a live view
         can reuse what they computed), else in catalog order."""
+        return self._order
+
+    def _ordered(self) -> tuple[View, ...]:
         published = {v.name: v for v in self.published}
         ordered: dict[str, View] = {}
 
@@ -249,10 +253,6 @@ class Catalog:
         for view in published.values():
             visit(view, ())
         return tuple(ordered.values())
-
-    def published_for(self, key: Key) -> tuple[View, ...]:
-        """The published views named by a key of this kind."""
-        return tuple(v for v in self.published if v.key == key)
 
     @property
     def queried(self) -> tuple[View, ...]:

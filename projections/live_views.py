@@ -41,18 +41,9 @@ from domain.aggregates.signing_key import SigningKey
 from domain.aggregates.stewards_decision import StewardsDecision
 from domain.aggregates.target_event import TargetEvent
 from domain.errors import PaddockError
+from domain.partitions import championship_partition, event_partition
 from projections.canonical import canonical_json
-from projections.catalog import (  # the view names are the catalog's; importable here as before
-    CATALOG,
-    ENTRY_LISTS,
-    INVITATIONS,
-    STANDINGS,
-    Catalog,
-    View,
-    entry_list_name,
-    invitations_name,
-    standings_name,
-)
+from projections.catalog import CATALOG, Catalog, View
 from projections.ledger import LedgerState
 from projections.standings_view import SeasonAt
 
@@ -62,12 +53,7 @@ EVERY_ENTRY_LIST = "entry-list/*"
 """In an `affected_views` answer: the entry-list view of every target event."""
 
 Owners = Mapping[UUID, str]
-"""Aggregate id → the view its events are about (`standings/<c>` or `invitations/<e>`)."""
-
-
-def entry_list_of(invitations: str) -> str:
-    """The entry list of the event an invitations view is about: it is computed from it."""
-    return entry_list_name(invitations.removeprefix(INVITATIONS))
+"""Aggregate id → the partition its events are about (`championship:<c>` or `event:<e>`)."""
 
 
 # -- computing views ----------------------------------------------------------------------------
@@ -153,15 +139,15 @@ _TARGET_EVENTS = (TargetEvent.Registered, TargetEvent.Revised)
 
 
 def owner_of(event: Any) -> str | None:
-    """The view an event names itself (creation and definition events carry their keys)."""
+    """The partition an event names itself (creation and definition events carry their keys)."""
     if isinstance(event, _CHAMPIONSHIP_EVENTS):
-        return standings_name(event.definition["id"])
+        return championship_partition(event.definition["id"])
     if isinstance(event, _ROUND_OPENERS):
-        return standings_name(event.championship)
+        return championship_partition(event.championship)
     if isinstance(event, _TARGET_EVENTS):
-        return invitations_name(event.definition["id"])
+        return event_partition(event.definition["id"])
     if isinstance(event, Invitation.Opened):
-        return invitations_name(event.event_id)
+        return event_partition(event.event_id)
     return None
 
 
@@ -172,47 +158,82 @@ def learn_owners(events: Iterable[Any], owners: dict[UUID, str]) -> None:
             owners[event.originator_id] = owner
 
 
-def affected_views(events: Sequence[Any], owners: Owners | None = None) -> set[str] | None:
+@dataclass(frozen=True)
+class _Routing:
+    """What routing reads of a catalog, found once: each published view with the partition
+    prefix of its key, and the routed views' prefixes and wildcards."""
+
+    homes: tuple[tuple[str, View], ...]
+    routed_homes: tuple[str, ...]
+    every_routed: frozenset[str]
+
+
+_ROUTINGS: dict[int, tuple[Catalog, _Routing]] = {}
+
+
+def _routing(catalog: Catalog) -> _Routing:
+    """Found once per catalog, by identity (hashing a catalog hashes every view)."""
+    known = _ROUTINGS.get(id(catalog))
+    if known is not None and known[0] is catalog:
+        return known[1]
+    homes = tuple((view.key.partition_of(""), view) for view in catalog.published)
+    routing = _Routing(homes, tuple(h for h, v in homes if v.key.routed),
+                       frozenset(v.name_of("*") for _, v in homes if v.key.routed))
+    _ROUTINGS[id(catalog)] = (catalog, routing)
+    return routing
+
+
+def named_views(partition: str, catalog: Catalog = CATALOG) -> set[str]:
+    """The published views a partition's key names: `standings/c` for `championship:c`."""
+    return {view.name_of(partition.removeprefix(home))
+            for home, view in _routing(catalog).homes if partition.startswith(home)}
+
+
+def every_routed(catalog: Catalog = CATALOG) -> set[str]:
+    """`<view>/*` for every view of a routed key (invitations and entry list of every event)."""
+    return set(_routing(catalog).every_routed)
+
+
+def affected_views(events: Sequence[Any], owners: Owners | None = None,
+                   catalog: Catalog = CATALOG) -> set[str] | None:
     """The views a batch of events may change; None means every view.
 
-    A championship's events (definition, entries, ties, classifications, poles, decisions)
-    change its standings and every target event's invitations (`EVERY_INVITATION`); awards
-    change every invitations view; a target event's or invitation's events change that event's
-    invitations. An entry list is computed from its event's invitations, so it changes with
-    them, and also with its event's desk decisions (capacity, grants, reserves, publications:
-    target-event events, so already the event's own) and with the declared entries of the
-    championships named in `automatic_entries` (championship events, so already every event's).
-    Hence every answer naming an invitations view also names its entry list. `owners`
-    (aggregate id → view) names the aggregates created before the batch; an event of an
-    aggregate not seen being created makes the answer None.
+    An event changes the views its aggregate's partition names (the catalog's views of that
+    key: a championship's standings, a target event's invitations and entry list). A
+    championship's events (definition, entries, ties, classifications, poles, decisions) may
+    also change every routed view (`<view>/*`: every target event's invitations and entry
+    list, which read the championships their routes name); so may awards. Receipts and
+    signing keys change none. `owners` (aggregate id → partition) names the aggregates
+    created before the batch; an event of an aggregate not seen being created makes the
+    answer None.
     """
     known = dict(owners or {})
     learn_owners(events, known)
-    return _affected(events, known)
+    return _affected(events, known, catalog)
 
 
-def _affected(events: Iterable[Any], owners: Owners) -> set[str] | None:
+def _affected(events: Iterable[Any], owners: Owners, catalog: Catalog) -> set[str] | None:
     """`affected_views` once `owners` knows every aggregate the events create."""
     affected: set[str] = set()
     for event in events:
-        names = _affected_by(event, owners)
+        names = _affected_by(event, owners, catalog)
         if names is None:
             return None
         affected |= names
     return affected
 
 
-def _affected_by(event: Any, owners: Owners) -> set[str] | None:
+def _affected_by(event: Any, owners: Owners, catalog: Catalog) -> set[str] | None:
     if isinstance(event, (IngestReceipt.Received, SigningKey.Registered, SigningKey.Revoked)):
         return set()  # receipts and signing keys change no view
     if isinstance(event, Award.Granted):
-        return {EVERY_INVITATION, EVERY_ENTRY_LIST}
+        return every_routed(catalog)
     owner = owners.get(event.originator_id)
     if owner is None:
         return None
-    if owner.startswith(STANDINGS):
-        return {owner, EVERY_INVITATION, EVERY_ENTRY_LIST}
-    return {owner, entry_list_of(owner)}
+    names = named_views(owner, catalog)
+    routing = _routing(catalog)
+    return names if owner.startswith(routing.routed_homes) else names | routing.every_routed
 
 
 class ViewRouter:
@@ -222,12 +243,13 @@ class ViewRouter:
     Its cost per event is independent of the log's size: the owners and the view names seen so
     far grow as aggregates are created, never recomputed from all of them (issue 10)."""
 
-    def __init__(self) -> None:
+    def __init__(self, catalog: Catalog = CATALOG) -> None:
+        self.catalog = catalog
         self.owners: dict[UUID, str] = {}
         self.time: datetime | None = None
         self._deferred: list[tuple[datetime, Any]] = []
         self._known: set[str] = set()
-        self._of_kind: dict[str, set[str]] = {INVITATIONS: set(), ENTRY_LISTS: set()}
+        self._of_kind: dict[str, set[str]] = {w: set() for w in every_routed(catalog)}
 
     def route(self, event: Any) -> set[str]:
         self._learn(event)
@@ -238,20 +260,17 @@ class ViewRouter:
             self._deferred = [(at, e) for at, e in self._deferred if self._after_time(at)]
         if isinstance(event, Fact) and self._after_time(event.effective_at):
             self._deferred.append((event.effective_at, event))
-        return self._expand(_affected(touched, self.owners))
+        return self._expand(_affected(touched, self.owners, self.catalog))
 
     def _learn(self, event: Any) -> None:
         owner = owner_of(event)
         if owner is None:
             return
         self.owners[event.originator_id] = owner
-        if owner in self._known:
-            return
-        names = [owner, entry_list_of(owner)] if owner.startswith(INVITATIONS) else [owner]
-        for name in names:
+        for name in named_views(owner, self.catalog) - self._known:
             self._known.add(name)
-            for kind, members in self._of_kind.items():
-                if name.startswith(kind):
+            for wildcard, members in self._of_kind.items():
+                if name.startswith(wildcard.removesuffix("*")):
                     members.add(name)
 
     def _advance_time(self, event: Any) -> bool:
@@ -266,7 +285,7 @@ class ViewRouter:
     def _expand(self, names: set[str] | None) -> set[str]:
         if names is None:
             return set(self._known)
-        for wildcard, kind in ((EVERY_INVITATION, INVITATIONS), (EVERY_ENTRY_LIST, ENTRY_LISTS)):
+        for wildcard, members in self._of_kind.items():
             if wildcard in names:
-                names = (names - {wildcard}) | self._of_kind[kind]
+                names = (names - {wildcard}) | members
         return names
