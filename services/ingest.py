@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from domain.aggregates.ingest_receipt import IngestReceipt
 from domain.authority import ForbiddenError, check_role
-from domain.classification import check_rows
+from domain.classification import check_records, check_rows
 from domain.errors import (
     PaddockError,
     SignatureError,
@@ -31,6 +31,7 @@ from domain.errors import (
 from domain.partitions import receipt_partition
 from domain.timing import race_seconds_text
 from services import contracts as c
+from services.classification_records import ClassificationRecords, classification_records
 from services.importing import register_season_file
 from services.ingest_headers import ACTOR, BAD_HEADER, given_message_id, header_fault
 from services.ledger import Ledger
@@ -40,6 +41,8 @@ from services.row_json import EncodedRows
 from services.season_files import parse_season_text
 
 REJECTED = "rejected"
+Message = c.Contract | ClassificationRecords
+"""A validated message: a contract, or a classification validated straight into its records."""
 MAX_MESSAGE_BYTES = 256 * 1024
 
 REASONS: dict[type[PaddockError], str] = {
@@ -182,12 +185,16 @@ class IngestService:
             reason = _reason(error)
             return _Staged(REJECTED, delivery.message_id, "", (), reason, str(error))
 
-    def _validate(self, delivery: Delivery) -> c.Contract:
+    def _validate(self, delivery: Delivery) -> Message:
         fault = header_fault(delivery.headers)
         if fault:
             raise _Rejection(BAD_HEADER, fault)
         if len(delivery.payload) > self.max_bytes:
             raise _Rejection("oversized", f"{len(delivery.payload)} bytes; the limit is {self.max_bytes}")
+        records = classification_records(delivery.payload)  # the rows as stored, in one pass
+        if records is not None:
+            self._check_subject(delivery.subject, records.kind)
+            return records
         try:  # parsing and validating in one pass (pydantic-core) is twice as fast
             message: c.Contract = c.MESSAGE.validate_json(delivery.payload)
         except ValidationError as error:
@@ -210,7 +217,7 @@ class IngestService:
             raise _Rejection("forbidden", f"{error.message} (published on {subject})") from None
         raise _Rejection("schema_violation", f"a {kind} message belongs on {expected}, not {subject}")
 
-    def _record(self, delivery: Delivery, message: c.Contract) -> IngestResult:
+    def _record(self, delivery: Delivery, message: Message) -> IngestResult:
         mid = delivery.message_id
         for attempt in range(2):
             earlier = self._receipt(mid)
@@ -252,7 +259,7 @@ class IngestService:
     def _actor(self, delivery: Delivery) -> str:
         return delivery.headers.get(ACTOR) or f"nats:{delivery.subject}"
 
-    def _dispatch(self, message: c.Contract, delivery: Delivery) -> Outcome:
+    def _dispatch(self, message: Message, delivery: Delivery) -> Outcome:
         handler = _HANDLERS[type(message)]
         return handler(self.ledger, message, self._actor(delivery), f"nats:{delivery.message_id}")
 
@@ -305,17 +312,17 @@ class _Writes:
         return False
 
 
-def _scope(m: c.Contract) -> str | None:
+def _scope(m: Message) -> str | None:
     value = getattr(m, "championship", None) or getattr(m, "event", None)
     return str(value) if value else None
 
 
-def _footprint(m: c.Contract, message_id: str) -> Footprint:
+def _footprint(m: Message, message_id: str) -> Footprint:
     receipt = f"receipt:{message_id}"
     reads: set[str] = {receipt}
     writes: set[str] = {receipt}
-    if isinstance(m, (c.ClassificationPublishedV1, c.ClassificationOfficialV1, c.PenaltyImposedV1,
-                      c.PenaltyRescindedV1)):
+    if isinstance(m, (ClassificationRecords, c.ClassificationPublishedV1, c.ClassificationOfficialV1,
+                      c.PenaltyImposedV1, c.PenaltyRescindedV1)):
         reads |= {f"def:{m.championship}", f"round:{m.championship}:{m.round}"}
         writes.add(f"round:{m.championship}:{m.round}")
     elif isinstance(m, c.PolePositionV1):
@@ -336,7 +343,7 @@ def _footprint(m: c.Contract, message_id: str) -> Footprint:
 class _Planned:
     index: int
     delivery: Delivery
-    message: c.Contract
+    message: Message
     footprint: Footprint
 
 
@@ -380,8 +387,18 @@ def _classification(ledger: Ledger, m: Any, actor: str, source: str) -> Outcome:
                                          published_at=m.published_at, actor=actor, source=source)
 
 
+def _recorded_classification(ledger: Ledger, m: ClassificationRecords, actor: str,
+                             source: str) -> Outcome:
+    """A classification validated into its records: checked and stored as they are."""
+    records = m.encoded()
+    check_records(records, where=f"{m.championship} round {m.round}")
+    return ledger.publish_classification(m.championship, m.round, records, status=m.status,
+                                         published_at=m.published_at, actor=actor, source=source)
+
+
 _Handler = Callable[[Ledger, Any, str, str], Outcome]
-_HANDLERS: dict[type[c.Contract], _Handler] = {
+_HANDLERS: dict[type[Message], _Handler] = {
+    ClassificationRecords: _recorded_classification,
     c.ClassificationPublishedV1: _classification,
     c.ClassificationCorrectedV1: _classification,
     c.ClassificationOfficialV1: lambda L, m, a, s: L.declare_official(

@@ -148,6 +148,8 @@ class PartitionFolds:
         self._total += added
 
     def _evict(self, keep: Scope) -> None:
+        if self._total <= self.max_units:
+            return  # the common case: no copy of the held scopes' list on every read
         for scope in list(self._held):
             if self._total <= self.max_units:
                 return
