@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -83,6 +84,9 @@ FREEZE_AFTER = 10_000
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+_CLASS_AND_GROUP = itemgetter("class", "group")
 
 
 def rows_digest(records: Sequence[dict[str, Any]]) -> str:
@@ -507,7 +511,7 @@ class Ledger(EntryListDesk, SigningDesk, Application[UUID]):
         """Every row's class (and group) is one of the championship's: each distinct pair is
         resolved once; an unknown one is named by the first row that has it."""
         unknown: set[tuple[str, str]] = set()
-        for pair in {(r["class"], r["group"]) for r in records}:
+        for pair in set(map(_CLASS_AND_GROUP, records)):  # in C: a message has 40 rows
             try:
                 defn.resolve_class(*pair)
             except UnknownClassError:
