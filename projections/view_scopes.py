@@ -11,68 +11,36 @@ view is a function of the log prefix alone, never of what a cache happens to hol
 `projections/partition_scope.py` finds the same scope in the fold of the event's partition (what
 a query has at hand); the projector learns it event by event instead, because it must know a
 championship's dependants when that championship's events arrive, with the event's fold
-perhaps evicted (tests/unit/test_partition_folds.py checks that the two agree).
+perhaps evicted. Both read a definition one way (`needed_by`, `offered_by` in
+partition_scope.py); tests/unit/test_partition_folds.py checks that the two scopes agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from domain.aggregates.championship import Championship
 from domain.aggregates.target_event import TargetEvent
-from domain.partitions import award_partition, championship_partition, event_partition
+from domain.partitions import event_partition
 from projections.catalog import CATALOG, Catalog
+from projections.partition_scope import needed_by, offered_by
 
 _DEFINITIONS = (TargetEvent.Registered, TargetEvent.Revised)
 _CHAMPIONSHIPS = (Championship.Registered, Championship.Revised)
 
 
-def source_partitions(route: Mapping[str, Any]) -> set[str]:
-    """The partitions a route record's source names (tolerant: a malformed record names none;
-    its view then fails to compute and is absent, as from a whole fold)."""
-    source = route.get("source")
-    if not isinstance(source, Mapping):
-        return set()
-    kind = source.get("type")
-    if kind == "standings":
-        return _championships([source.get("championship")])
-    if kind == "joint":
-        parts = source.get("parts") or ()
-        return _championships(p.get("championship") for p in parts if isinstance(p, Mapping))
-    award = source.get("award")
-    return {award_partition(award)} if isinstance(award, str) else set()
-
-
-def _championships(ids: Iterable[Any]) -> set[str]:
-    return {championship_partition(c) for c in ids if isinstance(c, str)}
-
-
 def event_dependencies(event: Any) -> dict[str, set[str]]:
-    """Target event id → the partitions its views depend on, as this event declares them."""
+    """Target event id → the partitions its views depend on, as this event declares them (the
+    same reading of a definition as a query's, projections/partition_scope.py)."""
     definition = getattr(event, "definition", None)
     if not isinstance(definition, Mapping):
         return {}
     if isinstance(event, _DEFINITIONS):
         eid = definition.get("id")
-        if not isinstance(eid, str):
-            return {}
-        found: set[str] = set()
-        for route in definition.get("invitation_routes", ()) or ():
-            if isinstance(route, Mapping):
-                found |= source_partitions(route)
-        automatic = definition.get("automatic_entries", ()) or ()
-        found |= _championships(a.get("championship") for a in automatic if isinstance(a, Mapping))
-        return {eid: found}
+        return {eid: needed_by(definition)} if isinstance(eid, str) else {}
     if isinstance(event, _CHAMPIONSHIPS):
-        cid = definition.get("id")
-        out: dict[str, set[str]] = {}
-        for route in definition.get("invitation_routes", ()) or ():
-            target = route.get("target_event") if isinstance(route, Mapping) else None
-            if isinstance(target, str) and target and isinstance(cid, str):
-                out.setdefault(target, set()).update(
-                    {championship_partition(cid)} | source_partitions(route))
-        return out
+        return offered_by(definition)
     return {}
 
 
