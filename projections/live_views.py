@@ -91,11 +91,14 @@ def live_views(state: LedgerState, names: Iterable[str] | None = None,
         return {}
     wanted = view_names(state, catalog) if names is None else _expand(names, state, catalog)
     order = {view.name: i for i, view in enumerate(catalog.computing_order)}
-    planned = sorted((order[view.name], name, view, key) for name in wanted
-                     for view, key in [catalog.live(name) or (None, "")] if view is not None)
+    planned = []
+    for name in wanted:
+        found = catalog.live(name)  # None: not a published view's name
+        if found is not None:
+            planned.append((order[found[0].name], name, *found))
     views, computed = {}, Computed()
     position = state.position_known_at(when)
-    for _, name, view, key in planned:
+    for _, name, view, key in sorted(planned):
         body = _view(view, state, key, when, computed)
         if body is not None:
             computed.bodies[name] = body

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, with_config
@@ -76,9 +77,11 @@ class ClassificationRecords:
     published_at: datetime | None
     records: list[dict[str, Any]]
 
+    @cached_property
     def encoded(self) -> EncodedRows:
         """The records with their times in exact seconds, encoded once (raises the domain's
-        error for a time out of range, as the row conversion always did)."""
+        error for a time out of range, as the row conversion always did). Computed once: a
+        command retried after a concurrent writer's conflict reuses them."""
         for record in self.records:
             time = record["total_time"]
             if time is not None:

@@ -390,7 +390,7 @@ def _classification(ledger: Ledger, m: Any, actor: str, source: str) -> Outcome:
 def _recorded_classification(ledger: Ledger, m: ClassificationRecords, actor: str,
                              source: str) -> Outcome:
     """A classification validated into its records: checked and stored as they are."""
-    records = m.encoded()
+    records = m.encoded
     check_records(records, where=f"{m.championship} round {m.round}")
     return ledger.publish_classification(m.championship, m.round, records, status=m.status,
                                          published_at=m.published_at, actor=actor, source=source)
