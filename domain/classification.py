@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, Protocol
 
 from domain.errors import InvalidInputError
@@ -115,31 +115,41 @@ class Adjustment:
 def check_rows(rows: Sequence[NumberedRow], *, where: str) -> None:
     """Positions must be 1..n without gaps and every car must appear once. Checked in bulk
     (each message of the ingest path is checked); the first fault in row order is named."""
-    positions = list(map(attrgetter("position"), rows))
+    _check(rows, attrgetter, where)
+
+
+def check_records(records: Sequence[Mapping[str, Any]], *, where: str) -> None:
+    """`check_rows` of row records (`ClassificationRow.to_record`'s shape)."""
+    _check(records, itemgetter, where)
+
+
+def _check(rows: Sequence[Any], getter: Any, where: str) -> None:
+    position, car, laps = getter("position"), getter("car"), getter("laps")
+    positions = list(map(position, rows))
     if (positions == list(range(1, len(rows) + 1))
-            and len(set(map(attrgetter("car"), rows))) == len(rows)
-            and min(map(attrgetter("laps"), rows), default=0) >= 0):
+            and len(set(map(car, rows))) == len(rows)
+            and min(map(laps, rows), default=0) >= 0):
         return
-    _name_first_fault(rows, where)
+    _name_first_fault([(position(r), car(r), laps(r)) for r in rows], where)
 
 
-def _name_first_fault(rows: Sequence[NumberedRow], where: str) -> None:
+def _name_first_fault(rows: Sequence[tuple[int, str, int]], where: str) -> None:
     seen_cars: dict[str, int] = {}
-    for index, row in enumerate(rows, start=1):
-        if row.position != index:
+    for index, (position, car, laps) in enumerate(rows, start=1):
+        if position != index:
             raise InvalidInputError(
-                f"position {row.position} of car #{row.car} out of sequence "
+                f"position {position} of car #{car} out of sequence "
                 f"(expected {index}: positions must run 1..{len(rows)} without gaps or repeats)",
                 where=where,
             )
-        if row.car in seen_cars:
+        if car in seen_cars:
             raise InvalidInputError(
-                f"car #{row.car} appears twice (positions {seen_cars[row.car]} and {row.position})",
+                f"car #{car} appears twice (positions {seen_cars[car]} and {position})",
                 where=where,
             )
-        seen_cars[row.car] = row.position
-        if row.laps < 0:
-            raise InvalidInputError(f"car #{row.car}: negative laps {row.laps}", where=where)
+        seen_cars[car] = position
+        if laps < 0:
+            raise InvalidInputError(f"car #{car}: negative laps {laps}", where=where)
 
 
 def apply_adjustments(

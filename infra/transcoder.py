@@ -14,20 +14,31 @@ from services.row_json import EncodedRows
 
 class PaddockTranscoder(JSONTranscoder):
     def encode(self, obj: Any) -> bytes:
-        if type(obj) is dict and any(_stored(v) is not None for v in obj.values()):
-            return self._with_encoded_rows(obj)
+        if type(obj) is dict:
+            rows = [key for key, value in obj.items() if _stored(value) is not None]
+            if rows:
+                return self._with_encoded_rows(obj, rows)
         return super().encode(obj)
 
-    def _with_encoded_rows(self, state: dict[Any, Any]) -> bytes:
-        """The object as the stock encoder writes a dict (`{"key":value,...}`, insertion order),
-        each value encoded on its own, encoded rows as they are."""
-        if not all(type(key) is str for key in state):
+    def _with_encoded_rows(self, state: dict[Any, Any], rows: list[Any]) -> bytes:
+        """The object as the stock encoder writes it, in one call, with a marker in place of
+        each encoded list of rows, and then the rows' bytes in place of the marker. (A marker
+        found other than once, in a value that happens to hold its text, falls back to
+        encoding those rows.)"""
+        marked = dict(state)
+        for key in rows:
+            marked[key] = _MARKER
+        text = super().encode(marked)
+        if text.count(_MARKER_BYTES) != len(rows):
             return super().encode(state)
-        parts = []
-        for key, value in state.items():
-            encoded = _stored(value) or self.encoder.encode(value).encode("utf8")
-            parts.append(self.encoder.encode(key).encode("utf8") + b":" + encoded)
-        return b"{" + b",".join(parts) + b"}"
+        for key in rows:
+            text = text.replace(_MARKER_BYTES, _stored(state[key]) or b"", 1)
+        return text
+
+
+_MARKER = "\x00paddock:encoded-rows\x00"
+_MARKER_BYTES = b'"\\u0000paddock:encoded-rows\\u0000"'
+"""How the stock encoder writes `_MARKER` (control characters escaped)."""
 
 
 def _stored(value: Any) -> bytes | None:

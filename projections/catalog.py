@@ -40,20 +40,31 @@ routes name (and those of a joint classification)."""
 
 @dataclass(frozen=True)
 class Key:
-    """What names one view of a kind: a championship or a target event, and so its partition."""
+    """What names one view of a kind: a championship or a target event, and so its partition,
+    and the partitions a live view of it is computed from (its scope)."""
 
     name: str
     partition: str
     """The partition kind (domain/partitions.py): `championship` or `event`."""
+    keys: str
+    """The field of a ledger state (projections/ledger.py) whose keys are the keys of this kind
+    that a state holds: one live view of each published kind per key."""
+    routed: bool = False
+    """Whether a view of it also reads the partitions that the key's routes and automatic
+    entries name (projections/view_scopes.py); else it reads its own partition only."""
 
     @property
     def state_method(self) -> str:
         """The Ledger method that folds this key's partition (and what it depends on)."""
         return f"{self.partition}_state"
 
+    def partition_of(self, key: str) -> str:
+        """The partition a key names (`championship:aslms`), as domain/partitions.py spells it."""
+        return f"{self.partition}:{key}"
 
-CHAMPIONSHIP = Key("championship", "championship")
-EVENT = Key("event", "event")
+
+CHAMPIONSHIP = Key("championship", "championship", "championships")
+EVENT = Key("event", "event", "target_events", routed=True)
 
 
 @dataclass(frozen=True)
@@ -126,10 +137,16 @@ class View:
     depends_on: tuple[str, ...] = ()
     """Views it is computed from: it changes whenever they do."""
     publication: Publication | None = None
+    live: str = ""
+    """How its live view is computed, `module:function`: `live(state, key, at, computed)` →
+    the body, or None while there is none to publish (`computed`: projections.live_views.
+    Computed, what views computed before it at the same time share). Empty: `compute(state,
+    key, at, at)`. Either way a PaddockError means no view yet."""
 
     def __post_init__(self) -> None:
-        if ":" not in self.compute:
-            raise ValueError(f"view {self.name}: compute names `module:function`, not '{self.compute}'")
+        for what, name in (("compute", self.compute), ("live", self.live or ":")):
+            if ":" not in name:
+                raise ValueError(f"view {self.name}: {what} names `module:function`, not '{name}'")
         names = [self.key.name, *(p.name for p in self.params)]
         if len(set(names)) != len(names):
             raise ValueError(f"view {self.name}: a parameter is declared twice ({names})")
@@ -137,6 +154,10 @@ class View:
             unknown = set(p.excludes) - set(names)
             if unknown:
                 raise ValueError(f"view {self.name}: {p.name} excludes unknown {sorted(unknown)}")
+        required = [p.name for p in self.params if p.required]
+        if self.publication is not None and required and not self.live:
+            raise ValueError(f"view {self.name}: a published view is computed from its key alone; "
+                             f"declare how (`live`) or require no parameter ({required})")
 
     def name_of(self, key: str) -> str:
         """The live view's name: `standings/aslms-2023-24`."""
@@ -158,9 +179,26 @@ class View:
 
     def function(self) -> Callable[..., dict[str, Any]]:
         """The view function itself (imported now, not when the catalog is)."""
-        module, _, name = self.compute.partition(":")
-        found: Callable[..., dict[str, Any]] = getattr(import_module(module), name)
-        return found
+        return _imported(self.compute)
+
+    def live_function(self) -> Callable[..., dict[str, Any] | None]:
+        """The function computing its live body (`live`, else `compute` at one time)."""
+        if self.live:
+            return _imported(self.live)
+        compute = self.function()
+        return lambda state, key, at, _computed: compute(state, key, at, at)
+
+
+_IMPORTED: dict[str, Callable[..., Any]] = {}
+
+
+def _imported(name: str) -> Callable[..., Any]:
+    """`module:function`, imported once (a live view is computed per event)."""
+    found = _IMPORTED.get(name)
+    if found is None:
+        module, _, attribute = name.partition(":")
+        found = _IMPORTED[name] = getattr(import_module(module), attribute)
+    return found
 
 
 @dataclass(frozen=True)
@@ -169,6 +207,7 @@ class Catalog:
 
     views: tuple[View, ...]
     _by_name: dict[str, View] = field(init=False, repr=False, compare=False)
+    _order: tuple[View, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for what, names in (("name", [v.name for v in self.views]),
@@ -178,6 +217,7 @@ class Catalog:
             if repeated:
                 raise ValueError(f"two views share the {what} {', '.join(repeated)}")
         object.__setattr__(self, "_by_name", {v.name: v for v in self.views})
+        object.__setattr__(self, "_order", self._ordered())  # refuses views depending on each other
 
     def __iter__(self) -> Iterator[View]:
         return iter(self.views)
@@ -191,6 +231,28 @@ class Catalog:
     @property
     def published(self) -> tuple[View, ...]:
         return tuple(v for v in self.views if v.publication is not None)
+
+    @property
+    def computing_order(self) -> tuple[View, ...]:
+        """The published views, each after the published views it depends on (so a live view
+        can reuse what they computed), else in catalog order."""
+        return self._order
+
+    def _ordered(self) -> tuple[View, ...]:
+        published = {v.name: v for v in self.published}
+        ordered: dict[str, View] = {}
+
+        def visit(view: View, path: tuple[str, ...]) -> None:
+            if view.name in path:
+                raise ValueError(f"views depend on each other: {' → '.join((*path, view.name))}")
+            for name in view.depends_on:
+                if name in published and name not in ordered:
+                    visit(published[name], (*path, view.name))
+            ordered.setdefault(view.name, view)
+
+        for view in published.values():
+            visit(view, ())
+        return tuple(ordered.values())
 
     @property
     def queried(self) -> tuple[View, ...]:
@@ -230,7 +292,7 @@ CATALOG = Catalog((
     View("invitations", EVENT, "projections.invitations_view:invitations_view",
          "a target event's invitation routes, their status and holders",
          query="invitations", reader="invitations", affected_by=EVENT_FACTS,
-         depends_on=("standings",),
+         depends_on=("standings",), live="projections.live_bodies:live_invitations",
          publication=Publication(WHOLE_VIEW, "A target event's invitation state, on every change")),
     View("history", CHAMPIONSHIP, "projections.history_view:history_view",
          "the facts of a championship in log order, with both times",
@@ -256,7 +318,7 @@ CATALOG = Catalog((
          params=(*TIMES, Param("published", INTEGER, "the list as version N was published",
                                excludes=("as_of", "known_at"), because="fixes both times")),
          query="entry_list", reader="entry_list", affected_by=EVENT_FACTS,
-         depends_on=("invitations", "standings"),
+         depends_on=("invitations", "standings"), live="projections.live_bodies:live_entry_list",
          publication=Publication(WHOLE_VIEW, (
              "A target event's entry list (entries, pending, reserves, free places, each line "
              "with why), on every change"))),

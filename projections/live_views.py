@@ -1,12 +1,12 @@
-"""Live views: the standings, invitation and entry-list views at the head of a log prefix
-(pure, no I/O).
+"""Live views: the catalog's published views (projections/catalog.py; standings, invitations,
+entry lists) at the head of a log prefix (pure, no I/O).
 
 The live view of log position P has `as_of = known_at = T(P)`, the largest `recorded_at` among
-events 1..P (docs/SERVICE.md). Names: `standings/<championship>`, `invitations/<event>`,
-`entry-list/<event>`; the body is canonical JSON. A view that cannot be computed yet (e.g. the
-invitations of an event whose definition is not in effect at T) is simply absent. An event's
-entry list exists once a class of it has a number of places (in a definition or an organiser's
-decision in effect at T): without one there is no list to publish. Both conditions, once met,
+events 1..P (docs/SERVICE.md). Names: `<view>/<key>` (`standings/<championship>`,
+`invitations/<event>`, `entry-list/<event>`); the body is canonical JSON, computed by the
+catalog line's `live` function (projections/live_bodies.py) or its view function at T. A view
+that cannot be computed yet (e.g. the invitations of an event whose definition is not in effect
+at T, or an entry list before a class has places) is simply absent. Such conditions, once met,
 stay met as T grows, so a view never disappears once written (view stores only upsert).
 
 A persisted view need not be rewritten at every position: between two events that may change
@@ -26,6 +26,7 @@ events name every invitations view); the partitioned `LiveFold` names only the d
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -40,19 +41,11 @@ from domain.aggregates.signing_key import SigningKey
 from domain.aggregates.stewards_decision import StewardsDecision
 from domain.aggregates.target_event import TargetEvent
 from domain.errors import PaddockError
+from domain.partitions import championship_partition, event_partition
 from projections.canonical import canonical_json
-from projections.catalog import (  # the view names are the catalog's; importable here as before
-    ENTRY_LISTS,
-    INVITATIONS,
-    STANDINGS,
-    entry_list_name,
-    invitations_name,
-    standings_name,
-)
-from projections.entry_list_view import entry_list_view
-from projections.invitations_view import invitations_view
+from projections.catalog import CATALOG, Catalog, View
 from projections.ledger import LedgerState
-from projections.standings_view import SeasonAt, season_at, standings_view
+from projections.standings_view import SeasonAt
 
 EVERY_INVITATION = "invitations/*"
 """In an `affected_views` answer: the invitations view of every target event."""
@@ -60,15 +53,21 @@ EVERY_ENTRY_LIST = "entry-list/*"
 """In an `affected_views` answer: the entry-list view of every target event."""
 
 Owners = Mapping[UUID, str]
-"""Aggregate id → the view its events are about (`standings/<c>` or `invitations/<e>`)."""
-
-
-def entry_list_of(invitations: str) -> str:
-    """The entry list of the event an invitations view is about: it is computed from it."""
-    return entry_list_name(invitations.removeprefix(INVITATIONS))
+"""Aggregate id → the partition its events are about (`championship:<c>` or `event:<e>`)."""
 
 
 # -- computing views ----------------------------------------------------------------------------
+
+
+@dataclass
+class Computed:
+    """What the views computed at one time share, for those computed after them (each
+    published view after those it depends on: `Catalog.computing_order`)."""
+
+    seasons: dict[str, SeasonAt | str] = field(default_factory=dict)
+    """Championship → its season (or why there is none), computed once for all its readers."""
+    bodies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """View name → its body, as computed (without the live header)."""
 
 
 def live_time(state: LedgerState) -> datetime | None:
@@ -76,89 +75,63 @@ def live_time(state: LedgerState) -> datetime | None:
     return state.head.latest
 
 
-def view_names(state: LedgerState) -> list[str]:
-    """Every view the state may have: one per championship, two per target event (its
-    invitations and its entry list)."""
-    return sorted([standings_name(c) for c in state.championships]
-                  + [invitations_name(e) for e in state.target_events]
-                  + [entry_list_name(e) for e in state.target_events])
+def view_names(state: LedgerState, catalog: Catalog = CATALOG) -> list[str]:
+    """Every view the state may have: one per published view of the catalog and key of its
+    kind the state holds (a championship's standings, a target event's invitations and entry
+    list)."""
+    return sorted(view.name_of(key) for view in catalog.published
+                  for key in getattr(state, view.key.keys))
 
 
 def live_views(state: LedgerState, names: Iterable[str] | None = None,
-               at: datetime | None = None) -> dict[str, str]:
+               at: datetime | None = None, catalog: Catalog = CATALOG) -> dict[str, str]:
     """name → canonical JSON of the live views (all, or those named) at T (or `at`)."""
     when = at or live_time(state)
     if when is None:
         return {}
-    wanted = view_names(state) if names is None else _expand(names, state)
-    views = {}
-    seasons: dict[str, SeasonAt | str] = {}  # standings and invitations share each season
-    invitations: dict[str, dict[str, Any]] = {}  # an entry list starts from its invitations
+    wanted = view_names(state, catalog) if names is None else _expand(names, state, catalog)
+    order = {view.name: i for i, view in enumerate(catalog.computing_order)}
+    planned = []
+    for name in wanted:
+        found = catalog.live(name)  # None: not a published view's name
+        if found is not None:
+            planned.append((order[found[0].name], name, *found))
+    views, computed = {}, Computed()
     position = state.position_known_at(when)
-    for name in sorted(wanted, key=_computing_order):
-        body = _view(state, name, when, position, seasons, invitations)
+    for _, name, view, key in sorted(planned):
+        body = _view(view, state, key, when, computed)
         if body is not None:
-            views[name] = body
+            computed.bodies[name] = body
+            views[name] = _at(body, position)
     return dict(sorted(views.items()))
 
 
-def _expand(names: Iterable[str], state: LedgerState) -> set[str]:
-    wanted = set(names)
-    if EVERY_INVITATION in wanted:
-        wanted.discard(EVERY_INVITATION)
-        wanted.update(invitations_name(e) for e in state.target_events)
-    if EVERY_ENTRY_LIST in wanted:
-        wanted.discard(EVERY_ENTRY_LIST)
-        wanted.update(entry_list_name(e) for e in state.target_events)
+def _expand(names: Iterable[str], state: LedgerState, catalog: Catalog) -> set[str]:
+    """`<view>/*` stands for that view of every key of its kind the state holds."""
+    every = {view.name_of("*"): view for view in catalog.published}
+    wanted = set()
+    for name in names:
+        view = every.get(name)
+        if view is None:
+            wanted.add(name)
+        else:
+            wanted.update(view.name_of(key) for key in getattr(state, view.key.keys))
     return wanted
 
 
-def _computing_order(name: str) -> tuple[int, str]:
-    """Standings, then invitations, then entry lists: each reuses what came before."""
-    kinds = (STANDINGS, INVITATIONS, ENTRY_LISTS)
-    return next((i for i, k in enumerate(kinds) if name.startswith(k)), len(kinds)), name
-
-
-def _view(state: LedgerState, name: str, at: datetime, position: int,
-          seasons: dict[str, SeasonAt | str], invitations: dict[str, dict[str, Any]]) -> str | None:
+def _view(view: View, state: LedgerState, key: str, at: datetime,
+          computed: Computed) -> dict[str, Any] | None:
     """A live view's `log_position` is the log position P it is the live view of (a view can
     change at P without a fact of its own: T passed a fact's effective time), unlike a query's
     answer, which names the last of its own facts known at `known_at`."""
     try:
-        if name.startswith(STANDINGS):
-            championship = name.removeprefix(STANDINGS)
-            season = season_at(state, championship, at, at)
-            seasons[championship] = season
-            return _at(standings_view(state, championship, at, at, season=season), position)
-        if name.startswith(INVITATIONS):
-            event_id = name.removeprefix(INVITATIONS)
-            invitations[event_id] = invitations_view(state, event_id, at, at, seasons=seasons)
-            return _at(invitations[event_id], position)
-        if name.startswith(ENTRY_LISTS):
-            event_id = name.removeprefix(ENTRY_LISTS)
-            if not has_places(state, event_id, at):
-                return None
-            return _at(entry_list_view(state, event_id, at, at, seasons=seasons,
-                                       invitations=invitations.get(event_id)), position)
+        return view.live_function()(state, key, at, computed)
     except PaddockError:
         return None
-    return None
 
 
 def _at(view: dict[str, Any], position: int) -> str:
     return canonical_json({**view, "log_position": position})
-
-
-def has_places(state: LedgerState, event_id: str, at: datetime) -> bool:
-    """Whether a class of the event has had a number of places by T = `at`: in a version of
-    its definition in effect by then, or by an organiser's decision. Any version counts, not
-    only the current one, so that the view, once it exists, exists at every later T (a store
-    never deletes one)."""
-    defined = any("capacity" in c for v in state.target_events.get(event_id, [])
-                  if v.visible(at, at) for c in v.value.get("classes", []))
-    decided = any(d.value.kind == "capacity" and d.value.values.get("class_id") is not None
-                  for d in state.desk.get(event_id, []) if d.visible(at, at))
-    return defined or decided
 
 
 # -- which views a batch of events may change ---------------------------------------------------
@@ -169,15 +142,15 @@ _TARGET_EVENTS = (TargetEvent.Registered, TargetEvent.Revised)
 
 
 def owner_of(event: Any) -> str | None:
-    """The view an event names itself (creation and definition events carry their keys)."""
+    """The partition an event names itself (creation and definition events carry their keys)."""
     if isinstance(event, _CHAMPIONSHIP_EVENTS):
-        return standings_name(event.definition["id"])
+        return championship_partition(event.definition["id"])
     if isinstance(event, _ROUND_OPENERS):
-        return standings_name(event.championship)
+        return championship_partition(event.championship)
     if isinstance(event, _TARGET_EVENTS):
-        return invitations_name(event.definition["id"])
+        return event_partition(event.definition["id"])
     if isinstance(event, Invitation.Opened):
-        return invitations_name(event.event_id)
+        return event_partition(event.event_id)
     return None
 
 
@@ -188,47 +161,82 @@ def learn_owners(events: Iterable[Any], owners: dict[UUID, str]) -> None:
             owners[event.originator_id] = owner
 
 
-def affected_views(events: Sequence[Any], owners: Owners | None = None) -> set[str] | None:
+@dataclass(frozen=True)
+class _Routing:
+    """What routing reads of a catalog, found once: each published view with the partition
+    prefix of its key, and the routed views' prefixes and wildcards."""
+
+    homes: tuple[tuple[str, View], ...]
+    routed_homes: tuple[str, ...]
+    every_routed: frozenset[str]
+
+
+_ROUTINGS: dict[int, tuple[Catalog, _Routing]] = {}
+
+
+def _routing(catalog: Catalog) -> _Routing:
+    """Found once per catalog, by identity (hashing a catalog hashes every view)."""
+    known = _ROUTINGS.get(id(catalog))
+    if known is not None and known[0] is catalog:
+        return known[1]
+    homes = tuple((view.key.partition_of(""), view) for view in catalog.published)
+    routing = _Routing(homes, tuple(h for h, v in homes if v.key.routed),
+                       frozenset(v.name_of("*") for _, v in homes if v.key.routed))
+    _ROUTINGS[id(catalog)] = (catalog, routing)
+    return routing
+
+
+def named_views(partition: str, catalog: Catalog = CATALOG) -> set[str]:
+    """The published views a partition's key names: `standings/c` for `championship:c`."""
+    return {view.name_of(partition.removeprefix(home))
+            for home, view in _routing(catalog).homes if partition.startswith(home)}
+
+
+def every_routed(catalog: Catalog = CATALOG) -> set[str]:
+    """`<view>/*` for every view of a routed key (invitations and entry list of every event)."""
+    return set(_routing(catalog).every_routed)
+
+
+def affected_views(events: Sequence[Any], owners: Owners | None = None,
+                   catalog: Catalog = CATALOG) -> set[str] | None:
     """The views a batch of events may change; None means every view.
 
-    A championship's events (definition, entries, ties, classifications, poles, decisions)
-    change its standings and every target event's invitations (`EVERY_INVITATION`); awards
-    change every invitations view; a target event's or invitation's events change that event's
-    invitations. An entry list is computed from its event's invitations, so it changes with
-    them, and also with its event's desk decisions (capacity, grants, reserves, publications:
-    target-event events, so already the event's own) and with the declared entries of the
-    championships named in `automatic_entries` (championship events, so already every event's).
-    Hence every answer naming an invitations view also names its entry list. `owners`
-    (aggregate id → view) names the aggregates created before the batch; an event of an
-    aggregate not seen being created makes the answer None.
+    An event changes the views its aggregate's partition names (the catalog's views of that
+    key: a championship's standings, a target event's invitations and entry list). A
+    championship's events (definition, entries, ties, classifications, poles, decisions) may
+    also change every routed view (`<view>/*`: every target event's invitations and entry
+    list, which read the championships their routes name); so may awards. Receipts and
+    signing keys change none. `owners` (aggregate id → partition) names the aggregates
+    created before the batch; an event of an aggregate not seen being created makes the
+    answer None.
     """
     known = dict(owners or {})
     learn_owners(events, known)
-    return _affected(events, known)
+    return _affected(events, known, catalog)
 
 
-def _affected(events: Iterable[Any], owners: Owners) -> set[str] | None:
+def _affected(events: Iterable[Any], owners: Owners, catalog: Catalog) -> set[str] | None:
     """`affected_views` once `owners` knows every aggregate the events create."""
     affected: set[str] = set()
     for event in events:
-        names = _affected_by(event, owners)
+        names = _affected_by(event, owners, catalog)
         if names is None:
             return None
         affected |= names
     return affected
 
 
-def _affected_by(event: Any, owners: Owners) -> set[str] | None:
+def _affected_by(event: Any, owners: Owners, catalog: Catalog) -> set[str] | None:
     if isinstance(event, (IngestReceipt.Received, SigningKey.Registered, SigningKey.Revoked)):
         return set()  # receipts and signing keys change no view
     if isinstance(event, Award.Granted):
-        return {EVERY_INVITATION, EVERY_ENTRY_LIST}
+        return every_routed(catalog)
     owner = owners.get(event.originator_id)
     if owner is None:
         return None
-    if owner.startswith(STANDINGS):
-        return {owner, EVERY_INVITATION, EVERY_ENTRY_LIST}
-    return {owner, entry_list_of(owner)}
+    names = named_views(owner, catalog)
+    routing = _routing(catalog)
+    return names if owner.startswith(routing.routed_homes) else names | routing.every_routed
 
 
 class ViewRouter:
@@ -238,12 +246,13 @@ class ViewRouter:
     Its cost per event is independent of the log's size: the owners and the view names seen so
     far grow as aggregates are created, never recomputed from all of them (issue 10)."""
 
-    def __init__(self) -> None:
+    def __init__(self, catalog: Catalog = CATALOG) -> None:
+        self.catalog = catalog
         self.owners: dict[UUID, str] = {}
         self.time: datetime | None = None
         self._deferred: list[tuple[datetime, Any]] = []
         self._known: set[str] = set()
-        self._of_kind: dict[str, set[str]] = {INVITATIONS: set(), ENTRY_LISTS: set()}
+        self._of_kind: dict[str, set[str]] = {w: set() for w in every_routed(catalog)}
 
     def route(self, event: Any) -> set[str]:
         self._learn(event)
@@ -254,20 +263,17 @@ class ViewRouter:
             self._deferred = [(at, e) for at, e in self._deferred if self._after_time(at)]
         if isinstance(event, Fact) and self._after_time(event.effective_at):
             self._deferred.append((event.effective_at, event))
-        return self._expand(_affected(touched, self.owners))
+        return self._expand(_affected(touched, self.owners, self.catalog))
 
     def _learn(self, event: Any) -> None:
         owner = owner_of(event)
         if owner is None:
             return
         self.owners[event.originator_id] = owner
-        if owner in self._known:
-            return
-        names = [owner, entry_list_of(owner)] if owner.startswith(INVITATIONS) else [owner]
-        for name in names:
+        for name in named_views(owner, self.catalog) - self._known:
             self._known.add(name)
-            for kind, members in self._of_kind.items():
-                if name.startswith(kind):
+            for wildcard, members in self._of_kind.items():
+                if name.startswith(wildcard.removesuffix("*")):
                     members.add(name)
 
     def _advance_time(self, event: Any) -> bool:
@@ -282,7 +288,7 @@ class ViewRouter:
     def _expand(self, names: set[str] | None) -> set[str]:
         if names is None:
             return set(self._known)
-        for wildcard, kind in ((EVERY_INVITATION, INVITATIONS), (EVERY_ENTRY_LIST, ENTRY_LISTS)):
+        for wildcard, members in self._of_kind.items():
             if wildcard in names:
-                names = (names - {wildcard}) | self._of_kind[kind]
+                names = (names - {wildcard}) | members
         return names

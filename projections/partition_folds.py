@@ -35,8 +35,8 @@ from datetime import datetime
 from typing import Any
 
 from domain.aggregates.fact import Fact
-from domain.partitions import Partitioner, championship_partition
-from projections.catalog import STANDINGS
+from domain.partitions import Partitioner
+from projections.catalog import CATALOG, Catalog
 from projections.ledger import HeadIndex, LedgerFold, LedgerState
 from projections.live_views import live_views
 from projections.shares import Share
@@ -140,14 +140,16 @@ class LiveFold:
     evictions."""
 
     def __init__(self, loader: Loader | None = None, max_partitions: int | None = None,
-                 share: Share | None = None) -> None:
-        """`share`: the groups whose views are computed (default: every view)."""
+                 share: Share | None = None, catalog: Catalog = CATALOG) -> None:
+        """`share`: the groups whose views are computed (default: every view); `catalog`: the
+        views there are."""
         self.share = share or Share.everything()
         if not self.share.whole and loader is None:
             raise ValueError("a fold of some partition groups needs a loader (the partitions a "
                              "new dependency names are folded from the log)")
         self.folds = PartitionCache(loader, max_partitions)
-        self.scopes = ViewScopes()
+        self.catalog = catalog
+        self.scopes = ViewScopes(catalog)
         self.written: dict[int, int] = {}
         """group → the position its stored views reflect: views due at or below are skipped."""
         self.position = 0
@@ -244,7 +246,7 @@ class LiveFold:
         views: dict[str, str] = {}
         for scope, wanted in _by_scope(names, self.scopes).items():
             state = merged_state([self._fold(p, position).state for p in scope], head)
-            views.update(live_views(state, wanted, time))
+            views.update(live_views(state, wanted, time, self.catalog))
         return views
 
     def _fold(self, partition: str, position: int) -> LedgerFold:
@@ -258,13 +260,9 @@ class LiveFold:
 
 
 def _by_scope(names: Iterable[str], scopes: ViewScopes) -> dict[tuple[str, ...], set[str]]:
-    """The views grouped by the partitions they are computed from."""
+    """The views grouped by the partitions they are computed from (the catalog's scopes)."""
     groups: dict[tuple[str, ...], set[str]] = {}
     for name in sorted(names):
-        if name.startswith(STANDINGS):
-            scope: tuple[str, ...] = (championship_partition(name.removeprefix(STANDINGS)),)
-        else:
-            scope = scopes.scope(name.split("/", 1)[1])
-        groups.setdefault(scope, set()).add(name)
+        groups.setdefault(scopes.scope_of(name), set()).add(name)
     return groups
 

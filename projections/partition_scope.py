@@ -2,17 +2,21 @@
 event's views read the event's partition and every partition its routes and automatic entries
 name, nothing else.
 
-The event's partition holds its definitions and the championship definitions that declare
-routes to it (domain/partitions.py), so the dependencies are found from it alone.
+The dependencies are read from definitions, one way for every reader: `needed_by` (what a target
+event's definition names) and `offered_by` (what a championship's definition names for each
+target event it routes to). A query finds them in the fold of the event's partition, which holds
+its definitions and the championship definitions that declare routes to it (domain/partitions.py):
+`event_dependencies`. The projector learns them from the same definitions as they are folded
+(projections/view_scopes.py). Both are tolerant: a malformed record names nothing (its view then
+fails to compute and is absent).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from domain.partitions import award_partition, championship_partition, event_partition
-from domain.rules import AwardSource, InvitationRoute, JointSource, StandingsSource
 from projections.ledger import LedgerState
 
 
@@ -26,27 +30,52 @@ def event_dependencies(state: LedgerState, event_id: str) -> tuple[str, ...]:
     so a view at any point in time finds what it needs."""
     found = {event_partition(event_id)}
     for version in state.target_events.get(event_id, []):
-        definition = version.value
-        found.update(_sources(definition.get("invitation_routes", ()), event_id))
-        found.update(championship_partition(str(a["championship"]))
-                     for a in definition.get("automatic_entries", ()))
-    for championship, versions in state.championships.items():
-        found.add(championship_partition(championship))
+        found |= needed_by(version.value)
+    for versions in state.championships.values():
         for version in versions:
-            routes = [r for r in version.value.get("invitation_routes", ())
-                      if r.get("target_event") == event_id]
-            found.update(_sources(routes, event_id))
+            found |= offered_by(version.value).get(event_id, set())
     return tuple(sorted(found))
 
 
-def _sources(routes: Iterable[dict[str, Any]], event_id: str) -> set[str]:
-    named: set[str] = set()
-    for record in routes:
-        source = InvitationRoute.from_record({"target_event": event_id, **record}).source
-        if isinstance(source, StandingsSource):
-            named.add(championship_partition(source.championship))
-        elif isinstance(source, JointSource):
-            named.update(championship_partition(c) for c in source.championships)
-        elif isinstance(source, AwardSource):
-            named.add(award_partition(source.award))
-    return named
+def needed_by(definition: Mapping[str, Any]) -> set[str]:
+    """The partitions a target event's definition names: its routes' sources and the
+    championships of its automatic entries."""
+    found: set[str] = set()
+    for route in definition.get("invitation_routes", ()) or ():
+        if isinstance(route, Mapping):
+            found |= source_partitions(route)
+    automatic = definition.get("automatic_entries", ()) or ()
+    return found | _championships(a.get("championship") for a in automatic
+                                  if isinstance(a, Mapping))
+
+
+def offered_by(definition: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Target event → the partitions a championship's definition names for it: the
+    championship's own and the sources of its routes to that event."""
+    cid = definition.get("id")
+    out: dict[str, set[str]] = {}
+    for route in definition.get("invitation_routes", ()) or ():
+        target = route.get("target_event") if isinstance(route, Mapping) else None
+        if isinstance(target, str) and target and isinstance(cid, str):
+            out.setdefault(target, set()).update(
+                {championship_partition(cid)} | source_partitions(route))
+    return out
+
+
+def source_partitions(route: Mapping[str, Any]) -> set[str]:
+    """The partitions a route record's source names."""
+    source = route.get("source")
+    if not isinstance(source, Mapping):
+        return set()
+    kind = source.get("type")
+    if kind == "standings":
+        return _championships([source.get("championship")])
+    if kind == "joint":
+        parts = source.get("parts") or ()
+        return _championships(p.get("championship") for p in parts if isinstance(p, Mapping))
+    award = source.get("award")
+    return {award_partition(award)} if isinstance(award, str) else set()
+
+
+def _championships(ids: Iterable[Any]) -> set[str]:
+    return {championship_partition(c) for c in ids if isinstance(c, str)}

@@ -7,18 +7,20 @@ shares are disjoint and cover every group together write every view once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
-from domain.partitions import championship_partition, event_partition, partition_group
-from projections.catalog import STANDINGS
+from domain.partitions import partition_group
+from projections.catalog import CATALOG, Catalog
 
 
-def view_home(name: str) -> str:
-    """The home partition of a live view: its championship's, or its target event's."""
-    if name.startswith(STANDINGS):
-        return championship_partition(name.removeprefix(STANDINGS))
-    return event_partition(name.split("/", 1)[1])
+def view_home(name: str, catalog: Catalog = CATALOG) -> str:
+    """The home partition of a live view: the partition its key names (the catalog's)."""
+    found = catalog.live(name)
+    if found is None:
+        raise LookupError(f"'{name}' is not a view the catalog publishes")
+    view, key = found
+    return view.key.partition_of(key)
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class Share:
 
     groups: int
     owned: frozenset[int]
+    catalog: Catalog = field(default=CATALOG, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.groups < 1:
@@ -44,7 +47,7 @@ class Share:
         return len(self.owned) == self.groups
 
     def group_of_view(self, name: str) -> int:
-        return partition_group(view_home(name), self.groups)
+        return partition_group(view_home(name, self.catalog), self.groups)
 
     def owns_view(self, name: str) -> bool:
         return self.whole or self.group_of_view(name) in self.owned

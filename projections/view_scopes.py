@@ -11,86 +11,51 @@ view is a function of the log prefix alone, never of what a cache happens to hol
 `projections/partition_scope.py` finds the same scope in the fold of the event's partition (what
 a query has at hand); the projector learns it event by event instead, because it must know a
 championship's dependants when that championship's events arrive, with the event's fold
-perhaps evicted (tests/unit/test_partition_folds.py checks that the two agree).
+perhaps evicted. Both read a definition one way (`needed_by`, `offered_by` in
+partition_scope.py); tests/unit/test_partition_folds.py checks that the two scopes agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from domain.aggregates.championship import Championship
 from domain.aggregates.target_event import TargetEvent
-from domain.partitions import (
-    AWARD,
-    CHAMPIONSHIP,
-    EVENT,
-    award_partition,
-    championship_partition,
-    event_partition,
-)
-from projections.catalog import entry_list_name, invitations_name, standings_name
+from domain.partitions import event_partition
+from projections.catalog import CATALOG, Catalog
+from projections.partition_scope import needed_by, offered_by
 
 _DEFINITIONS = (TargetEvent.Registered, TargetEvent.Revised)
 _CHAMPIONSHIPS = (Championship.Registered, Championship.Revised)
 
 
-def source_partitions(route: Mapping[str, Any]) -> set[str]:
-    """The partitions a route record's source names (tolerant: a malformed record names none;
-    its view then fails to compute and is absent, as from a whole fold)."""
-    source = route.get("source")
-    if not isinstance(source, Mapping):
-        return set()
-    kind = source.get("type")
-    if kind == "standings":
-        return _championships([source.get("championship")])
-    if kind == "joint":
-        parts = source.get("parts") or ()
-        return _championships(p.get("championship") for p in parts if isinstance(p, Mapping))
-    award = source.get("award")
-    return {award_partition(award)} if isinstance(award, str) else set()
-
-
-def _championships(ids: Iterable[Any]) -> set[str]:
-    return {championship_partition(c) for c in ids if isinstance(c, str)}
-
-
 def event_dependencies(event: Any) -> dict[str, set[str]]:
-    """Target event id → the partitions its views depend on, as this event declares them."""
+    """Target event id → the partitions its views depend on, as this event declares them (the
+    same reading of a definition as a query's, projections/partition_scope.py)."""
     definition = getattr(event, "definition", None)
     if not isinstance(definition, Mapping):
         return {}
     if isinstance(event, _DEFINITIONS):
         eid = definition.get("id")
-        if not isinstance(eid, str):
-            return {}
-        found: set[str] = set()
-        for route in definition.get("invitation_routes", ()) or ():
-            if isinstance(route, Mapping):
-                found |= source_partitions(route)
-        automatic = definition.get("automatic_entries", ()) or ()
-        found |= _championships(a.get("championship") for a in automatic if isinstance(a, Mapping))
-        return {eid: found}
+        return {eid: needed_by(definition)} if isinstance(eid, str) else {}
     if isinstance(event, _CHAMPIONSHIPS):
-        cid = definition.get("id")
-        out: dict[str, set[str]] = {}
-        for route in definition.get("invitation_routes", ()) or ():
-            target = route.get("target_event") if isinstance(route, Mapping) else None
-            if isinstance(target, str) and target and isinstance(cid, str):
-                out.setdefault(target, set()).update(
-                    {championship_partition(cid)} | source_partitions(route))
-        return out
+        return offered_by(definition)
     return {}
 
 
 class ViewScopes:
     """The dependencies learnt so far, both ways: a target event's partitions, and the target
     events each championship or award partition feeds. Grows with the definitions (O(routes)),
-    never with the log."""
+    never with the log. Which views a partition feeds, and which partitions a view reads, are
+    the catalog's: a view reads its key's partition, and a routed key's view (a target event's)
+    also what the key depends on."""
 
-    def __init__(self) -> None:
+    def __init__(self, catalog: Catalog = CATALOG) -> None:
+        self.catalog = catalog
         self._depends: dict[str, set[str]] = {}
         self._dependants: dict[str, set[str]] = {}
+        self._homes = [(view.key.partition_of(""), view) for view in catalog.published]
 
     def learn(self, event: Any) -> None:
         for eid, partitions in event_dependencies(event).items():
@@ -103,18 +68,19 @@ class ViewScopes:
         """The partitions a target event's views are computed from: its own first."""
         return (event_partition(event_id), *sorted(self._depends.get(event_id, ())))
 
+    def scope_of(self, name: str) -> tuple[str, ...]:
+        """The partitions a live view (`standings/aslms`) is computed from."""
+        found = self.catalog.live(name)
+        if found is None:
+            raise LookupError(f"'{name}' is not a view the catalog publishes")
+        view, key = found
+        return self.scope(key) if view.key.routed else (view.key.partition_of(key),)
+
     def views_of(self, partition: str) -> set[str]:
-        """The views a change in `partition` may change."""
-        names: set[str] = set()
-        if partition.startswith(CHAMPIONSHIP):
-            names.add(standings_name(partition.removeprefix(CHAMPIONSHIP)))
-        elif partition.startswith(EVENT):
-            names |= _event_views(partition.removeprefix(EVENT))
-        if partition.startswith((CHAMPIONSHIP, AWARD)):
-            for eid in self._dependants.get(partition, ()):
-                names |= _event_views(eid)
+        """The views a change in `partition` may change: those its key names, and the routed
+        views of the keys that depend on it."""
+        names = {view.name_of(partition.removeprefix(home))
+                 for home, view in self._homes if partition.startswith(home)}
+        for eid in self._dependants.get(partition, ()):
+            names.update(view.name_of(eid) for _, view in self._homes if view.key.routed)
         return names
-
-
-def _event_views(event_id: str) -> set[str]:
-    return {invitations_name(event_id), entry_list_name(event_id)}

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from domain.aggregates.ingest_receipt import IngestReceipt
 from domain.authority import ForbiddenError, check_role, role_of
-from domain.classification import check_rows
+from domain.classification import check_records, check_rows
 from domain.errors import (
     PaddockError,
     SignatureError,
@@ -31,14 +31,16 @@ from domain.errors import (
 from domain.partitions import receipt_partition
 from domain.timing import race_seconds_text
 from services import contracts as c
+from services.classification_records import ClassificationRecords, classification_records
 from services.importing import register_season_file
 from services.ingest_headers import ACTOR, BAD_HEADER, given_message_id, header_fault
 from services.ingest_subjects import (
     KEY_FIELDS,
     IngestSubject,
     SubjectError,
+    key_of,
     partition_key,
-    subject_of,
+    subject_for,
 )
 from services.ledger import Ledger
 from services.message_signing import presented, recipient_of, terms_of
@@ -48,6 +50,8 @@ from services.season_files import parse_season_text
 
 REJECTED = "rejected"
 WRONG_PARTITION = "wrong_partition"
+Message = c.Contract | ClassificationRecords
+"""A validated message: a contract, or a classification validated straight into its records."""
 MAX_MESSAGE_BYTES = 256 * 1024
 
 REASONS: dict[type[PaddockError], str] = {
@@ -190,28 +194,31 @@ class IngestService:
             reason = _reason(error)
             return _Staged(REJECTED, delivery.message_id, "", (), reason, str(error))
 
-    def _validate(self, delivery: Delivery) -> c.Contract:
+    def _validate(self, delivery: Delivery) -> Message:
         fault = header_fault(delivery.headers)
         if fault:
             raise _Rejection(BAD_HEADER, fault)
         if len(delivery.payload) > self.max_bytes:
             raise _Rejection("oversized", f"{len(delivery.payload)} bytes; the limit is {self.max_bytes}")
+        records = classification_records(delivery.payload)  # the rows as stored, in one pass
+        if records is not None:
+            self._check_subject(delivery.subject, records.kind, key_of(records.championship))
+            return records
         try:  # parsing and validating in one pass (pydantic-core) is twice as fast
             message: c.Contract = c.MESSAGE.validate_json(delivery.payload)
         except ValidationError as error:
             if any(e["type"] == "json_invalid" for e in error.errors()):
                 raise _Rejection("invalid_json", _describe(error)) from None
             raise _Rejection("schema_violation", _describe(error)) from None
-        self._check_subject(delivery.subject, message)
+        self._check_subject(delivery.subject, c.kind_of(type(message)), partition_key(message))
         return message
 
-    def _check_subject(self, subject: str, message: c.Contract) -> None:
+    def _check_subject(self, subject: str, kind: str, key: str | None) -> None:
         """The server's permissions let a role publish only under its own token; checking the
         token against the kind here means a message cannot smuggle another role's fact. A
         partitioned subject must carry the message's own partition key: in another key's group
         it would not be ordered with the other messages of its championship."""
-        kind = c.kind_of(type(message))
-        expected = subject_of(message, self.prefix)
+        expected = subject_for(kind, key, self.prefix)
         try:
             parsed = IngestSubject.parse(subject, self.prefix)
         except SubjectError as error:
@@ -224,14 +231,13 @@ class IngestService:
                 raise _Rejection("forbidden", f"{error.message} (published on {subject})") from None
             raise _Rejection("schema_violation", f"a {kind} message belongs on {expected}, "
                                                  f"not {subject}")
-        key = partition_key(message)
         if parsed.key is not None and key is not None and parsed.key != key:
             raise _Rejection(WRONG_PARTITION, (
                 f"its {KEY_FIELDS[kind]} gives the partition key '{key}': publish it on "
                 f"{expected}, not {subject} (a message in another key's group is not ordered "
                 "with the other messages of its championship or event)"))
 
-    def _record(self, delivery: Delivery, message: c.Contract) -> IngestResult:
+    def _record(self, delivery: Delivery, message: Message) -> IngestResult:
         mid = delivery.message_id
         for attempt in range(2):
             earlier = self._receipt(mid)
@@ -273,7 +279,7 @@ class IngestService:
     def _actor(self, delivery: Delivery) -> str:
         return delivery.headers.get(ACTOR) or f"nats:{delivery.subject}"
 
-    def _dispatch(self, message: c.Contract, delivery: Delivery) -> Outcome:
+    def _dispatch(self, message: Message, delivery: Delivery) -> Outcome:
         handler = _HANDLERS[type(message)]
         return handler(self.ledger, message, self._actor(delivery), f"nats:{delivery.message_id}")
 
@@ -326,17 +332,17 @@ class _Writes:
         return False
 
 
-def _scope(m: c.Contract) -> str | None:
+def _scope(m: Message) -> str | None:
     value = getattr(m, "championship", None) or getattr(m, "event", None)
     return str(value) if value else None
 
 
-def _footprint(m: c.Contract, message_id: str) -> Footprint:
+def _footprint(m: Message, message_id: str) -> Footprint:
     receipt = f"receipt:{message_id}"
     reads: set[str] = {receipt}
     writes: set[str] = {receipt}
-    if isinstance(m, (c.ClassificationPublishedV1, c.ClassificationOfficialV1, c.PenaltyImposedV1,
-                      c.PenaltyRescindedV1)):
+    if isinstance(m, (ClassificationRecords, c.ClassificationPublishedV1, c.ClassificationOfficialV1,
+                      c.PenaltyImposedV1, c.PenaltyRescindedV1)):
         reads |= {f"def:{m.championship}", f"round:{m.championship}:{m.round}"}
         writes.add(f"round:{m.championship}:{m.round}")
     elif isinstance(m, c.PolePositionV1):
@@ -357,7 +363,7 @@ def _footprint(m: c.Contract, message_id: str) -> Footprint:
 class _Planned:
     index: int
     delivery: Delivery
-    message: c.Contract
+    message: Message
     footprint: Footprint
 
 
@@ -401,8 +407,18 @@ def _classification(ledger: Ledger, m: Any, actor: str, source: str) -> Outcome:
                                          published_at=m.published_at, actor=actor, source=source)
 
 
+def _recorded_classification(ledger: Ledger, m: ClassificationRecords, actor: str,
+                             source: str) -> Outcome:
+    """A classification validated into its records: checked and stored as they are."""
+    records = m.encoded
+    check_records(records, where=f"{m.championship} round {m.round}")
+    return ledger.publish_classification(m.championship, m.round, records, status=m.status,
+                                         published_at=m.published_at, actor=actor, source=source)
+
+
 _Handler = Callable[[Ledger, Any, str, str], Outcome]
-_HANDLERS: dict[type[c.Contract], _Handler] = {
+_HANDLERS: dict[type[Message], _Handler] = {
+    ClassificationRecords: _recorded_classification,
     c.ClassificationPublishedV1: _classification,
     c.ClassificationCorrectedV1: _classification,
     c.ClassificationOfficialV1: lambda L, m, a, s: L.declare_official(

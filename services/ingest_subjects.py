@@ -64,6 +64,11 @@ def partition_key(message: c.Contract) -> str | None:
         value = _season_id(message.text)
     else:
         value = getattr(message, field)
+    return key_of(value)
+
+
+def key_of(value: object) -> str | None:
+    """The partition key of a home partition's id (None: no usable id)."""
     if not isinstance(value, str) or not value:
         return None
     key = subject_token(value)
@@ -93,8 +98,11 @@ def partitioned_subject(kind: str, key: str, prefix: str = "paddock") -> str:
 
 def subject_of(message: c.Contract, prefix: str = "paddock") -> str:
     """Where a producer publishes a message: partitioned by its home partition's key."""
-    kind = c.kind_of(type(message))
-    key = partition_key(message)
+    return subject_for(c.kind_of(type(message)), partition_key(message), prefix)
+
+
+def subject_for(kind: str, key: str | None, prefix: str = "paddock") -> str:
+    """A kind's subject with its partition key, or the unpartitioned form without one."""
     return partitioned_subject(kind, key, prefix) if key else unpartitioned_subject(kind, prefix)
 
 

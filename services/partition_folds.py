@@ -123,13 +123,17 @@ class PartitionFolds:
         positions = [position for position, _, _ in events]
         if not positions or positions != list(range(positions[0], positions[0] + len(positions))):
             return
+        by_partition: dict[str, list[int]] = {}  # partition → its events' indexes: one pass
+        for index, (_, _, partitions) in enumerate(events):
+            for partition in partitions:
+                by_partition.setdefault(partition, []).append(index)
         for scope, held in self._held.items():
             if held.through + 1 != positions[0]:
                 continue
-            concerned = [(p, e) for p, e, partitions in events if any(k in scope for k in partitions)]
-            if concerned and (len(scope) > 1 or scope not in used):
+            indexes = [i for k in scope for i in by_partition.get(k, ())]
+            if indexes and (len(scope) > 1 or scope not in used):
                 continue
-            for position, event in concerned:
+            for position, event, _ in (events[i] for i in indexes):
                 held.fold.apply(position, event)
                 held.position = position
                 held.units += weight(event)
@@ -148,6 +152,8 @@ class PartitionFolds:
         self._total += added
 
     def _evict(self, keep: Scope) -> None:
+        if self._total <= self.max_units:
+            return  # the common case: no copy of the held scopes' list on every read
         for scope in list(self._held):
             if self._total <= self.max_units:
                 return

@@ -57,11 +57,12 @@ class EncodedRows(list[dict[str, Any]]):
     rows."""
 
     def __init__(self, records: Iterable[dict[str, Any]], *, plain: bool = False) -> None:
-        """`plain=True`: the caller vouches that every value is a string, an integer, a list
-        of strings or None (rows built from a validated message), so no type is checked."""
+        """`plain=True`: the caller vouches that every record has `RECORD_KEYS` in that order
+        and that every value is a string, an integer, a list of strings or None (rows built
+        from a validated message), so neither is checked."""
         super().__init__(records)
         from pydantic_core import to_json
 
-        in_order = _in_sorted_order(self)
-        self.canonical = to_json(self) if plain and in_order else _encoded(self, in_order)
+        in_order = plain or _in_sorted_order(self)
+        self.canonical = to_json(self) if plain else _encoded(self, in_order)
         self.stored: bytes | None = self.canonical if in_order else None

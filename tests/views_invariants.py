@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from projections.catalog import CATALOG, Catalog
 from projections.ledger import LedgerFold, LedgerState
 from projections.live_views import live_views
 
@@ -33,11 +34,12 @@ def log_position(body: str) -> int:
     return int(json.loads(body)["log_position"])
 
 
-def check_views(events: Sequence[Event], stored: Mapping[str, str], position: int) -> None:
-    live = live_views(fold_to(events, position))
+def check_views(events: Sequence[Event], stored: Mapping[str, str], position: int,
+                catalog: Catalog = CATALOG) -> None:
+    live = live_views(fold_to(events, position), catalog=catalog)
     assert sorted(stored) == sorted(live), f"at {position}"
     for name, body in stored.items():
         own = log_position(body)
         assert own <= position, (name, own, position)
-        assert body == live_views(fold_to(events, own), [name])[name], (name, own)
+        assert body == live_views(fold_to(events, own), [name], catalog=catalog)[name], (name, own)
         assert content(body) == content(live[name]), (name, own, position)

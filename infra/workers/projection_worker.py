@@ -26,6 +26,7 @@ from infra.workers.assignment import Assignment
 from infra.workers.fence import Fence, StoppingError
 from infra.workers.outage import StoreOutage, is_outage
 from infra.workers.projector import Progress, Projector, ViewStoreAheadError
+from projections.catalog import CATALOG, Catalog
 from services.ledger import Ledger
 
 MAX_BACKOFF = 30.0
@@ -42,10 +43,11 @@ class ProjectionWorker:
                  batch: int = 500, poll_interval: float = 0.2,
                  on_written: Callable[[], None] | None = None, fence: Fence | None = None, *,
                  groups: int | None = None, assignment: Assignment | None = None,
-                 lease_seconds: float = LEASE_SECONDS) -> None:
+                 lease_seconds: float = LEASE_SECONDS, catalog: Catalog = CATALOG) -> None:
         """`on_written` is called (in the event loop) after each batch is written, e.g. to
         wake a publisher. Store calls go through `fence` (the service's, closed at stop).
-        `groups`: the deployment's partition groups (None: PADDOCK_PARTITION_GROUPS)."""
+        `groups`: the deployment's partition groups (None: PADDOCK_PARTITION_GROUPS);
+        `catalog`: the views it writes."""
         self.ledger = ledger
         self.on_written = on_written
         self.view_store = view_store
@@ -56,7 +58,7 @@ class ProjectionWorker:
         self.assignment = assignment
         self.lease_seconds = lease_seconds
         self._projector = Projector(ledger, view_store, name, batch, groups=groups,
-                                    owned=frozenset() if assignment else None)
+                                    owned=frozenset() if assignment else None, catalog=catalog)
         self._rebalanced_at: float | None = None
         self._wakeup: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

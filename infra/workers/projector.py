@@ -26,6 +26,7 @@ from infra.config import partition_groups, projection_partitions
 from infra.views import TrackingConflictError, ViewStore
 from infra.views.tracking import group_key, group_positions
 from infra.workers.partition_reader import has_index, partition_loader
+from projections.catalog import CATALOG, Catalog
 from projections.partition_folds import LiveFold
 from projections.shares import Share
 from services.ledger import Ledger
@@ -66,9 +67,11 @@ class Progress:
 class Projector:
     def __init__(self, ledger: Ledger, store: ViewStore, name: str = "projections",
                  batch: int = 500, max_partitions: int | None = None, *,
-                 groups: int | None = None, owned: frozenset[int] | None = None) -> None:
+                 groups: int | None = None, owned: frozenset[int] | None = None,
+                 catalog: Catalog = CATALOG) -> None:
         """`max_partitions` None: PADDOCK_PROJECTION_PARTITIONS, else 128; `groups` None:
-        PADDOCK_PARTITION_GROUPS, else 16 (infra/config.py); `owned` None: every group."""
+        PADDOCK_PARTITION_GROUPS, else 16 (infra/config.py); `owned` None: every group;
+        `catalog`: the views it writes (a deployment's own, or a test's)."""
         if batch < 1:
             raise ValueError(f"batch must be at least 1 (got {batch})")
         max_partitions = max_partitions or projection_partitions()
@@ -80,7 +83,9 @@ class Projector:
         self.batch = batch
         self.max_partitions = max_partitions
         groups = groups or partition_groups()
-        self.share = Share(groups, owned if owned is not None else frozenset(range(groups)))
+        self.catalog = catalog
+        self.share = Share(groups, owned if owned is not None else frozenset(range(groups)),
+                           catalog)
         self._live: LiveFold | None = None
         self._indexed = False  # decided with each new fold: read through the partition index
         self._target = 0
@@ -105,7 +110,7 @@ class Projector:
         if owned == self.share.owned:
             return
         gained = owned - self.share.owned
-        self.share = Share(self.share.groups, owned)
+        self.share = Share(self.share.groups, owned, self.catalog)
         if gained or self._live is None:
             self.unload()
             return
@@ -139,7 +144,7 @@ class Projector:
             tracked = self._read_tracking()
             self._tracked = {g: tracked[g] for g in sorted(self.share.owned)}
             self._live = LiveFold(partition_loader(self.ledger, self._indexed), self.max_partitions,
-                                  self.share)
+                                  self.share, self.catalog)
             self._live.written = dict(self._tracked)
             self._target = min(self._tracked.values(), default=0)
         if self._live.position >= self._target:

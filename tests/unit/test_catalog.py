@@ -14,15 +14,21 @@ from projections import live_views
 from projections.catalog import (
     CATALOG,
     CHAMPIONSHIP,
+    ENTRY_LISTS,
     EVENT,
     ID,
+    INVITATIONS,
     PER_CLASS,
+    STANDINGS,
     TIMES,
     WHOLE_VIEW,
     Catalog,
     Param,
     Publication,
     View,
+    entry_list_name,
+    invitations_name,
+    standings_name,
 )
 from services.ledger import Ledger
 
@@ -82,11 +88,13 @@ def test_a_live_views_name_is_a_published_kind_and_a_key(
 
 
 def test_the_live_view_names_are_the_catalogs() -> None:
-    assert live_views.standings_name("c") == CATALOG.view("standings").name_of("c")
-    assert live_views.invitations_name("e") == CATALOG.view("invitations").name_of("e")
-    assert live_views.entry_list_name("e") == CATALOG.view("entry-list").name_of("e")
-    assert (live_views.STANDINGS, live_views.INVITATIONS, live_views.ENTRY_LISTS) == (
-        "standings/", "invitations/", "entry-list/")
+    assert standings_name("c") == CATALOG.view("standings").name_of("c")
+    assert invitations_name("e") == CATALOG.view("invitations").name_of("e")
+    assert entry_list_name("e") == CATALOG.view("entry-list").name_of("e")
+    assert (STANDINGS, INVITATIONS, ENTRY_LISTS) == ("standings/", "invitations/", "entry-list/")
+    assert live_views.named_views("championship:c") == {"standings/c"}
+    assert live_views.named_views("event:e") == {"invitations/e", "entry-list/e"}
+    assert [v.name for v in CATALOG.computing_order] == ["standings", "invitations", "entry-list"]
 
 
 def _view(name: str, **kw: Any) -> View:

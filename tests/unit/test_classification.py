@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +18,7 @@ from domain.classification import (
     ResultStatus,
     _name_first_fault,
     apply_adjustments,
+    check_records,
     check_rows,
     class_order,
 )
@@ -245,7 +247,7 @@ def test_check_rows_rejects_negative_laps() -> None:
         check_rows((row(1, "1", 10, "1"), row(2, "2", -1, "1")), where="x")
 
 
-def _fault(rows: tuple[ClassificationRow, ...], check: Callable[..., None]) -> str | None:
+def _fault(rows: Any, check: Callable[..., None]) -> str | None:
     try:
         check(rows, where="x")
     except InvalidInputError as error:
@@ -259,7 +261,9 @@ def _fault(rows: tuple[ClassificationRow, ...], check: Callable[..., None]) -> s
 def test_check_rows_in_bulk_names_the_fault_the_row_by_row_check_names(
         lines: list[tuple[int, str, int]]) -> None:
     rows = tuple(row(p, car, laps, "1") for p, car, laps in lines)
-    assert _fault(rows, check_rows) == _fault(rows, _name_first_fault)
+    one_by_one = _fault(lines, _name_first_fault)
+    assert _fault(rows, check_rows) == one_by_one
+    assert _fault([r.to_record() for r in rows], check_records) == one_by_one
 
 
 def test_car_numbers_are_strings_not_numbers() -> None:

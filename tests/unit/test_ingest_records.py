@@ -178,3 +178,12 @@ def test_a_round_resumed_from_the_fold_takes_its_next_facts() -> None:
     assert ledger.state().classifications[(ASLMS, 5)][-1].value.digest == DIGESTS[RACE_FILES[4]]
     resumed = ledger._round(ASLMS, 5, effective_at=at, actor="test", source="test")
     assert _without_timestamps(resumed) == _without_timestamps(_stored(ledger, 5))
+
+
+def test_a_value_holding_the_marker_text_is_written_as_the_stock_transcoder_writes_it() -> None:
+    from infra.transcoder import _MARKER
+
+    ours, stock = _transcoders()
+    state = _published_state([{k: "x" for k in RECORD_KEYS}])
+    for tricky in ({**state, "actor": _MARKER}, {"a": _MARKER}, {**state, "b": [_MARKER]}):
+        assert ours.encode(tricky) == stock.encode(tricky)

@@ -20,22 +20,20 @@ from domain.aggregates.invitation import Invitation
 from domain.aggregates.race_classification import RaceClassification
 from domain.aggregates.target_event import TargetEvent
 from projections.canonical import canonical_json
+from projections.catalog import ENTRY_LISTS
+from projections.catalog import INVITATIONS as INVITATIONS_KIND
 from projections.entry_list_view import entry_list_view
 from projections.invitations_view import invitations_view
 from projections.ledger import LedgerFold
 from projections.live_views import (
-    ENTRY_LISTS,
     EVERY_ENTRY_LIST,
     EVERY_INVITATION,
     ViewRouter,
     affected_views,
-    entry_list_of,
     learn_owners,
     live_time,
     live_views,
-)
-from projections.live_views import (
-    INVITATIONS as INVITATIONS_KIND,
+    named_views,
 )
 from projections.partition_folds import LiveFold
 from projections.standings_view import standings_view
@@ -353,8 +351,7 @@ class ReferenceRouter:
         if isinstance(event, Fact) and (self.time is None or event.effective_at > self.time):
             self.deferred.append((event.effective_at, event))
         names = affected_views(touched, self.owners)
-        known = set(self.owners.values())
-        known |= {entry_list_of(n) for n in known if n.startswith(INVITATIONS_KIND)}
+        known = {name for owner in self.owners.values() for name in named_views(owner)}
         if names is None:
             return known
         for wildcard, kind in ((EVERY_INVITATION, INVITATIONS_KIND), (EVERY_ENTRY_LIST, ENTRY_LISTS)):
