@@ -12,6 +12,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from domain.aggregates.award import Award
@@ -23,6 +24,7 @@ from domain.aggregates.race_classification import RaceClassification
 from domain.aggregates.signing_key import SigningKey
 from domain.aggregates.stewards_decision import StewardsDecision
 from domain.aggregates.target_event import TargetEvent
+from domain.classification import ClassificationRow
 from domain.decisions import DecisionTerms
 from domain.partitions import RECEIPT, Partitioner
 
@@ -50,6 +52,13 @@ class ClassificationVersion:
     status: str
     digest: str
     rows: tuple[dict[str, Any], ...]
+
+    @cached_property
+    def parsed_rows(self) -> tuple[ClassificationRow, ...]:
+        """`rows` as values, parsed once: a round is computed again with every decision on it,
+        its file is not (parsed when first asked, so a fold that never computes the round
+        does not pay for it)."""
+        return tuple(ClassificationRow.from_record(r) for r in self.rows)
 
 
 @dataclass(frozen=True)
