@@ -189,7 +189,7 @@ def _place_group(
 ) -> list[Placed]:
     if len(group) == 1:
         return [Placed(first, group[0], None, None)]
-    keys = {c.key for c in group}
+    keys = {c.key for c in group} if decisions else set()
     for decision in reversed(decisions):
         if keys <= set(decision.order):
             by_key = {c.key: c for c in group}

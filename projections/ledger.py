@@ -151,8 +151,15 @@ def content_key(value: Any) -> str:
 
 
 def winner(facts: Iterable[Recorded[T]], key: Callable[[T], Any] = content_key) -> Recorded[T] | None:
-    """The fact in force: the latest effective one; content breaks exact ties."""
-    return max(facts, key=lambda r: (r.effective_at, key(r.value)), default=None)
+    """The fact in force: the latest effective one; content breaks exact ties. (The content
+    key, a JSON encoding for most facts, is computed only for the facts tied at the latest
+    time: the first maximum of (effective_at, key) is the first maximum of key among them.)"""
+    items = facts if isinstance(facts, list) else list(facts)
+    if not items:
+        return None
+    latest = max(r.effective_at for r in items)
+    tied = [r for r in items if r.effective_at == latest]
+    return tied[0] if len(tied) == 1 else max(tied, key=lambda r: key(r.value))
 
 
 @dataclass(frozen=True)
