@@ -172,7 +172,7 @@ def apply_adjustments(
     others = [r for r in adjusted if not r.status.is_running_order and not r.status.is_removed]
     removed = [r for r in adjusted if r.status.is_removed]
     return tuple(
-        replace(row, position=index)
+        row if row.position == index else replace(row, position=index)
         for index, row in enumerate([*running, *others, *removed], start=1)
     )
 

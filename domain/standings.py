@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import groupby
+from operator import attrgetter
 
 from domain.classification import ClassificationRow, ResultStatus
 from domain.rules import ChampionshipDefinition, RoundDef
@@ -169,17 +170,15 @@ def rank(
     """Order competitors by points, then the tie-breaks; leave real ties visible."""
     use_countback = "countback" in tie_break
 
-    levels = {  # each competitor's level, computed once (sorting and grouping both ask)
-        id(c): (-c.points, tuple(-n for n in c.countback) if use_countback else ())
-        for c in competitors
-    }
+    def level(c: Competitor) -> tuple[Decimal, tuple[int, ...]]:
+        return (c.points, c.countback if use_countback else ())
 
-    def level_key(c: Competitor) -> tuple[Decimal, tuple[int, ...]]:
-        return levels[id(c)]
-
-    ordered = sorted(competitors, key=lambda c: (level_key(c), car_sort_key(c.car), c.key))
+    # car number first, then (a stable sort) more points and the better countback: the same
+    # order as one sort by (-points, -countback..., car), without negating every countback
+    ordered = sorted(competitors, key=lambda c: (car_sort_key(c.car), c.key))
+    ordered.sort(key=level, reverse=True)
     placed: list[Placed] = []
-    for _, group_iter in groupby(ordered, key=level_key):
+    for _, group_iter in groupby(ordered, key=level):
         group = list(group_iter)
         placed.extend(_place_group(group, len(placed) + 1, decisions))
     return _mark_countback(placed, use_countback)
@@ -190,7 +189,7 @@ def _place_group(
 ) -> list[Placed]:
     if len(group) == 1:
         return [Placed(first, group[0], None, None)]
-    keys = {c.key for c in group}
+    keys = {c.key for c in group} if decisions else set()
     for decision in reversed(decisions):
         if keys <= set(decision.order):
             by_key = {c.key: c for c in group}
@@ -211,7 +210,7 @@ def _mark_countback(placed: list[Placed], use_countback: bool) -> list[Placed]:
     for p in placed:
         level = with_points[p.competitor.points] > 1  # another row has the same points
         separated = p.tie is None and p.decided_by is None and level
-        result.append(Placed(p.position, p.competitor, p.tie, "countback" if separated else p.decided_by))
+        result.append(Placed(p.position, p.competitor, p.tie, "countback") if separated else p)
     return result
 
 
@@ -243,23 +242,32 @@ def _car_competitor(
     defn: ChampionshipDefinition, car: str, results: list[RoundResult], depth: int
 ) -> Competitor:
     latest = _latest(results)
+    in_order = tuple(sorted(results, key=_ROUND))
     drivers: dict[str, None] = {}
-    for r in sorted(results, key=lambda r: r.round):
+    for r in in_order:
         drivers.update(dict.fromkeys(r.drivers))
     return Competitor(
         key=car,
         car=car,
         team=_team(defn, latest),
         drivers=tuple(drivers),
-        points=sum((r.total for r in results), Decimal(0)),
+        points=_points(results),
         countback=countback(results, depth),
-        results=tuple(sorted(results, key=lambda r: r.round)),
+        results=in_order,
     )
+
+
+_ROUND = attrgetter("round")
+
+
+def _points(results: Iterable[RoundResult]) -> Decimal:
+    """The sum of the results' totals (`RoundResult.total`, inlined: asked for every row)."""
+    return sum((r.points + r.pole_points - r.deduction for r in results), Decimal(0))
 
 
 def _team(defn: ChampionshipDefinition, result: RoundResult) -> str:
     """The declared entry's team name (for that round) wins over the spelling in a timing file."""
-    declared = defn.declared_entry(result.car, result.round)
+    declared = defn.declared_entry(result.car, result.round) if defn.entries else None
     return declared.team if declared else result.team
 
 
@@ -277,16 +285,22 @@ def driver_standings(
             for driver in result.drivers:
                 per_driver.setdefault(driver, []).append(result)
     depth = max((r.class_position or 0 for rs in per_driver.values() for r in rs), default=0)
-    competitors = [
-        Competitor(
-            key=driver,
-            car=max(results, key=lambda r: r.round).car,
-            team=_team(defn, _latest(results)),
-            drivers=(driver,),
-            points=sum((r.total for r in results), Decimal(0)),
-            countback=countback(results, depth),
-            results=tuple(sorted(results, key=lambda r: r.round)),
-        )
-        for driver, results in per_driver.items()
-    ]
+    shared: dict[tuple[int, ...], Competitor] = {}  # co-drivers of a car share their results
+    competitors = []
+    for driver, results in per_driver.items():
+        same = tuple(map(id, results))
+        c = shared.get(same)
+        if c is None:
+            c = shared[same] = Competitor(
+                key=driver,
+                car=max(results, key=_ROUND).car,
+                team=_team(defn, _latest(results)),
+                drivers=(driver,),
+                points=_points(results),
+                countback=countback(results, depth),
+                results=tuple(sorted(results, key=_ROUND)),
+            )
+        else:
+            c = Competitor(driver, c.car, c.team, (driver,), c.points, c.countback, c.results)
+        competitors.append(c)
     return rank(competitors, defn.tie_break, [])

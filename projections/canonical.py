@@ -42,8 +42,35 @@ def iso_utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+_NUMBERS: dict[Decimal, int | float | str] = {}
+"""`decimal_number` of the points a view holds (a few distinct values, met thousands of times):
+equal decimals give the same number, so the value is the key."""
+
+
+def _plain_leaf(value: Any) -> Any:
+    """The encoder's hook for what JSON has no type for: the leaves `to_plain` converts."""
+    if isinstance(value, Decimal):
+        number = _NUMBERS.get(value) if value.is_finite() else None
+        if number is None:
+            number = decimal_number(value)
+            if value.is_finite() and len(_NUMBERS) < 4096:
+                _NUMBERS[value] = number
+        return number
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                            allow_nan=False, default=_plain_leaf)
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(
-        to_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-        allow_nan=False,
-    )
+    """`json.dumps(to_plain(value), sort_keys=True, ...)`, byte for byte, in one pass of the C
+    encoder: the leaves JSON has no type for are converted as they are met (`_plain_leaf`)
+    instead of copying the whole view first (that copy was a third of a standings view's
+    cost). Objects must be keyed by strings, as every view is: the encoder would sort other
+    keys by their own order, not as strings (`to_plain` is the general path)."""
+    return _ENCODER.encode(value)

@@ -12,6 +12,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from domain.aggregates.award import Award
@@ -23,6 +24,7 @@ from domain.aggregates.race_classification import RaceClassification
 from domain.aggregates.signing_key import SigningKey
 from domain.aggregates.stewards_decision import StewardsDecision
 from domain.aggregates.target_event import TargetEvent
+from domain.classification import ClassificationRow
 from domain.decisions import DecisionTerms
 from domain.partitions import RECEIPT, Partitioner
 
@@ -50,6 +52,13 @@ class ClassificationVersion:
     status: str
     digest: str
     rows: tuple[dict[str, Any], ...]
+
+    @cached_property
+    def parsed_rows(self) -> tuple[ClassificationRow, ...]:
+        """`rows` as values, parsed once: a round is computed again with every decision on it,
+        its file is not (parsed when first asked, so a fold that never computes the round
+        does not pay for it)."""
+        return tuple(ClassificationRow.from_record(r) for r in self.rows)
 
 
 @dataclass(frozen=True)
@@ -142,8 +151,15 @@ def content_key(value: Any) -> str:
 
 
 def winner(facts: Iterable[Recorded[T]], key: Callable[[T], Any] = content_key) -> Recorded[T] | None:
-    """The fact in force: the latest effective one; content breaks exact ties."""
-    return max(facts, key=lambda r: (r.effective_at, key(r.value)), default=None)
+    """The fact in force: the latest effective one; content breaks exact ties. (The content
+    key, a JSON encoding for most facts, is computed only for the facts tied at the latest
+    time: the first maximum of (effective_at, key) is the first maximum of key among them.)"""
+    items = facts if isinstance(facts, list) else list(facts)
+    if not items:
+        return None
+    latest = max(r.effective_at for r in items)
+    tied = [r for r in items if r.effective_at == latest]
+    return tied[0] if len(tied) == 1 else max(tied, key=lambda r: key(r.value))
 
 
 @dataclass(frozen=True)

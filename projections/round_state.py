@@ -99,10 +99,8 @@ def round_state(state: LedgerState, defn: ChampionshipDefinition, number: int,
     changes = _visible_changes(state, key, as_of, known_at)
     decisions = _decisions_in_force(changes, as_of)
     adjustments = _adjustments(state, key, changes, current.effective_at, as_of, known_at)
-    rows = apply_adjustments(
-        [ClassificationRow.from_record(r) for r in current.value.rows], adjustments
-    )
-    rows = tuple(replace(r, class_name=_class_of(defn, number, r)) for r in rows)
+    rows = tuple(_in_class(defn, number, r)
+                 for r in apply_adjustments(current.value.parsed_rows, adjustments))
     return RoundState(
         number=number,
         status=_status(state, key, current, as_of, known_at),
@@ -122,6 +120,13 @@ def poles_at(state: LedgerState, championship: str, number: int, as_of: datetime
     key: RoundKey = (championship, number)
     decisions = _decisions_in_force(_visible_changes(state, key, as_of, known_at), as_of)
     return _poles(state, key, decisions, as_of, known_at)
+
+
+def _in_class(defn: ChampionshipDefinition, number: int, row: ClassificationRow
+              ) -> ClassificationRow:
+    """The row with its class resolved (the row itself when the file already names it)."""
+    class_name = _class_of(defn, number, row)
+    return row if class_name == row.class_name else replace(row, class_name=class_name)
 
 
 def _class_of(defn: ChampionshipDefinition, number: int, row: ClassificationRow) -> str:
