@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
-from domain.authority import role_of
 from domain.bounds import (
     CAR_PATTERN,
     CLASS_LENGTH,
@@ -32,6 +31,7 @@ from domain.bounds import (
     SAFE_TEXT_PATTERN,
     TEXT_LENGTH,
 )
+from services.ingest_subjects import unpartitioned_subject
 
 Ident = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/+-]*$")]
 Car = Annotated[str, Field(min_length=1, max_length=5, pattern=CAR_PATTERN)]
@@ -215,7 +215,7 @@ def subject_for(kind: str, prefix: str = "paddock") -> str:
     """`paddock.ingest.steward.penalty.imposed`: the role in the subject lets the NATS server
     enforce who may publish what. A producer appends the partition key
     (services/ingest_subjects.py); without it, the message goes to the unpartitioned group."""
-    return f"{prefix}.ingest.{role_of(kind).value}.{kind}"
+    return unpartitioned_subject(kind, prefix)
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

@@ -10,7 +10,8 @@ championship lands in one group, in order, and a group has its own durable consu
 
 The unpartitioned form `<prefix>.ingest.<role>.<kind>` (before issue 10) is still accepted: its
 messages share one group of their own, in order among themselves (docs/SERVICE.md, Ingest
-groups). Pure functions: no NATS here.
+groups). Pure functions: no NATS here, and no pydantic until a message is at hand (the CLI's
+start-up imports this module through infra/nats_subjects.py).
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from domain.authority import KIND_ROLES
-from services import contracts as c
+from domain.authority import KIND_ROLES, role_of
+
+if TYPE_CHECKING:
+    from services.contracts import Contract
 
 MAX_KEY = 80
 """The longest partition key: the longest id a contract accepts (`Ident`)."""
@@ -56,9 +60,11 @@ def key_fault(key: str) -> str | None:
     return None
 
 
-def partition_key(message: c.Contract) -> str | None:
+def partition_key(message: Contract) -> str | None:
     """The subject token of the message's home partition id; None for a season text whose id
     cannot be read or is no valid id (the service rejects that text anyway)."""
+    from services import contracts as c
+
     field = KEY_FIELDS[c.kind_of(type(message))]
     if isinstance(message, c.SeasonRegisteredV1):
         value = _season_id(message.text)
@@ -84,7 +90,7 @@ def _season_id(text: str) -> object:
 
 def unpartitioned_subject(kind: str, prefix: str = "paddock") -> str:
     """`paddock.ingest.steward.penalty.imposed`: the form before issue 10 (one group)."""
-    return c.subject_for(kind, prefix)
+    return f"{prefix}.ingest.{role_of(kind).value}.{kind}"
 
 
 def partitioned_subject(kind: str, key: str, prefix: str = "paddock") -> str:
@@ -93,12 +99,14 @@ def partitioned_subject(kind: str, key: str, prefix: str = "paddock") -> str:
     fault = key_fault(key)
     if fault:
         raise SubjectError(f"partition key '{key[:MAX_KEY]}': {fault}")
-    return f"{c.subject_for(kind, prefix)}.{key}"
+    return f"{unpartitioned_subject(kind, prefix)}.{key}"
 
 
-def subject_of(message: c.Contract, prefix: str = "paddock") -> str:
+def subject_of(message: Contract, prefix: str = "paddock") -> str:
     """Where a producer publishes a message: partitioned by its home partition's key."""
-    return subject_for(c.kind_of(type(message)), partition_key(message), prefix)
+    from services.contracts import kind_of
+
+    return subject_for(kind_of(type(message)), partition_key(message), prefix)
 
 
 def subject_for(kind: str, key: str | None, prefix: str = "paddock") -> str:
