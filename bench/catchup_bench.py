@@ -177,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                    if args.one == "projector" else follower_catch_up(args.store, args.batch))
         print(json.dumps({**figures, "peak_rss_mb": peak_rss_mb()}))
         return 0
-    sizes = QUICK_SIZES if args.quick else FULL_SIZES
+    sizes: tuple[int, ...] = QUICK_SIZES if args.quick else FULL_SIZES
     if args.sizes:
         sizes = tuple(int(s.replace("_", "")) for s in args.sizes.split(","))
     return run(sizes, args.logs, args.batch, args.max_partitions)
