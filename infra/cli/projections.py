@@ -81,6 +81,7 @@ def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse
 @_guarded
 def rebuild(args: argparse.Namespace) -> int:
     """Rebuild the views from zero next to the live ones and swap them in."""
+    from infra.collector import settle_after_start_up
     from infra.workers.rebuild import rebuild_views
 
     if args.batch < 1:
@@ -88,6 +89,7 @@ def rebuild(args: argparse.Namespace) -> int:
         return 1
     url, ledger, store = _open(args)
     store.close()
+    settle_after_start_up()  # a rebuild holds partition folds: full collections would rescan them
     report = rebuild_views(ledger, url, batch=args.batch)
     print(as_json(_report_json(url, report)) if args.json else _report_text(url, report))
     return 0
