@@ -10,7 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import psycopg
 import pytest
 
-from infra.workers.group_claims import GroupClaims, claims_for, namespace
+from infra.workers.group_claims import GroupClaims, claims_for
+from infra.workers.lease_places import advisory_namespace
 
 GROUPS = 6
 
@@ -81,7 +82,7 @@ def test_leases_lost_with_their_session_are_noticed_and_claimed_again(
         with psycopg.connect(postgres_url, autocommit=True) as admin:  # as if b's server went
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = "
                           "'advisory' AND classid = %s AND objid = %s",
-                          (namespace(f"paddock.ingest@{schema}"), min(b.held)))
+                          (advisory_namespace("paddock.ingest.group", schema), min(b.held)))
         assert b.settle().lost and not b.held
         settle_all(a, b)
         assert a.held | b.held == set(range(GROUPS)) and a.held.isdisjoint(b.held)
