@@ -6,8 +6,8 @@ The one mechanism of ingest workers (infra/workers/ingest_worker.py), projection
 How a worker knows how many peers are alive: besides its groups, each worker holds one *slot*
 lease (the lowest free of as many slots as there are groups). A slot's lease is released by the
 database or the kernel when its holder dies, like a group's, so the slots taken are the workers
-alive: a worker counts them by trying each slot it does not hold (and giving back at once one it
-got). With `live` workers alive, a worker's fair share is ⌈groups / live⌉; worker `rank` (its
+alive: a worker counts them (on PostgreSQL in one read of `pg_locks`; elsewhere by trying each
+slot it does not hold, giving back at once one it got). With `live` workers alive, a worker's fair share is ⌈groups / live⌉; worker `rank` (its
 slot's rank among the taken slots) claims the groups `preferred(groups, rank, live)` first (g %
 live == rank: an even, deterministic split whatever order the workers started in), then any free
 group, up to its share, and gives up the groups over its share (its work on them stopped first:
@@ -102,7 +102,7 @@ class GroupClaims:
             if not slots.held:
                 return 0, 0
         [own] = slots.held
-        taken = [s for s in range(slots.groups) if s == own or slots.taken(s)]
+        taken = sorted(slots.holders() | slots.held)
         return taken.index(own), len(taken)
 
     @staticmethod

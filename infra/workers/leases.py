@@ -59,12 +59,10 @@ class Leases(ABC):
             self._release(group)
             self.held.discard(group)
 
-    def taken(self, group: int) -> bool:
-        """Whether another holder has the group now (tried, and given back at once if free)."""
-        if group in self.held:
-            return False
-        if self._try(group):
-            self._release(group)
+    def _taken(self, key: int) -> bool:
+        """Whether another holder has the key now (tried, and given back at once if free)."""
+        if self._try(key):
+            self._release(key)
             return False
         return True
 
@@ -137,14 +135,8 @@ class FileLeases(Leases):
     def holders(self) -> set[int]:
         """Probed: a key whose lock this process can take is held by nobody (taken and given
         back at once; a worker starting meanwhile takes the next one)."""
-        found = set(self.held)
-        for key in range(self.groups):
-            if key not in self.held:
-                if self._try(key):
-                    self._release(key)
-                else:
-                    found.add(key)
-        return found
+        return set(self.held) | {key for key in range(self.groups)
+                                 if key not in self.held and self._taken(key)}
 
     def close(self) -> None:
         self.release_all()

@@ -60,7 +60,7 @@ class ProjectionWorker:
         self.lease_seconds = lease_seconds
         self._projector = Projector(ledger, view_store, name, batch, groups=groups,
                                     owned=frozenset() if claims else None, catalog=catalog)
-        self._rebalanced_at: float | None = None
+        self._settled_at: float | None = None
         self._wakeup: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -105,11 +105,11 @@ class ProjectionWorker:
         """The partition groups whose views this worker computes."""
         return self._projector.share.owned
 
-    async def rebalance(self) -> frozenset[int]:
+    async def settle(self) -> frozenset[int]:
         """Settle this worker's claims now (see infra/workers/group_claims.py); a lost lease
         session owns nothing until it is opened again."""
         assert self.claims is not None
-        self._rebalanced_at = asyncio.get_running_loop().time()
+        self._settled_at = asyncio.get_running_loop().time()
         try:
             plan = await self.fence.run(self._settle)
         except Exception:
@@ -137,22 +137,22 @@ class ProjectionWorker:
             self.claims.release(group)
         return plan
 
-    def _rebalance_due(self) -> bool:
+    def _settlement_due(self) -> bool:
         if self.claims is None:
             return False
-        at = self._rebalanced_at
+        at = self._settled_at
         return at is None or asyncio.get_running_loop().time() - at >= self.lease_seconds
 
     def release(self) -> None:
-        """Give the groups up (at stop): the other workers take them at their next rebalance."""
+        """Give the groups up (at stop): the other workers take them at their next settlement."""
         self._projector.own(frozenset())
         if self.claims is not None:
             self.claims.close()
 
     async def _work(self) -> bool:
         """Load one page of the fold, or project one batch; False when there was nothing new."""
-        if self._rebalance_due():
-            await self.rebalance()
+        if self._settlement_due():
+            await self.settle()
         if not self._projector.loaded:
             if await self.fence.run(self._projector.load_page):
                 log.info("projection.loaded", worker=self.name, position=self._projector.position)
@@ -220,10 +220,10 @@ class ProjectionWorker:
         self._wakeup.clear()
 
     def _pause(self) -> float:
-        """The poll interval, shortened to the next rebalance."""
-        if self.claims is None or self._rebalanced_at is None:
+        """The poll interval, shortened to the next settlement."""
+        if self.claims is None or self._settled_at is None:
             return self.poll_interval
-        due = self._rebalanced_at + self.lease_seconds - asyncio.get_running_loop().time()
+        due = self._settled_at + self.lease_seconds - asyncio.get_running_loop().time()
         return max(0.0, min(self.poll_interval, due))
 
     def _backoff(self, failures: int) -> float:
