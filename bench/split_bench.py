@@ -10,7 +10,7 @@ opens its ledger and view store, says it is ready, and starts on a word from the
 wall time is catch-up only:
 - baseline, same run, same log: one worker owning every group (`Projector.catch_up`);
 - ours: two workers at once, each owning half the groups (g % 2 == k, the share the leases of
-  infra/workers/assignment.py settle on for two live workers), into the same view tables; wall
+  infra/workers/group_claims.py settle on for two live workers), into the same view tables; wall
   time from the word until both are caught up.
 Each reads and routes the whole log (T and the dependencies are the whole prefix's) and computes
 and writes only its groups' views; the ratio is two workers' events/s over one's, median of

@@ -15,7 +15,6 @@ from domain.errors import InvalidInputError
 ROLES = ("ingest", "projections", "publisher", "queries", "checkpoints")
 MAX_INGEST_WORKERS = 64
 CHECKPOINT_EVERY = 60.0  # seconds between checkpoint publications (when the log grew)
-INGEST_CLAIM_EVERY = 2.0  # seconds between two settlements of an ingest worker's group leases
 FOLD_MB_ENV = "PADDOCK_FOLD_MB"
 MAX_FOLD_MB = 1_000_000
 PARTITION_GROUPS_ENV = "PADDOCK_PARTITION_GROUPS"
@@ -23,6 +22,9 @@ PARTITION_GROUPS = 16
 MAX_PARTITION_GROUPS = 1024
 LEASE_SECONDS_ENV = "PADDOCK_LEASE_SECONDS"
 LEASE_SECONDS = 2.0
+"""The lease period: seconds between two settlements of a worker's claims on partition groups
+(infra/workers/group_claims.py), projection and ingest workers alike."""
+INGEST_CLAIM_EVERY_ENV = "PADDOCK_INGEST_CLAIM_EVERY"  # the ingest workers' own lease period
 
 
 def _whole(text: str) -> int:
@@ -62,7 +64,7 @@ class ServeConfig:
     checkpoint_every: float = CHECKPOINT_EVERY
     partition_groups: int = PARTITION_GROUPS
     lease_seconds: float = LEASE_SECONDS
-    ingest_claim_every: float = INGEST_CLAIM_EVERY
+    ingest_claim_every: float = LEASE_SECONDS  # the ingest workers' lease period
 
 
 PROJECTION_PARTITIONS = 128
@@ -100,9 +102,10 @@ def partition_groups(env: Mapping[str, str] | None = None) -> int:
 
 
 def lease_seconds(env: Mapping[str, str] | None = None) -> float:
-    """How often a projection worker renews its claim on partition groups
+    """The lease period: how often a worker settles its claim on partition groups
     (PADDOCK_LEASE_SECONDS, default 2): a dead worker's groups are taken over within about
-    twice that (infra/workers/assignment.py)."""
+    that, twice that when a live one must first give a group up (infra/workers/group_claims.py).
+    Ingest workers may have their own (--ingest-claim-every, PADDOCK_INGEST_CLAIM_EVERY)."""
     text = (os.environ if env is None else env).get(LEASE_SECONDS_ENV)
     return _seconds(None, text, LEASE_SECONDS, LEASE_SECONDS_ENV)
 
@@ -124,8 +127,9 @@ def serve_config(*, store_url: str, nats_url: str | None, roles: str | None, pre
     env = os.environ
     every = _seconds(checkpoint_every, env.get("PADDOCK_CHECKPOINT_EVERY"), CHECKPOINT_EVERY,
                      "--checkpoint-every (PADDOCK_CHECKPOINT_EVERY)")
-    claim_every = _seconds(ingest_claim_every, env.get("PADDOCK_INGEST_CLAIM_EVERY"),
-                           INGEST_CLAIM_EVERY, "--ingest-claim-every (PADDOCK_INGEST_CLAIM_EVERY)")
+    period = lease_seconds(env)
+    claim_every = _seconds(ingest_claim_every, env.get(INGEST_CLAIM_EVERY_ENV), period,
+                           f"--ingest-claim-every ({INGEST_CLAIM_EVERY_ENV})")
     workers = ingest_workers or int(env.get("PADDOCK_INGEST_WORKERS", "1"))
     grace_seconds = grace if grace is not None else float(env.get("PADDOCK_GRACE_SECONDS", "10"))
     if not 1 <= workers <= MAX_INGEST_WORKERS or not 0 < grace_seconds <= MAX_WAIT_SECONDS:
@@ -144,7 +148,7 @@ def serve_config(*, store_url: str, nats_url: str | None, roles: str | None, pre
         nats_inbox_prefix=env.get("PADDOCK_NATS_INBOX_PREFIX"),
         checkpoint_every=every,
         partition_groups=partition_groups(env),
-        lease_seconds=lease_seconds(env),
+        lease_seconds=period,
         ingest_claim_every=claim_every,
     )
 

@@ -292,7 +292,7 @@ async def _start_views(roles: _Roles) -> Callable[[], None]:
     if "projections" not in config.roles and "publisher" not in config.roles:
         return lambda: None
     from infra.views.factory import open_view_store
-    from infra.workers.assignment import open_assignment, open_leadership
+    from infra.workers.group_claims import open_leadership, view_claims
     from infra.workers.projection_worker import ProjectionWorker
     from infra.workers.publisher import Publisher
 
@@ -307,7 +307,7 @@ async def _start_views(roles: _Roles) -> Callable[[], None]:
         worker = ProjectionWorker(await roles.ledger(), views, fence=roles.fence,
                                   on_written=publisher.wake if publisher else None,
                                   groups=groups, lease_seconds=config.lease_seconds,
-                                  assignment=open_assignment(views, "projections", groups))
+                                  claims=view_claims(views, "projections", groups))
         roles.start("projections", worker.run(roles.stop))
         wakers.append(worker.wake)
     if publisher is not None:

@@ -35,9 +35,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     srv.add_argument("--roles", help=f"comma-separated, of {', '.join(ROLES)} (default: all)")
     srv.add_argument("--ingest-workers", type=int, help="ingest workers in this process (default 1)")
     srv.add_argument("--ingest-claim-every", type=float, metavar="SECONDS",
-                     help="how often an ingest worker settles its partition-group leases: takes "
-                     "its fair share, and a dead worker's groups (default: "
-                     "$PADDOCK_INGEST_CLAIM_EVERY, else 2)")
+                     help="the ingest workers' own lease period: how often one settles its "
+                     "partition-group leases, taking its fair share and a dead worker's groups "
+                     "(default: $PADDOCK_INGEST_CLAIM_EVERY, else $PADDOCK_LEASE_SECONDS, else 2)")
     srv.add_argument("--grace", type=float, help="seconds to finish in-flight work on SIGTERM (10)")
     srv.add_argument("--checkpoint-every", type=float, metavar="SECONDS",
                      help="publish the log's checkpoint this often when it moved (60)")

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from infra.store import store_settings
 from infra.views import ViewStore
+
+if TYPE_CHECKING:
+    from infra.views.postgres import PostgresTarget
 
 VIEWS_FILE_SUFFIX = ".views.db"
 
@@ -20,6 +25,19 @@ def views_location(store_url: str) -> str:
     return "memory"
 
 
+def postgres_target(settings: dict[str, str]) -> PostgresTarget:
+    """The database and schema of a PostgreSQL store's settings (its views, its leases)."""
+    from infra.views.postgres import PostgresTarget
+
+    return PostgresTarget(
+        host=settings["POSTGRES_HOST"], port=int(settings["POSTGRES_PORT"]),
+        dbname=settings["POSTGRES_DBNAME"], user=settings["POSTGRES_USER"],
+        password=settings["POSTGRES_PASSWORD"],
+        schema=settings.get("POSTGRES_SCHEMA", "public"),
+        connect_timeout=int(settings.get("POSTGRES_CONNECT_TIMEOUT", "5")),
+    )
+
+
 def open_view_store(store_url: str, *, suffix: str = "") -> ViewStore:
     """SQLite log → `<log file>.views.db`; PostgreSQL log → tables in its database and schema
     (`?schema=`); memory:// → an in-memory SQLite view store. `suffix` names a second set of
@@ -27,16 +45,9 @@ def open_view_store(store_url: str, *, suffix: str = "") -> ViewStore:
     settings = store_settings(store_url)
     module = settings["PERSISTENCE_MODULE"]
     if module == "eventsourcing.postgres":
-        from infra.views.postgres import PostgresTarget, PostgresViewStore
+        from infra.views.postgres import PostgresViewStore
 
-        target = PostgresTarget(
-            host=settings["POSTGRES_HOST"], port=int(settings["POSTGRES_PORT"]),
-            dbname=settings["POSTGRES_DBNAME"], user=settings["POSTGRES_USER"],
-            password=settings["POSTGRES_PASSWORD"],
-            schema=settings.get("POSTGRES_SCHEMA", "public"),
-            connect_timeout=int(settings.get("POSTGRES_CONNECT_TIMEOUT", "5")),
-        )
-        return PostgresViewStore(target, suffix=suffix)
+        return PostgresViewStore(postgres_target(settings), suffix=suffix)
     from infra.views.sqlite import MEMORY, SQLiteViewStore
 
     if module == "eventsourcing.sqlite":

@@ -1,43 +1,38 @@
 """A worker's claim on partition groups: which groups it works on, a fair share of them among
-the workers alive, re-settled periodically so that a dead worker's groups are taken over.
+the workers alive, re-settled every lease period so that a dead worker's groups are taken over.
+The one mechanism of ingest workers (infra/workers/ingest_worker.py), projection workers
+(infra/workers/projection_worker.py) and, with one key, the publisher (`Leadership`).
 
 How a worker knows how many peers are alive: besides its groups, each worker holds one *slot*
 lease (the lowest free of as many slots as there are groups). A slot's lease is released by the
 database or the kernel when its holder dies, like a group's, so the slots taken are the workers
-alive: a worker counts them by trying each slot it does not hold (and giving back at once one it
-got). With `live` workers alive, a worker's fair share is ⌈groups / live⌉; worker `rank` (its
-slot's rank among the taken slots) claims the groups `preferred(groups, rank, live)` first, then
-any free group, up to its share, and gives up the groups over its share (its work on them
-stopped first: the next holder starts after it). A worker that finds no free slot waits, as a
-standby, and claims nothing until a slot is freed.
+alive: a worker counts them (on PostgreSQL in one read of `pg_locks`; elsewhere by trying each
+slot it does not hold, giving back at once one it got). With `live` workers alive, a worker's fair share is ⌈groups / live⌉; worker `rank` (its
+slot's rank among the taken slots) claims the groups `preferred(groups, rank, live)` first (g %
+live == rank: an even, deterministic split whatever order the workers started in), then any free
+group, up to its share, and gives up the groups over its share (its work on them stopped first:
+the next holder starts after it). A worker that finds no free slot waits, as a standby, and
+claims nothing until a slot is freed. A lost store session loses every lease: `settle` says so
+(the worker stops working on all) and opens a new session at the next settlement.
 
-Stores (infra/workers/leases.py): PostgreSQL session advisory locks on a connection of the
-worker's own (TCP keepalives set, so that the server also notices a holder whose host died),
-`flock` files beside a SQLite log, and for `memory://` (one process, one worker's store) an
-in-process table with no slots: the first worker owns every group.
+Where the leases live (PostgreSQL advisory locks on a connection with TCP keepalives, flock
+files, memory:// in-process with no slots: the first worker owns every group):
+infra/workers/lease_places.py.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import structlog
+from infra.workers.lease_places import Opened, Opener, store_leases, view_leases
+from infra.workers.leases import Leases, preferred
 
-from infra.store import store_settings
-from infra.workers.leases import AdvisoryLeases, FileLeases, Leases, preferred
-from infra.workers.leases import namespace as lease_namespace
-
-log = structlog.get_logger("paddock.claims")
-SERVER_KEEPALIVE = ("SET tcp_keepalives_idle = 5", "SET tcp_keepalives_interval = 2",
-                    "SET tcp_keepalives_count = 3")
-"""Server side: the locks of a holder whose host vanished are released within ~11 s."""
-
+if TYPE_CHECKING:
+    from infra.views import ViewStore
 
 @dataclass(frozen=True)
 class Plan:
@@ -47,25 +42,25 @@ class Plan:
     give_up: tuple[int, ...] = ()  # over the fair share: stop working on them, then `release`
     lost: bool = False  # every lease went with the store connection: stop working on all
     live: int = 1  # workers alive, this one included (0: this one is a standby)
+    rank: int = 0  # this worker's rank among the live ones
 
 
 @dataclass
 class _Held:
     groups: Leases
     slots: Leases | None
-    close: Callable[[], None] = field(default=lambda: None)
+    opened: Opened
 
 
 class GroupClaims:
-    """One worker's claims. `open_leases` opens the group and slot leases (again after the
-    store connection was lost). Blocking: call from a thread."""
+    """One worker's claims on the `count` groups of key space `role` (opened by `opener`, again
+    after the store connection was lost). Blocking: call from a thread."""
 
-    def __init__(self, count: int, open_leases: Callable[[], _Held], *, what: str = "groups"
-                 ) -> None:
+    def __init__(self, count: int, opener: Opener, role: str) -> None:
         self.count = count
-        self._open = open_leases
+        self.role = role
+        self._opener = opener
         self._held: _Held | None = None
-        self.what = what
 
     @property
     def held(self) -> frozenset[int]:
@@ -87,9 +82,15 @@ class GroupClaims:
         if over > 0:
             mine = set(preferred(self.count, rank, live)[:share])
             order = sorted(held.groups.held, key=lambda g: (g in mine, -g))
-            return Plan(give_up=tuple(sorted(order[:over])), live=live)
+            return Plan(give_up=tuple(sorted(order[:over])), live=live, rank=rank)
         claimed = held.groups.claim(preferred(self.count, rank, live), share)
-        return Plan(start=tuple(sorted(claimed)), live=live)
+        return Plan(start=tuple(sorted(claimed)), live=live, rank=rank)
+
+    def _open(self) -> _Held:
+        opened = self._opener([(f"{self.role}.group", self.count),
+                               (f"{self.role}.slot", self.count)])
+        groups, slots = opened.leases
+        return _Held(groups, None if opened.one_process else slots, opened)
 
     def _rank(self, held: _Held) -> tuple[int, int]:
         """This worker's rank among the live ones, and how many are alive (0: no slot)."""
@@ -101,7 +102,7 @@ class GroupClaims:
             if not slots.held:
                 return 0, 0
         [own] = slots.held
-        taken = [s for s in range(slots.groups) if s == own or slots.taken(s)]
+        taken = sorted(slots.holders() | slots.held)
         return taken.index(own), len(taken)
 
     @staticmethod
@@ -116,9 +117,8 @@ class GroupClaims:
         """Give every lease back (the work on the groups stopped first)."""
         if self._held is not None:
             with contextlib.suppress(Exception):
-                self._held.groups.release_all()
-                if self._held.slots is not None:
-                    self._held.slots.release_all()
+                for leases in self._held.opened.leases:
+                    leases.release_all()
             self._drop()
 
     def _drop(self) -> None:
@@ -126,91 +126,49 @@ class GroupClaims:
         if held is not None:
             held.groups.held.clear()
             with contextlib.suppress(Exception):
-                held.close()
-
-
-class LocalLeases(Leases):
-    """Leases within one process (`memory://`: each worker has a store of its own, so one
-    worker must own every group)."""
-
-    _owners: ClassVar[dict[tuple[str, int], int]] = {}
-    _lock: ClassVar[threading.Lock] = threading.Lock()
-
-    def __init__(self, namespace: str, groups: int) -> None:
-        super().__init__(groups)
-        self.namespace = namespace
-
-    def _try(self, group: int) -> bool:
-        with self._lock:
-            return self._owners.setdefault((self.namespace, group), id(self)) == id(self)
-
-    def _release(self, group: int) -> None:
-        with self._lock:
-            if self._owners.get((self.namespace, group)) == id(self):
-                del self._owners[(self.namespace, group)]
-
-    def holders(self) -> set[int]:
-        with self._lock:
-            return {g for (space, g) in self._owners if space == self.namespace}
-
-    def close(self) -> None:
-        self.release_all()
-
-    def alive(self) -> bool:
-        return True
+                held.opened.close()
 
 
 def claims_for(store_url: str, role: str, count: int, *, scope: str = "paddock") -> GroupClaims:
-    """The claims of one worker of `role` on `count` groups of a store; `scope` (the NATS
+    """The claims of one worker of `role` on `count` groups of a log's store; `scope` (the NATS
     prefix) keeps deployments sharing a store apart."""
-    settings = store_settings(store_url)
-    name = f"{scope}.{role}"
-    module = settings["PERSISTENCE_MODULE"]
-    if module.endswith("postgres"):
-        return GroupClaims(count, lambda: _advisory(settings, name, count), what=role)
-    if module.endswith("sqlite"):
-        db = Path(settings["SQLITE_DBNAME"])
-        return GroupClaims(count, lambda: _file_leases(db, name, count), what=role)
-    return GroupClaims(count, lambda: _Held(LocalLeases(name, count), None), what=role)
+    return GroupClaims(count, store_leases(store_url, scope), role)
 
 
-def _file_leases(db: Path, name: str, count: int) -> _Held:
-    """Lease files in `<log>.leases/` beside the log: `<prefix>.<role>.group-<g>.lease`."""
-    directory = db.parent / f"{db.name}.leases"
-    directory.mkdir(exist_ok=True)
-    return _Held(FileLeases(directory, count, name), FileLeases(directory, count, f"{name}-slot"))
+def view_claims(views: ViewStore, role: str, count: int) -> GroupClaims | None:
+    """The claims of one worker of `role` on the `count` groups of a view store's views (None
+    for an in-memory store: its one worker owns every group)."""
+    opener = view_leases(views)
+    return None if opener is None else GroupClaims(count, opener, role)
 
 
-def lease_kind(name: str) -> str:
-    """The key space of a role's advisory locks (its first key; the second is the group)."""
-    return f"paddock-lease:{name}"
+class Leadership:
+    """One lease that one process at a time holds (the publisher's: two publishing at once
+    could put an older state in the KV bucket after a newer one)."""
+
+    def __init__(self, open_lease: Callable[[], Leases]) -> None:
+        self._open = open_lease
+        self._lease: Leases | None = None
+
+    def lead(self) -> bool:
+        """Whether this process holds the lease now (claimed if free; a lost session lets
+        it go, and a new one is opened)."""
+        if self._lease is not None and not self._lease.alive():
+            self.close()
+        if self._lease is None:
+            self._lease = self._open()
+        return bool(self._lease.held or self._lease.claim([0], at_most=1))
+
+    def close(self) -> None:
+        if self._lease is not None:
+            with contextlib.suppress(Exception):
+                self._lease.close()
+        self._lease = None
 
 
-def namespace(name: str) -> int:
-    """The first key of a role's advisory locks (the second is the group or slot)."""
-    return lease_namespace(lease_kind(name))
-
-
-def _advisory(settings: dict[str, str], name: str, count: int) -> _Held:
-    connection = lease_connection(settings)
-    scoped = f"{name}@{settings.get('POSTGRES_SCHEMA', '')}"
-    return _Held(AdvisoryLeases(connection, count, lease_kind(scoped)),
-                 AdvisoryLeases(connection, count, lease_kind(f"{scoped}-slot")),
-                 connection.close)
-
-
-def lease_connection(settings: dict[str, str]) -> Any:
-    """A connection of the worker's own, autocommit, kept for its session locks."""
-    import psycopg
-
-    connection = psycopg.connect(
-        host=settings["POSTGRES_HOST"], port=settings["POSTGRES_PORT"],
-        dbname=settings["POSTGRES_DBNAME"], user=settings["POSTGRES_USER"],
-        password=settings.get("POSTGRES_PASSWORD") or None,
-        connect_timeout=int(settings.get("POSTGRES_CONNECT_TIMEOUT", "5")),
-        application_name="paddock-leases", autocommit=True,
-        # client side: a lease connection to a vanished server fails within ~11 s
-        keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=3)
-    for statement in SERVER_KEEPALIVE:
-        connection.execute(statement)
-    return connection
+def open_leadership(views: ViewStore, name: str) -> Leadership | None:
+    """The lease a publisher named `name` must hold to publish (None for an in-memory store)."""
+    opener = view_leases(views)
+    if opener is None:
+        return None
+    return Leadership(lambda: opener([(f"{name}.lead", 1)]).leases[0])

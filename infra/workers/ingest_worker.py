@@ -37,6 +37,7 @@ from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 
+from infra.config import LEASE_SECONDS
 from infra.nats_authority import reply_fault
 from infra.nats_ingest import IngestTopology
 from infra.workers.dead_letter import letter
@@ -49,9 +50,9 @@ from services.ingest_headers import BAD_HEADER, REPLY_TO, described, shown
 from services.ingest_subjects import published_subject
 
 REPLY_HEADER = REPLY_TO
-CLAIM_EVERY = 2.0
-"""Seconds between two settlements of a worker's claims: with the ack wait, the bound on how
-long a dead worker's groups wait for a new holder."""
+CLAIM_EVERY = LEASE_SECONDS
+"""Seconds between two settlements of a worker's claims (the lease period): with the ack wait,
+the bound on how long a dead worker's groups wait for a new holder."""
 log = structlog.get_logger("paddock.ingest")
 
 

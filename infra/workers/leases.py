@@ -9,13 +9,12 @@ system or the database when its holder dies, never by a timer that a slow worker
 - SQLite (one machine): an exclusive `flock` on a file per group beside the log; a killed
   process's locks are released by the kernel.
 
-Assignment is deterministic first (worker k of n prefers the groups g with g % n == k), so that
-workers started together split the groups evenly; infra/workers/assignment.py says how a worker
-learns k and n (slot leases, a second key space of the same kind) and when it claims and gives
-up groups.
+- memory:// (one process): an in-process table.
 
-Each set of leases is a key space: `kind` names it (a file name stem; the first key of the
-advisory lock), so the groups of two deployments (schemas, worker names) never collide.
+Assignment is deterministic first (worker k of n prefers the groups g with g % n == k), so that
+workers started together split the groups evenly; infra/workers/group_claims.py says how a
+worker learns k and n (slot leases, a second key space of the same kind) and when it claims and
+gives up groups; infra/workers/lease_places.py where a deployment's key spaces live.
 """
 
 from __future__ import annotations
@@ -23,10 +22,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import threading
 import zlib
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 LEASE_NAMESPACE = zlib.crc32(b"paddock-partition-group") & 0x7FFFFFFF
 """The first key of every advisory lock Paddock takes (the second is the group)."""
@@ -59,12 +59,10 @@ class Leases(ABC):
             self._release(group)
             self.held.discard(group)
 
-    def taken(self, group: int) -> bool:
-        """Whether another holder has the group now (tried, and given back at once if free)."""
-        if group in self.held:
-            return False
-        if self._try(group):
-            self._release(group)
+    def _taken(self, key: int) -> bool:
+        """Whether another holder has the key now (tried, and given back at once if free)."""
+        if self._try(key):
+            self._release(key)
             return False
         return True
 
@@ -137,14 +135,8 @@ class FileLeases(Leases):
     def holders(self) -> set[int]:
         """Probed: a key whose lock this process can take is held by nobody (taken and given
         back at once; a worker starting meanwhile takes the next one)."""
-        found = set(self.held)
-        for key in range(self.groups):
-            if key not in self.held:
-                if self._try(key):
-                    self._release(key)
-                else:
-                    found.add(key)
-        return found
+        return set(self.held) | {key for key in range(self.groups)
+                                 if key not in self.held and self._taken(key)}
 
     def close(self) -> None:
         self.release_all()
@@ -153,10 +145,12 @@ class FileLeases(Leases):
 class AdvisoryLeases(Leases):
     """PostgreSQL session advisory locks on one connection (psycopg, autocommit)."""
 
-    def __init__(self, connection: Any, groups: int, kind: str | None = None) -> None:
+    def __init__(self, connection: Any, groups: int, kind: str | None = None, *,
+                 first_key: int | None = None) -> None:
         super().__init__(groups)
         self.connection = connection
-        self.namespace = LEASE_NAMESPACE if kind is None else namespace(kind)
+        self.namespace = first_key if first_key is not None else \
+            LEASE_NAMESPACE if kind is None else namespace(kind)
 
     def _try(self, group: int) -> bool:
         row = self.connection.execute("SELECT pg_try_advisory_lock(%s, %s)",
@@ -188,4 +182,35 @@ class AdvisoryLeases(Leases):
         except Exception:  # noqa: BLE001 - any failure means the session (and its locks) is gone
             self.held.clear()
             return False
+        return True
+
+
+class LocalLeases(Leases):
+    """Leases within one process (`memory://`: each worker has a store of its own, so one
+    worker must own every group)."""
+
+    _owners: ClassVar[dict[tuple[str, int], int]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, namespace: str, groups: int) -> None:
+        super().__init__(groups)
+        self.namespace = namespace
+
+    def _try(self, group: int) -> bool:
+        with self._lock:
+            return self._owners.setdefault((self.namespace, group), id(self)) == id(self)
+
+    def _release(self, group: int) -> None:
+        with self._lock:
+            if self._owners.get((self.namespace, group)) == id(self):
+                del self._owners[(self.namespace, group)]
+
+    def holders(self) -> set[int]:
+        with self._lock:
+            return {g for (space, g) in self._owners if space == self.namespace}
+
+    def close(self) -> None:
+        self.release_all()
+
+    def alive(self) -> bool:
         return True

@@ -5,9 +5,10 @@ Every blocking call (reading the log, folding, writing a batch) runs in a thread
 loop never waits on I/O. The log is followed by polling every `poll_interval` seconds, and at
 once when another component calls `wake()` after appending.
 
-With an `Assignment` (several workers on one store: infra/workers/assignment.py), the worker
-rebalances its partition groups every `lease_seconds` and computes the views of the groups it
-holds only; without one it owns every group.
+With `claims` (several workers on one store: infra/workers/group_claims.py, the mechanism the
+ingest workers use too), the worker settles its claim on partition groups every `lease_seconds`
+(between two batches, so a group over its share is given up at once) and computes the views of
+the groups it holds only; without claims it owns every group.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import structlog
 from infra.config import LEASE_SECONDS
 from infra.views import TrackingConflictError, ViewStore
 from infra.views.tracking import PartitionGroupsMismatchError
-from infra.workers.assignment import Assignment
 from infra.workers.fence import Fence, StoppingError
+from infra.workers.group_claims import GroupClaims, Plan
 from infra.workers.outage import StoreOutage, is_outage
 from infra.workers.projector import Progress, Projector, ViewStoreAheadError
 from projections.catalog import CATALOG, Catalog
@@ -42,7 +43,7 @@ class ProjectionWorker:
     def __init__(self, ledger: Ledger, view_store: ViewStore, name: str = "projections",
                  batch: int = 500, poll_interval: float = 0.2,
                  on_written: Callable[[], None] | None = None, fence: Fence | None = None, *,
-                 groups: int | None = None, assignment: Assignment | None = None,
+                 groups: int | None = None, claims: GroupClaims | None = None,
                  lease_seconds: float = LEASE_SECONDS, catalog: Catalog = CATALOG) -> None:
         """`on_written` is called (in the event loop) after each batch is written, e.g. to
         wake a publisher. Store calls go through `fence` (the service's, closed at stop).
@@ -55,11 +56,11 @@ class ProjectionWorker:
         self.poll_interval = poll_interval
         self.fence = fence or Fence()
         self.outage = StoreOutage(name)
-        self.assignment = assignment
+        self.claims = claims
         self.lease_seconds = lease_seconds
         self._projector = Projector(ledger, view_store, name, batch, groups=groups,
-                                    owned=frozenset() if assignment else None, catalog=catalog)
-        self._rebalanced_at: float | None = None
+                                    owned=frozenset() if claims else None, catalog=catalog)
+        self._settled_at: float | None = None
         self._wakeup: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -96,7 +97,7 @@ class ProjectionWorker:
             pass  # stop was set while a store call was being started: nothing was done
         finally:
             stopping.cancel()
-            if self.assignment is not None:
+            if self.claims is not None:
                 await asyncio.to_thread(self.release)
 
     @property
@@ -104,38 +105,54 @@ class ProjectionWorker:
         """The partition groups whose views this worker computes."""
         return self._projector.share.owned
 
-    async def rebalance(self) -> frozenset[int]:
-        """Claim this worker's share of the groups now (see infra/workers/assignment.py); a
-        lost lease session owns nothing until it is opened again."""
-        assert self.assignment is not None
-        self._rebalanced_at = asyncio.get_running_loop().time()
+    async def settle(self) -> frozenset[int]:
+        """Settle this worker's claims now (see infra/workers/group_claims.py); a lost lease
+        session owns nothing until it is opened again."""
+        assert self.claims is not None
+        self._settled_at = asyncio.get_running_loop().time()
         try:
-            owned = await self.fence.run(self.assignment.rebalance)
+            plan = await self.fence.run(self._settle)
         except Exception:
             self._projector.own(frozenset())
             raise
-        if owned != self.owned:
+        owned = self.claims.held
+        if plan.lost:
+            log.warning("projection.leases_lost", worker=self.name, groups=sorted(self.owned))
+        elif owned != self.owned:
             log.info("projection.groups", worker=self.name, groups=sorted(owned),
-                     workers=self.assignment.workers, rank=self.assignment.rank)
+                     workers=plan.live, rank=plan.rank)
         self._projector.own(owned)
         return owned
 
-    def _rebalance_due(self) -> bool:
-        if self.assignment is None:
+    def _settle(self) -> Plan:
+        """Settle the claims (in a thread, between two batches: nothing is being written, so
+        the groups over the share are given up at once); on a failure hold nothing."""
+        assert self.claims is not None
+        try:
+            plan = self.claims.settle()
+        except Exception:
+            self.claims.close()
+            raise
+        for group in plan.give_up:
+            self.claims.release(group)
+        return plan
+
+    def _settlement_due(self) -> bool:
+        if self.claims is None:
             return False
-        at = self._rebalanced_at
+        at = self._settled_at
         return at is None or asyncio.get_running_loop().time() - at >= self.lease_seconds
 
     def release(self) -> None:
-        """Give the groups up (at stop): the other workers take them at their next rebalance."""
+        """Give the groups up (at stop): the other workers take them at their next settlement."""
         self._projector.own(frozenset())
-        if self.assignment is not None:
-            self.assignment.close()
+        if self.claims is not None:
+            self.claims.close()
 
     async def _work(self) -> bool:
         """Load one page of the fold, or project one batch; False when there was nothing new."""
-        if self._rebalance_due():
-            await self.rebalance()
+        if self._settlement_due():
+            await self.settle()
         if not self._projector.loaded:
             if await self.fence.run(self._projector.load_page):
                 log.info("projection.loaded", worker=self.name, position=self._projector.position)
@@ -203,10 +220,10 @@ class ProjectionWorker:
         self._wakeup.clear()
 
     def _pause(self) -> float:
-        """The poll interval, shortened to the next rebalance."""
-        if self.assignment is None or self._rebalanced_at is None:
+        """The poll interval, shortened to the next settlement."""
+        if self.claims is None or self._settled_at is None:
             return self.poll_interval
-        due = self._rebalanced_at + self.lease_seconds - asyncio.get_running_loop().time()
+        due = self._settled_at + self.lease_seconds - asyncio.get_running_loop().time()
         return max(0.0, min(self.poll_interval, due))
 
     def _backoff(self, failures: int) -> float:

@@ -63,8 +63,8 @@ from infra.nats_subjects import (
 )
 from infra.views import StoredView, ViewStore
 from infra.views.tracking import settled
-from infra.workers.assignment import Leadership
 from infra.workers.fence import Fence, StoppingError
+from infra.workers.group_claims import Leadership
 from infra.workers.outage import StoreOutage, is_outage
 from projections.canonical import canonical_json
 from projections.catalog import CATALOG, PER_CLASS, Catalog, View

@@ -10,7 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import psycopg
 import pytest
 
-from infra.workers.group_claims import GroupClaims, claims_for, namespace
+from infra.views.factory import open_view_store
+from infra.workers.group_claims import GroupClaims, claims_for, open_leadership, view_claims
+from infra.workers.lease_places import advisory_namespace
 
 GROUPS = 6
 
@@ -50,6 +52,31 @@ def test_roles_and_logs_in_one_directory_do_not_share_leases(tmp_path: Path) -> 
         assert claims.settle().start == tuple(range(GROUPS))
 
 
+def test_view_table_sets_and_the_log_do_not_share_leases(tmp_path: Path) -> None:
+    """Projections of two view-table sets of one store (the views and a rebuild's), and ingest
+    on its log, each own every group: their key spaces are apart."""
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    stores = [open_view_store(url), open_view_store(url, suffix="_rebuild")]
+    claims = [*(view_claims(store, "projections", GROUPS) for store in stores),
+              claims_for(url, "projections", GROUPS)]
+    leaders = [open_leadership(store, "publisher") for store in stores]
+    try:
+        for each in claims:
+            assert each is not None and each.settle().start == tuple(range(GROUPS))
+        assert all(leader is not None and leader.lead() for leader in leaders)
+    finally:
+        for closing in [*claims, *leaders, *stores]:
+            if closing is not None:
+                closing.close()
+
+
+def test_an_in_memory_view_store_needs_no_leases() -> None:
+    views = open_view_store("memory://")
+    assert view_claims(views, "projections", GROUPS) is None
+    assert open_leadership(views, "publisher") is None
+    views.close()
+
+
 def test_a_worker_without_a_slot_stands_by(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'log.db'}"
     workers = [claims_for(url, "ingest", 2) for _ in range(3)]
@@ -81,7 +108,7 @@ def test_leases_lost_with_their_session_are_noticed_and_claimed_again(
         with psycopg.connect(postgres_url, autocommit=True) as admin:  # as if b's server went
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = "
                           "'advisory' AND classid = %s AND objid = %s",
-                          (namespace(f"paddock.ingest@{schema}"), min(b.held)))
+                          (advisory_namespace("paddock.ingest.group", schema), min(b.held)))
         assert b.settle().lost and not b.held
         settle_all(a, b)
         assert a.held | b.held == set(range(GROUPS)) and a.held.isdisjoint(b.held)

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from domain.partitions import partition_group
-from infra.workers.assignment import Leadership
+from infra.workers.group_claims import Leadership
 from infra.workers.leases import AdvisoryLeases, FileLeases, Leases, preferred
 
 GROUPS = 8

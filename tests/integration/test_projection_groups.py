@@ -18,7 +18,7 @@ from bench.workload import LogSpec, build_big_log
 from infra.views import TrackingConflictError, ViewStore
 from infra.views.factory import open_view_store
 from infra.views.tracking import PartitionGroupsMismatchError, group_key
-from infra.workers.assignment import open_assignment
+from infra.workers.group_claims import view_claims
 from infra.workers.leases import AdvisoryLeases
 from infra.workers.projection_worker import ProjectionWorker
 from infra.workers.projector import Projector
@@ -50,7 +50,7 @@ async def start(store_url: str, ledger: Ledger) -> AsyncIterator[Callable[[], Ru
     def run() -> Running:
         views = open_view_store(store_url)
         worker = ProjectionWorker(ledger, views, batch=50, poll_interval=0.05, groups=GROUPS,
-                                  assignment=open_assignment(views, "projections", GROUPS),
+                                  claims=view_claims(views, "projections", GROUPS),
                                   lease_seconds=0.1)
         stop = asyncio.Event()
         running = Running(worker, views, stop, asyncio.create_task(worker.run(stop)))
@@ -133,7 +133,7 @@ async def test_a_worker_whose_lease_session_dies_stops_writing_its_groups(
     with psycopg.connect(postgres_url, autocommit=True) as admin:
         for pid in sessions:  # as if b's connection to the database broke
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-    # b notices at its next rebalance: it owns nothing until its new session gets a share back
+    # b notices at its next settlement: it owns nothing until its new session gets a share back
     await until(lambda: a.worker.owned and not a.worker.owned & b.worker.owned
                 and len(a.worker.owned | b.worker.owned) == GROUPS)
     await asyncio.to_thread(load_demo, ledger)
@@ -143,8 +143,8 @@ async def test_a_worker_whose_lease_session_dies_stops_writing_its_groups(
 
 
 def leases_sessions(worker: ProjectionWorker) -> set[int]:
-    assert worker.assignment is not None and worker.assignment._leases is not None
-    return {lease.connection.info.backend_pid for lease in worker.assignment._leases
+    assert worker.claims is not None and worker.claims._held is not None
+    return {lease.connection.info.backend_pid for lease in worker.claims._held.opened.leases
             if isinstance(lease, AdvisoryLeases)}
 
 

@@ -16,6 +16,26 @@ def test_serve_publishes_checkpoints_by_default(monkeypatch: pytest.MonkeyPatch)
     assert config.checkpoint_every == 60.0
 
 
+@pytest.mark.parametrize(("env", "flag", "expected"), [
+    ({}, None, (2.0, 2.0)),
+    ({"PADDOCK_LEASE_SECONDS": "0.5"}, None, (0.5, 0.5)),
+    ({"PADDOCK_LEASE_SECONDS": "0.5", "PADDOCK_INGEST_CLAIM_EVERY": "3"}, None, (0.5, 3.0)),
+    ({"PADDOCK_INGEST_CLAIM_EVERY": "3"}, 1.5, (2.0, 1.5)),
+])
+def test_one_lease_period_with_an_ingest_override(
+        monkeypatch: pytest.MonkeyPatch, env: dict[str, str], flag: float | None,
+        expected: tuple[float, float]) -> None:
+    """PADDOCK_LEASE_SECONDS is every worker's lease period; ingest workers take their own from
+    --ingest-claim-every, else PADDOCK_INGEST_CLAIM_EVERY, else the lease period."""
+    for name in ("PADDOCK_LEASE_SECONDS", "PADDOCK_INGEST_CLAIM_EVERY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    config = serve_config(store_url="sqlite:///paddock.db", nats_url=None, roles=None, prefix=None,
+                          ingest_workers=None, grace=None, ingest_claim_every=flag)
+    assert (config.lease_seconds, config.ingest_claim_every) == expected
+
+
 # -- the partition cache's bound (PADDOCK_FOLD_MB) -----------------------------------------
 
 
