@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 
 import structlog
 from nats.aio.client import Client
@@ -325,23 +325,22 @@ class IngestWorker:
                  reason="store unavailable" if outage is not None else "stopping")
 
     async def _settle(self, msg: Msg, result: IngestResult, seconds: float) -> None:
-        structlog.contextvars.bind_contextvars(
-            message_id=result.message_id, subject=msg.subject, championship=result.scope,
-            stream_seq=msg.metadata.sequence.stream,
-            log_position=result.positions[-1] if result.positions else None,
-        )
-        try:
-            if result.status == REJECTED:
-                await self._dead_letter(msg, result)
-            await self._reply(msg, result)
-            await (msg.term() if result.status == REJECTED else msg.ack())
-            self.handled += 1
-            log.info("ingest.message", status=result.status, reason=result.reason,
-                     positions=list(result.positions), seconds=round(seconds, 4))
-        finally:
-            structlog.contextvars.clear_contextvars()
+        """Dead-letter a rejected message, answer, acknowledge, and log its one line. Its context
+        is given to the lines that name it, not bound to contextvars: binding and clearing them
+        for every message cost the event loop more than the line itself."""
+        about = {"message_id": result.message_id, "subject": msg.subject,
+                 "championship": result.scope}
+        if result.status == REJECTED:
+            await self._dead_letter(msg, result)
+        await self._reply(msg, result, about)
+        await (msg.term() if result.status == REJECTED else msg.ack())
+        self.handled += 1
+        log.info("ingest.message", **about, stream_seq=msg.metadata.sequence.stream,
+                 log_position=result.positions[-1] if result.positions else None,
+                 status=result.status, reason=result.reason, positions=list(result.positions),
+                 seconds=round(seconds, 4))
 
-    async def _reply(self, msg: Msg, result: IngestResult) -> None:
+    async def _reply(self, msg: Msg, result: IngestResult, about: Mapping[str, object]) -> None:
         """Answer on the sender's reply subject, if it gave a valid one; never let one message's
         reply stop the others from being answered and acknowledged."""
         reply_to = (msg.headers or {}).get(REPLY_HEADER)
@@ -350,7 +349,8 @@ class IngestWorker:
         try:
             await self.nc.publish(reply_to, json.dumps(result.reply()).encode())
         except (NatsError, ValueError) as error:
-            log.warning("ingest.reply_failed", reply_to=shown(reply_to), error=repr(error))
+            log.warning("ingest.reply_failed", **about, reply_to=shown(reply_to),
+                        error=repr(error))
 
     async def _dead_letter(self, msg: Msg, result: IngestResult, reason: str | None = None) -> None:
         reason = reason or result.reason or "rejected"
@@ -367,7 +367,8 @@ class IngestWorker:
                                       reason="poison",
                                       detail=f"failed {delivered} times; see the service logs")
                 await self._dead_letter(msg, result, "poison")
-                await self._reply(msg, result)
+                await self._reply(msg, result, {"message_id": result.message_id,
+                                                "subject": msg.subject})
                 await msg.term()
                 log.error("ingest.poison", subject=msg.subject, delivered=delivered)
             else:
