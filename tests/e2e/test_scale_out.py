@@ -22,9 +22,9 @@ from bench.workload import ingest_workload
 from domain.aggregates.race_classification import RaceClassification
 from infra.bootstrap import open_ledger
 from infra.nats_ingest import IngestTopology
-from services.timing_messages import OutgoingMessage
 from tests.e2e.ingest_checks import assert_views_replay
 from tests.e2e.serve_process import ServeProcess
+from tests.e2e.test_crash_recovery import publish_all
 
 pytestmark = [pytest.mark.nats, pytest.mark.postgres]
 CHAMPIONSHIPS = 24
@@ -38,19 +38,6 @@ def serve(log: Path, store: str, nats_url: str, prefix: str) -> ServeProcess:
                         "--roles", ROLES, "--grace", "5",
                         env={"PADDOCK_LEASE_SECONDS": LEASE_SECONDS,
                              "PADDOCK_INGEST_CLAIM_EVERY": LEASE_SECONDS})
-
-
-async def publish(nats_url: str, topology: IngestTopology,
-                  messages: list[OutgoingMessage]) -> None:
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        await topology.ensure(js)
-        for m in messages:
-            await js.publish_async(m.subject, m.body, headers={"Nats-Msg-Id": m.message_id})
-        await js.publish_async_completed()
-    finally:
-        await nc.close()
 
 
 async def backlog(nats_url: str, topology: IngestTopology) -> tuple[int, int]:
@@ -117,10 +104,10 @@ async def test_two_serve_processes_split_the_work_and_survive_a_sigkill(
         # most messages first; the rest right before the kill, so that the kill always lands
         # mid-ingest, however fast the machine
         split = len(messages) * 3 // 5
-        await publish(nats_url, topology, messages[:split])
+        await publish_all(nats_url, topology, messages[:split])
         await until(lambda: ingested(first) >= 10 and ingested(second) >= 10,
                     "ingest by both processes", 180, first, second)
-        await publish(nats_url, topology, messages[split:])
+        await publish_all(nats_url, topology, messages[split:])
         first.proc.send_signal(signal.SIGKILL)
         first.proc.wait(timeout=30)
         assert await backlog(nats_url, topology) != (0, 0), "the kill must land mid-ingest"
