@@ -39,6 +39,7 @@ from domain.partitions import Partitioner
 from projections.catalog import CATALOG, Catalog
 from projections.ledger import HeadIndex, LedgerFold, LedgerState
 from projections.live_views import live_views
+from projections.resume_point import ResumePoint, Waiting
 from projections.shares import Share
 from projections.view_scopes import ViewScopes
 
@@ -46,6 +47,8 @@ Item = tuple[int, Any]
 Partitions = tuple[str, ...]
 Loader = Callable[[str, int], Iterable[Item]]
 """(partition, until) → that partition's events at positions up to `until`, ascending."""
+FirstPosition = Callable[[str], "int | None"]
+"""partition → the position of its first event (None: it has none yet)."""
 
 class PartitionNotCachedError(Exception):
     """A partition's fold was needed, is not cached and there is no loader to fold it again."""
@@ -156,7 +159,24 @@ class LiveFold:
         self.time: datetime | None = None
         self._partitioner = Partitioner()
         self._born: dict[str, int] = {}  # partition → the position of its first event
-        self._pending: list[tuple[datetime, int, tuple[str, ...]]] = []  # (effective_at, position, partitions)
+        self._first: FirstPosition | None = None  # asked for partitions born before a resume
+        self._pending: list[Waiting] = []  # (effective_at, position, partitions)
+
+    def resume(self, point: ResumePoint, definitions: Iterable[Item],
+               first_position: FirstPosition) -> None:
+        """Stand at `point.position` as if every event up to it had been skipped, without
+        reading them: T and the waiting facts from the partition index (`point`), the
+        dependencies from the definitions in the target events' partitions (every event that
+        declares one is indexed there), where a partition starts asked of the index when it
+        is first met. The folds are read from the log when a view needs them (`Loader`)."""
+        if self.position or self._born:
+            raise ValueError("only a new fold resumes")
+        for _, event in definitions:
+            self.scopes.learn(event)
+        self.position, self.time = point.position, point.time
+        self._pending = list(point.waiting)
+        heapq.heapify(self._pending)
+        self._first = first_position
 
     def skip(self, items: Sequence[Item], partitions: Sequence[Partitions] | None = None) -> None:
         """Fold events whose views are already stored (loading up to a tracked position).
@@ -212,7 +232,8 @@ class LiveFold:
 
     def _route(self, position: int, event: Any, partitions: tuple[str, ...]) -> set[str]:
         for partition in partitions:
-            self._born.setdefault(partition, position)
+            if partition not in self._born:
+                self._born[partition] = self._born_before(partition) or position
         self.scopes.learn(event)
         names: set[str] = set()
         for partition in partitions:
@@ -253,10 +274,21 @@ class LiveFold:
         fold = self.folds.cached(partition)
         if fold is not None:
             return fold
-        born = self._born.get(partition)
+        born = self._born.get(partition) or self._born_before(partition)
         if born is None or born > position:
             return LedgerFold()  # no event yet: nothing to read
         return self.folds.load(partition, position)
+
+    def _born_before(self, partition: str) -> int | None:
+        """After a resume, where a partition not met since starts, asked of the index once
+        (None: no event yet)."""
+        if self._first is None:
+            return None
+        first = self._first(partition)
+        if first is None:
+            return None
+        self._born[partition] = first
+        return first
 
 
 def _by_scope(names: Iterable[str], scopes: ViewScopes) -> dict[tuple[str, ...], set[str]]:

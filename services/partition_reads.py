@@ -12,6 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 from eventsourcing.persistence import Notification
 
 from domain.partitions import Partitioner
+from projections.resume_point import ResumePoint
 
 PAGE = 1000
 Events = list[tuple[int, Any]]
@@ -31,6 +32,10 @@ class IndexedLog(Protocol):
     def index_head(self) -> int | None: ...
 
     def partitions_like(self, prefix: str, limit: int) -> list[str]: ...
+
+    def select_times(self, until: int) -> tuple[datetime | None, list[tuple[int, str, datetime]]]: ...
+
+    def first_position(self, partition: str) -> int | None: ...
 
     def write_index(self, rows: Sequence[tuple[str, int, datetime | None, datetime | None]],
                     *, replace: bool) -> None: ...
@@ -100,6 +105,21 @@ class PartitionReads:
         for position, partition in self._index.select_index(after, events[-1][0]):
             found.setdefault(position, []).append(partition)
         return [(position, event, tuple(found.get(position, ()))) for position, event in events]
+
+    def resume_point(self, until: int) -> ResumePoint | None:
+        """Where routing stands after the events up to `until`, from the index (None without
+        one: the caller folds the log instead)."""
+        if self._index is None:
+            return None
+        latest, rows = self._index.select_times(until)
+        return ResumePoint.of_rows(until, latest, rows)
+
+    def first_position(self, partition: str) -> int | None:
+        """The position of a partition's first event (None: none yet). Only with an index."""
+        if self._index is None:
+            raise LookupError("a log without a partition index cannot say where a partition "
+                              "starts without reading it all")
+        return self._index.first_position(partition)
 
     def partitions_like(self, prefix: str, limit: int) -> list[str]:
         if self._index is None:

@@ -91,6 +91,17 @@ class PartitionIndex:
         """Partition keys starting with `prefix`, sorted, at most `limit` of them."""
 
     @abstractmethod
+    def select_times(self, until: int) -> tuple[datetime | None, list[tuple[int, str, datetime]]]:
+        """Where time stands after the events up to `until`, from the index alone: the latest
+        `recorded_at` of a fact (T), and the (position, partition, effective_at) rows of the
+        facts that take effect after T, ascending by position (what a projector resuming at
+        `until` routes when T passes them)."""
+
+    @abstractmethod
+    def first_position(self, partition: str) -> int | None:
+        """The position of the partition's first event (None: it has none)."""
+
+    @abstractmethod
     def write_index(self, rows: Sequence[tuple[str, int, datetime | None, datetime | None]],
                     *, replace: bool) -> None:
         """Store index rows in one transaction (all rows first deleted when `replace`): to index

@@ -121,6 +121,13 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
         self._sql_like = SQL("SELECT DISTINCT partition FROM {0}.{1} WHERE starts_with(partition, %s) "
                              "ORDER BY partition LIMIT %s").format(schema, index)
         self._sql_clear_index = SQL("DELETE FROM {0}.{1}").format(schema, index)
+        self._sql_latest = SQL("SELECT max(recorded_at) AS latest FROM {0}.{1} WHERE position <= %s"
+                               ).format(schema, index)
+        self._sql_waiting = SQL(
+            "SELECT position, partition, effective_at FROM {0}.{1} WHERE position <= %s AND "
+            "effective_at > %s ORDER BY position, partition").format(schema, index)
+        self._sql_first = SQL("SELECT min(position) AS first FROM {0}.{1} WHERE partition = %s"
+                              ).format(schema, index)
         self._sql_genesis = SQL("INSERT INTO {0}.{1} (position, previous, digest) VALUES (0, %s, %s) "
                                 "ON CONFLICT DO NOTHING").format(schema, chain)
         self._sql_has_partitions = SQL(
@@ -431,6 +438,25 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(self._sql_like, (prefix, limit))
             return [str(row["partition"]) for row in curs.fetchall()]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_times(self, until: int) -> tuple[datetime | None, list[tuple[int, str, datetime]]]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._sql_latest, (until,), prepare=True)
+            row = curs.fetchone()
+            latest = row["latest"] if row else None
+            if latest is None:
+                return None, []
+            curs.execute(self._sql_waiting, (until, latest), prepare=True)
+            return latest, [(int(r["position"]), str(r["partition"]), r["effective_at"])
+                            for r in curs.fetchall()]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def first_position(self, partition: str) -> int | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._sql_first, (partition,), prepare=True)
+            row = curs.fetchone()
+            return None if row is None or row["first"] is None else int(row["first"])
 
     def write_index(self, rows: Sequence[tuple[str, int, datetime | None, datetime | None]],
                     *, replace: bool) -> None:

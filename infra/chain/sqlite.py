@@ -219,6 +219,25 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder,
                       (prefix, prefix_end(prefix), limit))
             return [str(row[0]) for row in c.fetchall()]
 
+    def select_times(self, until: int) -> tuple[datetime | None, list[tuple[int, str, datetime]]]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT max(recorded_at) FROM {self.index_table_name} WHERE position <= ?",
+                      (until,))
+            latest = c.fetchone()[0]
+            if latest is None:
+                return None, []
+            c.execute(f"SELECT position, partition, effective_at FROM {self.index_table_name} "
+                      "WHERE position <= ? AND effective_at > ? ORDER BY position, partition",
+                      (until, latest))
+            return _moment(latest), [(int(p), str(k), _moment(e)) for p, k, e in c.fetchall()]
+
+    def first_position(self, partition: str) -> int | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT min(position) FROM {self.index_table_name} WHERE partition = ?",
+                      (partition,))
+            found = c.fetchone()[0]
+            return None if found is None else int(found)
+
     def write_index(self, rows: Sequence[tuple[str, int, datetime | None, datetime | None]],
                     *, replace: bool) -> None:
         with self.datastore.transaction(commit=True) as c:
@@ -235,3 +254,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder,
 def _text(moment: datetime | None) -> str | None:
     """A time as the index stores it in SQLite: ISO 8601 in UTC, so text order is time order."""
     return None if moment is None else moment.astimezone(UTC).isoformat()
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text)

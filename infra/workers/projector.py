@@ -22,6 +22,8 @@ from typing import Any
 
 import structlog
 
+from domain.partitions import EVENT
+from infra.chain.index import MAX_PARTITIONS_PER_READ
 from infra.config import partition_groups, projection_partitions
 from infra.views import TrackingConflictError, ViewStore
 from infra.views.tracking import group_key, group_positions
@@ -32,6 +34,8 @@ from projections.shares import Share
 from services.ledger import Ledger
 
 LOAD_PAGE = 1000
+MAX_TARGET_EVENTS = 100_000
+"""Target events whose definitions a resume reads (every one there is, in practice)."""
 MAX_CONFLICTS = 3
 log = structlog.get_logger("paddock.projections")
 
@@ -149,14 +153,35 @@ class Projector:
             self._target = min(self._tracked.values(), default=0)
         if self._live.position >= self._target:
             return True
+        if self._indexed and self._live.position == 0 and self._resume(self._live):
+            return True
         events, partitions = self._read(self._live.position, LOAD_PAGE, self._target)
         if not events:
-            raise ViewStoreAheadError(
-                f"the views of {self.name!r} reflect log position {self._target} but the log ends "
-                f"at {self._live.position}: rebuild them (`paddock projections rebuild`)"
-            )
+            raise self._ahead()
         self._live.skip(events, partitions)
         return self._live.position >= self._target
+
+    def _resume(self, live: LiveFold) -> bool:
+        """Stand at the tracked position from the partition index, reading only the target
+        events' partitions (their definitions carry the dependencies), not the log before it.
+        False when it cannot (then the log is folded up to the position)."""
+        reads = self.ledger.partitions
+        if self.ledger.head() < self._target:
+            raise self._ahead()
+        events = reads.partitions_like(EVENT, MAX_TARGET_EVENTS + 1)
+        point = reads.resume_point(self._target)
+        if point is None or len(events) > MAX_TARGET_EVENTS:
+            return False  # fold the log up to the position instead (correct, slower)
+        step = MAX_PARTITIONS_PER_READ
+        definitions = [item for i in range(0, len(events), step)
+                       for item in self.ledger.read_partitions(events[i:i + step], 0, self._target)]
+        live.resume(point, definitions, reads.first_position)
+        return True
+
+    def _ahead(self) -> ViewStoreAheadError:
+        return ViewStoreAheadError(
+            f"the views of {self.name!r} reflect log position {self._target} but the log ends "
+            f"at {self.ledger.head()}: rebuild them (`paddock projections rebuild`)")
 
     def _read(self, after: int, limit: int, until: int | None
               ) -> tuple[list[tuple[int, Any]], list[tuple[str, ...]] | None]:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from bench.workload import race_rows, season_toml
 from domain.decisions import DecisionKind, DecisionTerms
 from domain.errors import PaddockError
-from domain.partitions import Partitioner
+from domain.partitions import EVENT, Partitioner
 from projections.ledger import LedgerFold
 from projections.partition_folds import LiveFold, PartitionCache, PartitionNotCachedError
 from projections.partition_scope import event_dependencies
@@ -28,6 +28,7 @@ from projections.view_scopes import ViewScopes
 from services.demo import DEMO_OFFICIAL, DEMO_STEWARD, register_demo_keys
 from services.ledger import Ledger
 from services.season_files import ChampionshipFile, parse_season_text
+from tests.resume_reference import first_positions, resume_point_of
 from tests.views_invariants import Event, check_views, content, log_position
 
 START = datetime(2025, 1, 1, 12, tzinfo=UTC)
@@ -321,3 +322,85 @@ def test_groups_taken_over_at_different_positions_end_as_one_worker_would(seed: 
         stored.update(fresh)
     assert stored == whole
 
+
+
+def resumed(events: tuple[Event, ...], position: int, share: Share, bound: int | None
+            ) -> LiveFold:
+    """A fold standing at `position` as a restarted projector stands there: from the index,
+    having read only the target events' partitions."""
+    live = LiveFold(scan_loader(events), bound, share)
+    definitions = [(p, e) for (p, e), parts in zip(events, Partitioner().index(events), strict=True)
+                   if p <= position and any(part.startswith(EVENT) for part in parts[1])]
+    live.resume(resume_point_of(events, position), definitions, first_positions(events))
+    return live
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plan=plans, cut=st.floats(0, 1), groups=st.integers(1, 4), bound=st.sampled_from([None, 2]),
+       sizes=st.lists(st.integers(1, 9), min_size=1, max_size=3))
+def test_a_fold_resumed_from_the_index_writes_what_a_fold_of_the_whole_prefix_writes(
+        plan: Plan, cut: float, groups: int, bound: int | None, sizes: list[int]) -> None:
+    """Restart at any tracked position: the views written after it are the same bytes whether
+    the prefix was folded event by event (`skip`) or the fold resumed from the index."""
+    events = build_log(plan)
+    position = events[int(cut * (len(events) - 1))][0]
+    share = Share(groups, frozenset(range(0, groups, 2)))
+    indexed = [(e, parts) for e, (_, parts) in zip(events, Partitioner().index(events), strict=True)]
+    rest = [(e, parts) for e, parts in indexed if e[0] > position]
+    written: list[list[dict[str, str]]] = []  # every batch's writes, not only the last bytes
+    for live in (LiveFold(scan_loader(events), bound, share), resumed(events, position, share, bound)):
+        if not live.position:
+            live.skip([e for e in events if e[0] <= position])
+        live.written = dict.fromkeys(range(groups), position)
+        writes, start, count = [], 0, 0
+        while start < len(rest):  # with the partitions the index gives, as the projector reads
+            batch = rest[start:start + sizes[count % len(sizes)]]
+            writes.append(live.advance([e for e, _ in batch], [parts for _, parts in batch]))
+            start, count = start + len(batch), count + 1
+        written.append(writes)
+    assert written[0] == written[1]
+    whole, _ = follow(events, [len(events)], share=share)
+    stored = {n: b for writes in written[1] for n, b in writes.items()}
+    assert {n: b for n, b in whole.items() if log_position(b) > position} == stored
+
+
+def test_a_resumed_fold_reads_only_the_partitions_its_views_need() -> None:
+    events = build_log(Plan(championships=6, events=2, seed=5, facts=30))
+    position = events[len(events) // 2][0]
+    calls: list[str] = []
+    live = LiveFold(scan_loader(events, calls), None, Share.everything())
+    live.resume(resume_point_of(events, position), [], first_positions(events))
+    nxt, parts = next((e, parts) for e, (p, parts) in zip(events, Partitioner().index(events),
+                                                           strict=True) if p > position)
+    views = live.advance([nxt], [parts])
+    needed = {p for name in views for p in live.scopes.scope_of(name)}
+    assert views and set(calls) <= needed
+
+
+def test_only_a_new_fold_resumes() -> None:
+    events = build_log(Plan(championships=2, events=1, seed=3, facts=5))
+    live = LiveFold()
+    live.skip(events[:3])
+    with pytest.raises(ValueError, match="only a new fold resumes"):
+        live.resume(resume_point_of(events, events[2][0]), [], first_positions(events))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_resuming_at_every_position_writes_event_by_event_what_folding_writes(seed: int) -> None:
+    """Every cut of a log with facts waiting for T (recorded before they take effect): each
+    event's writes after the cut are the same whether the prefix was folded or resumed."""
+    events = build_log(Plan(championships=3, events=1, seed=seed, facts=20))
+    indexed = list(zip(events, (parts for _, parts in Partitioner().index(events)), strict=True))
+    share = Share.everything(1)
+    waited = 0
+    for position, _ in events[:-1]:
+        waited += bool(resume_point_of(events, position).waiting)
+        writes = []
+        for live in (LiveFold(scan_loader(events), None, share),
+                     resumed(events, position, share, None)):
+            if not live.position:
+                live.skip([e for e in events if e[0] <= position])
+            live.written = {0: position}
+            writes.append([live.advance([e], [parts]) for e, parts in indexed if e[0] > position])
+        assert writes[0] == writes[1], f"resumed at {position}"
+    assert waited, "some cuts have facts waiting for T"
