@@ -66,6 +66,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.query_service_bench --full --dir $(BENCH_LOGS)
 	$(BIN)/python -m bench.serve_memory_bench --full --dir $(BENCH_LOGS)
 	$(BIN)/python -m bench.catchup_bench --logs $(BENCH_LOGS)
+	$(BIN)/python -m bench.resume_bench --logs $(BENCH_LOGS)
 	$(BIN)/python -m bench.split_bench
 
 bench-quick: $(STAMP)
@@ -76,6 +77,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m bench.query_service_bench --quick
 	$(BIN)/python -m bench.serve_memory_bench --quick
 	$(BIN)/python -m bench.catchup_bench --quick
+	$(BIN)/python -m bench.resume_bench --quick
 	$(BIN)/python -m bench.split_bench --quick
 
 clean:

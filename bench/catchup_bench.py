@@ -158,9 +158,7 @@ def run(sizes: Sequence[int], logs: Path | None, batch: int, max_partitions: int
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.catchup_bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="10,000 and 30,000 events")
-    parser.add_argument("--sizes", help="comma-separated log sizes (default 10k,100k,1M)")
-    parser.add_argument("--logs", type=Path, help="keep the built logs here (log-<N>.db, reused)")
+    size_arguments(parser)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--max-partitions", type=int)
     parser.add_argument("--one", choices=["projector", FOLLOWER], help=argparse.SUPPRESS)
@@ -177,10 +175,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                    if args.one == "projector" else follower_catch_up(args.store, args.batch))
         print(json.dumps({**figures, "peak_rss_mb": peak_rss_mb()}))
         return 0
-    sizes: tuple[int, ...] = QUICK_SIZES if args.quick else FULL_SIZES
+    return run(sizes_asked(args), args.logs, args.batch, args.max_partitions)
+
+
+def size_arguments(parser: argparse.ArgumentParser) -> None:
+    """The log sizes a growth bench runs at, and where the shared logs are kept."""
+    parser.add_argument("--quick", action="store_true", help="10,000 and 30,000 events")
+    parser.add_argument("--sizes", help="comma-separated log sizes (default 10k,100k,1M)")
+    parser.add_argument("--logs", type=Path, help="keep the built logs here (log-<N>.db, reused)")
+
+
+def sizes_asked(args: argparse.Namespace) -> tuple[int, ...]:
     if args.sizes:
-        sizes = tuple(int(s.replace("_", "")) for s in args.sizes.split(","))
-    return run(sizes, args.logs, args.batch, args.max_partitions)
+        return tuple(int(s.replace("_", "")) for s in args.sizes.split(","))
+    return QUICK_SIZES if args.quick else FULL_SIZES
 
 
 if __name__ == "__main__":

@@ -24,6 +24,20 @@ MAX_PARTITIONS_PER_READ = 500
 """A target event depends on the championships its routes name: a few dozen at most."""
 
 
+EARLY = "effective_at > recorded_at"
+"""The facts recorded before they take effect: the only ones that can wait for T (a projector
+resuming at a position routes them when T passes their effective time)."""
+
+
+def time_indexes(table: str) -> list[str]:
+    """What a resuming projector asks of the index without scanning it: the latest recorded
+    time (`<table>_recorded`, read from its top) and the facts recorded early (`<table>_early`,
+    a partial index: only those rows, so appends pay little for it). SQLite's; PostgreSQL's
+    are the same statements composed with its identifiers (infra/chain/postgres.py)."""
+    return [f"CREATE INDEX IF NOT EXISTS {table}_recorded ON {table} (recorded_at)",
+            f"CREATE INDEX IF NOT EXISTS {table}_early ON {table} (effective_at) WHERE {EARLY}"]
+
+
 class UnindexedAppendError(PersistenceError):
     """An append came without its partition index: it would be invisible to partition reads."""
 

@@ -53,6 +53,7 @@ from infra.chain import (
     originator_text,
 )
 from infra.chain.index import (
+    EARLY,
     INDEX_SUFFIX,
     PartitionIndex,
     check_partitions,
@@ -96,6 +97,11 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
         self.sql_create_statements.append(SQL(
             "CREATE INDEX IF NOT EXISTS {0} ON {1}.{2} (position)").format(
                 Identifier(self.index_table_name + "_position"), schema, index))
+        for suffix, columns in (("_recorded", SQL("(recorded_at)")),
+                                ("_early", SQL("(effective_at) WHERE " + EARLY))):
+            self.sql_create_statements.append(SQL("CREATE INDEX IF NOT EXISTS {0} ON {1}.{2} {3}"
+                                                  ).format(Identifier(self.index_table_name + suffix),
+                                                           schema, index, columns))
         self._sql_insert_index = SQL("INSERT INTO {0}.{1} VALUES (%s, %s, %s, %s)").format(schema, index)
         self._sql_partitions = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state FROM {0}.{1} "
@@ -121,11 +127,12 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
         self._sql_like = SQL("SELECT DISTINCT partition FROM {0}.{1} WHERE starts_with(partition, %s) "
                              "ORDER BY partition LIMIT %s").format(schema, index)
         self._sql_clear_index = SQL("DELETE FROM {0}.{1}").format(schema, index)
-        self._sql_latest = SQL("SELECT max(recorded_at) AS latest FROM {0}.{1} WHERE position <= %s"
+        self._sql_latest = SQL("SELECT recorded_at AS latest FROM {0}.{1} WHERE recorded_at IS NOT "
+                               "NULL AND position <= %s ORDER BY recorded_at DESC LIMIT 1"
                                ).format(schema, index)
         self._sql_waiting = SQL(
-            "SELECT position, partition, effective_at FROM {0}.{1} WHERE position <= %s AND "
-            "effective_at > %s ORDER BY position, partition").format(schema, index)
+            "SELECT position, partition, effective_at FROM {0}.{1} WHERE " + EARLY + " AND "
+            "effective_at > %s AND position <= %s ORDER BY position, partition").format(schema, index)
         self._sql_first = SQL("SELECT min(position) AS first FROM {0}.{1} WHERE partition = %s"
                               ).format(schema, index)
         self._sql_genesis = SQL("INSERT INTO {0}.{1} (position, previous, digest) VALUES (0, %s, %s) "
@@ -447,7 +454,7 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder, ChainRecor
             latest = row["latest"] if row else None
             if latest is None:
                 return None, []
-            curs.execute(self._sql_waiting, (until, latest), prepare=True)
+            curs.execute(self._sql_waiting, (latest, until), prepare=True)
             return latest, [(int(r["position"]), str(r["partition"]), r["effective_at"])
                             for r in curs.fetchall()]
 

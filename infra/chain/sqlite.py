@@ -30,6 +30,7 @@ from infra.chain import (
     originator_text,
 )
 from infra.chain.index import (
+    EARLY,
     INDEX_SUFFIX,
     PartitionIndex,
     check_partitions,
@@ -37,6 +38,7 @@ from infra.chain.index import (
     index_entries,
     index_rows,
     prefix_end,
+    time_indexes,
 )
 from services.audit_chain import GENESIS, LEGACY, Link, content_bytes
 
@@ -68,7 +70,8 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder,
                  "position INTEGER NOT NULL, effective_at TEXT, recorded_at TEXT, "
                  "PRIMARY KEY (partition, position)) WITHOUT ROWID"),
                 (f"CREATE INDEX IF NOT EXISTS {self.index_table_name}_position "
-                 f"ON {self.index_table_name} (position)")]
+                 f"ON {self.index_table_name} (position)"),
+                *time_indexes(self.index_table_name)]
 
     def _create_table(self, c: SQLiteCursor) -> None:
         """Create the tables; a new, empty log gets its chain's genesis row, a log with events
@@ -221,14 +224,17 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder, ChainRecorder,
 
     def select_times(self, until: int) -> tuple[datetime | None, list[tuple[int, str, datetime]]]:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT max(recorded_at) FROM {self.index_table_name} WHERE position <= ?",
-                      (until,))
-            latest = c.fetchone()[0]
-            if latest is None:
+            c.execute(f"SELECT recorded_at FROM {self.index_table_name} INDEXED BY "
+                      f"{self.index_table_name}_recorded WHERE recorded_at IS NOT NULL AND "
+                      "position <= ? ORDER BY recorded_at DESC LIMIT 1", (until,))
+            row = c.fetchone()
+            if row is None:
                 return None, []
+            latest = row[0]
             c.execute(f"SELECT position, partition, effective_at FROM {self.index_table_name} "
-                      "WHERE position <= ? AND effective_at > ? ORDER BY position, partition",
-                      (until, latest))
+                      f"INDEXED BY {self.index_table_name}_early WHERE {EARLY} AND "
+                      "effective_at > ? AND position <= ? ORDER BY position, partition",
+                      (latest, until))
             return _moment(latest), [(int(p), str(k), _moment(e)) for p, k, e in c.fetchall()]
 
     def first_position(self, partition: str) -> int | None:

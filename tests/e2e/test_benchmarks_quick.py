@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
     ("bench.router_bench", ["ViewRouter events/s", "minimal follower events/s", "ratio"]),
     ("bench.catchup_bench", ["projector events/s", "minimal follower events/s", "ratio",
                              "largest / smallest log"]),
+    ("bench.resume_bench", ["start-up s", "events decoded", "before: fold from 0, s",
+                            "bare point query ms", "largest / smallest log"]),
     ("bench.split_bench", ["one worker events/s", "two workers events/s", "ratio"]),
     ("bench.query_bench", ["standings wall", "point query", "growth 2,000 → 10,000 events"]),
     ("bench.query_service_bench", ["first ms", "warm p99", "echo p99", "p99 ratio"]),
