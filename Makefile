@@ -66,7 +66,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.query_service_bench --full --dir $(BENCH_LOGS)
 	$(BIN)/python -m bench.serve_memory_bench --full --dir $(BENCH_LOGS)
 	$(BIN)/python -m bench.catchup_bench --logs $(BENCH_LOGS)
-	$(BIN)/python -m bench.resume_bench --logs $(BENCH_LOGS)
+	$(BIN)/python -m bench.resume_bench --logs $(BENCH_LOGS) --fold-max 100000
 	$(BIN)/python -m bench.split_bench
 
 bench-quick: $(STAMP)
