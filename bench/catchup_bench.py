@@ -9,11 +9,14 @@ For each size, the benchmark's synthetic log (bench/workload.py) in a SQLite fil
 with bench.query_bench and the other benches' `--dir`), else built into a temporary directory.
 Views go to fresh view stores of their own beside the log. Each measurement
 runs in its own process (so its peak RSS is its own):
-- ours: `Projector.catch_up` (the projection worker's steps), batches of 500, the partition
-  cache at its default bound, into a fresh view store next to the log;
+- ours: `Projector.catch_up` (the projection worker's steps), pages of 500 (`--batch`), and,
+  while pages come full, the window of events folded before computing views at the
+  projector's default as deployed (PADDOCK_PROJECTION_WINDOW, 2,000: infra/config.py), the
+  partition cache at its default bound, into a fresh view store next to the log;
 - baseline, same run, same log: a minimal follower that decodes the log page by page (the same
-  reads) and keeps a trivial view per aggregate (its last event type and position), writing the
-  aggregates each page changed, and the position, in one transaction per page.
+  reads, pages of `--batch`) and keeps a trivial view per aggregate (its last event type and
+  position), writing the aggregates each page changed, and the position, in one transaction
+  per page.
 Both run with Python's cyclic collector set as `paddock serve` sets it for its workers
 (infra/collector.py): with CPython's default young threshold the full collections rescan the
 cached folds again and again, a cost that grows with the log (13 % of the CPU at 100k events)

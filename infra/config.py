@@ -85,6 +85,28 @@ def projection_partitions(env: Mapping[str, str] | None = None) -> int:
     return value
 
 
+PROJECTION_WINDOW = 2000
+MAX_PROJECTION_WINDOW = 1_000_000
+
+
+def projection_window(env: Mapping[str, str] | None = None) -> int:
+    """How many events a projection worker that is behind the head folds before it computes the
+    views they changed (PADDOCK_PROJECTION_WINDOW, default 2,000): a view changed by many
+    events of the window is computed once, at its last change, instead of once per page, and
+    the views and tracked positions are written in one transaction per window. A page that
+    reaches the head is computed at once, so live latency does not depend on it; it bounds the
+    events held in memory and the work lost to a crash (docs/SERVICE.md)."""
+    text = (os.environ if env is None else env).get("PADDOCK_PROJECTION_WINDOW")
+    if text is None or not text.strip():
+        return PROJECTION_WINDOW
+    value = _whole(text)
+    if not 1 <= value <= MAX_PROJECTION_WINDOW:
+        raise InvalidInputError(f"PADDOCK_PROJECTION_WINDOW={text[:40]!r}: give a whole number "
+                                f"of events from 1 to {MAX_PROJECTION_WINDOW:,} "
+                                f"(default {PROJECTION_WINDOW:,})")
+    return value
+
+
 def partition_groups(env: Mapping[str, str] | None = None) -> int:
     """How many partition groups the projection workers of a deployment split between them
     (PADDOCK_PARTITION_GROUPS, default 16): the same in every process of the deployment, since

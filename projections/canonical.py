@@ -67,10 +67,50 @@ _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=
                             allow_nan=False, default=_plain_leaf)
 
 
+class Encoded(dict[str, Any]):
+    """A part of a view that carries its own canonical JSON, encoded once when it is made (a
+    standings class block, reused by every view until its inputs change). It is a dict like
+    any other to its readers and to the encoder; it must not be changed once made."""
+
+    __slots__ = ("json",)
+
+    def __init__(self, value: dict[str, Any]) -> None:
+        super().__init__(value)
+        self.json = _ENCODER.encode(value)
+
+
 def canonical_json(value: Any) -> str:
     """`json.dumps(to_plain(value), sort_keys=True, ...)`, byte for byte, in one pass of the C
     encoder: the leaves JSON has no type for are converted as they are met (`_plain_leaf`)
     instead of copying the whole view first (that copy was a third of a standings view's
     cost). Objects must be keyed by strings, as every view is: the encoder would sort other
-    keys by their own order, not as strings (`to_plain` is the general path)."""
+    keys by their own order, not as strings (`to_plain` is the general path).
+
+    A view whose top-level lists hold `Encoded` parts only is spliced from their JSON (the
+    same bytes: each part is the encoder's output for it, keys are in the same order)."""
+    if type(value) is dict and any(_all_encoded(v) for v in value.values()):
+        return _spliced(value)
     return _ENCODER.encode(value)
+
+
+def _all_encoded(value: Any) -> bool:
+    return type(value) is list and bool(value) and all(type(v) is Encoded for v in value)
+
+
+def _spliced(value: dict[str, Any]) -> str:
+    """The encoder's output for `value`, its lists of `Encoded` parts joined from their JSON,
+    the runs of other keys between them encoded (in key order) by the encoder."""
+    members: list[str] = []
+    plain: dict[str, Any] = {}
+    for key in sorted(value):
+        item = value[key]
+        if not _all_encoded(item):
+            plain[key] = item
+            continue
+        if plain:
+            members.append(_ENCODER.encode(plain)[1:-1])
+            plain = {}
+        members.append(f"{_ENCODER.encode(key)}:[{','.join(part.json for part in item)}]")
+    if plain:
+        members.append(_ENCODER.encode(plain)[1:-1])
+    return "{" + ",".join(members) + "}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -203,6 +203,10 @@ class LedgerState:
     rounds_memo: dict[RoundKey, Any] = field(default_factory=dict, compare=False, repr=False)
     """Each round as last computed, keyed by the facts it saw (projections.round_state.RoundMemo):
     not state, a cache, so one new fact recomputes its own round, not every round."""
+    views_memo: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Parts of views as last computed, keyed by the identity of their inputs
+    (projections/standings_view.py: each class block and round summary, encoded once): not
+    state, a cache, so a decision on one car re-encodes its class and round, not the season."""
 
     def position_known_at(self, known_at: datetime, partitions: Iterable[str] | None = None) -> int:
         """The last log position recorded at or before `known_at` (0 for an empty log): of the

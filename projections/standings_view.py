@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from domain.errors import UnknownChampionshipError, UnknownClassError
 from domain.race_status import OFFICIAL
-from domain.rules import ChampionshipDefinition, DeclaredEntry, merge_entries
+from domain.rules import ChampionshipDefinition, ClassDef, DeclaredEntry, merge_entries
 from domain.standings import (
     Placed,
     RoundInput,
@@ -18,6 +19,7 @@ from domain.standings import (
     driver_standings,
     score_round,
 )
+from projections.canonical import Encoded
 from projections.ledger import LedgerState, Recorded, winner
 from projections.partition_scope import championship_scope
 from projections.round_state import RoundState, poles_at, remembered_round
@@ -37,6 +39,12 @@ class SeasonAt:
     scores: dict[int, dict[str, list[RoundResult]]] = field(default_factory=dict, compare=False)
     """Round → class → its scores, filled as asked; a published round's dict is the round's memo
     (`RoundMemo.scores`), so a round unchanged since the last season is not scored again."""
+    definition_key: Hashable = field(default=(), compare=False)
+    """The definition's version and the declared entries merged into it (what `definition`
+    is a function of)."""
+    memo: dict[Hashable, Any] = field(default_factory=dict, compare=False)
+    """The state's `views_memo`: the last scores of each round and class (`score`), and the
+    parts of the view (`standings_view`), kept while their inputs are the same objects."""
 
     @property
     def complete(self) -> bool:
@@ -66,8 +74,20 @@ class SeasonAt:
         by_class = self.scores.setdefault(rnd.definition.number, {})
         found = by_class.get(class_id)
         if found is None:
-            found = by_class[class_id] = score_round(defn, rnd, class_id)
+            found = by_class[class_id] = self._same(rnd.definition.number, class_id,
+                                                    score_round(defn, rnd, class_id))
         return found
+
+    def _same(self, number: int, class_id: str, scores: list[RoundResult]) -> list[RoundResult]:
+        """The scores last computed for this round and class when equal to these: a decision
+        in one class gives a new round, but the other classes keep their scores' identity, so
+        their blocks are found again (`class_block`)."""
+        slot = ("scores", self.definition.id, number, class_id)
+        before = self.memo.get(slot)
+        if before is not None and before == scores:
+            return before  # type: ignore[no-any-return]
+        self.memo[slot] = scores
+        return scores
 
 
 def season_at(state: LedgerState, championship: str, as_of: datetime, known_at: datetime) -> SeasonAt:
@@ -94,7 +114,8 @@ def season_at(state: LedgerState, championship: str, as_of: datetime, known_at: 
         )
     )
     version = sorted(versions, key=lambda v: (v.effective_at, v.position)).index(current) + 1
-    return SeasonAt(defn, version, rounds, ties, early_poles, scores)
+    return SeasonAt(defn, version, rounds, ties, early_poles, scores, definition_key,
+                    state.views_memo)
 
 
 def _unknown_message(state: LedgerState, championship: str, as_of: datetime, known_at: datetime) -> str:
@@ -124,7 +145,6 @@ def standings_view(state: LedgerState, championship: str, as_of: datetime, known
     if class_id is not None and class_id not in defn.class_ids():
         raise UnknownClassError(f"{championship} has no class '{class_id}' "
                                 f"(classes: {', '.join(defn.class_ids())})")
-    rounds_in = season.inputs()
     view = {
         "championship": defn.id,
         "name": defn.name,
@@ -133,18 +153,9 @@ def standings_view(state: LedgerState, championship: str, as_of: datetime, known
         "log_position": state.position_known_at(known_at, championship_scope(championship)),
         "rules_version": season.rules_version,
         "complete": season.complete,
-        "rounds": [_round_summary(season, r.number) for r in defn.rounds],
-        "classes": [
-            {
-                "class": c.id,
-                "name": c.name,
-                "parent": c.parent,
-                "rows": [_car_row(p) for p in season.standings(c.id)],
-                "drivers": [_driver_row(p)
-                            for p in driver_standings(defn, rounds_in, c.id, [], season.score)],
-            }
-            for c in defn.classes if class_id is None or c.id == class_id or c.parent == class_id
-        ],
+        "rounds": [round_summary(season, r.number) for r in defn.rounds],
+        "classes": [class_block(season, c) for c in defn.classes
+                    if class_id is None or c.id == class_id or c.parent == class_id],
     }
     return view if class_id is None else narrow_to_class(view, class_id)
 
@@ -164,6 +175,48 @@ def narrow_to_class(view: dict[str, Any], class_id: str) -> dict[str, Any]:
         for r in view["rounds"]
     ]
     return {**view, "rounds": rounds, "classes": [block]}
+
+
+def class_block(season: SeasonAt, c: ClassDef) -> Encoded:
+    """A class's car and driver standings, as last made while its inputs are the same: the
+    definition, the class's scores in each round (the same lists: `SeasonAt.score`) and its
+    tie decisions. The entry holds its inputs, so the identities in its key stay theirs."""
+    inputs = season.inputs()
+    scores = tuple(season.score(season.definition, rnd, c.id) for rnd in inputs)
+    ties = tuple(t for t in season.ties if t.class_id == c.id)
+    key = (season.definition_key,
+           tuple((rnd.definition.number, id(s)) for rnd, s in zip(inputs, scores, strict=True)),
+           ties)
+    slot = ("class", season.definition.id, c.id)
+    found = season.memo.get(slot)
+    if found is not None and found[0] == key:
+        return found[2]  # type: ignore[no-any-return]
+    defn = season.definition
+    block = Encoded({
+        "class": c.id,
+        "name": c.name,
+        "parent": c.parent,
+        "rows": [_car_row(p) for p in class_standings(defn, inputs, c.id, ties, season.score)],
+        "drivers": [_driver_row(p)
+                    for p in driver_standings(defn, inputs, c.id, [], season.score)],
+    })
+    season.memo[slot] = (key, scores, block)
+    return block
+
+
+def round_summary(season: SeasonAt, number: int) -> Encoded:
+    """A round's summary, as last made while its inputs are the same: the definition, the
+    round's state (the same object: `RoundMemo.state`) and its poles."""
+    rs = season.rounds.get(number)
+    poles = tuple(sorted(season.poles(number).items()))
+    key = (season.definition_key, id(rs), poles)
+    slot = ("round", season.definition.id, number)
+    found = season.memo.get(slot)
+    if found is not None and found[0] == key:
+        return found[2]  # type: ignore[no-any-return]
+    summary = Encoded(_round_summary(season, number))
+    season.memo[slot] = (key, rs, summary)
+    return summary
 
 
 def _round_summary(season: SeasonAt, number: int) -> dict[str, Any]:

@@ -10,6 +10,13 @@ their views (each group's own position skips what it has stored already), and wr
 views with the owned groups' rows, each checked against where it was left
 (`TrackingConflictError` otherwise: another worker wrote the group; reload).
 
+A worker behind the head coalesces: while the pages it reads are full, it reads further pages
+up to a window of events (`window`, PADDOCK_PROJECTION_WINDOW) and folds them as one batch, so
+a view that many of them change is computed once, at its last change, not once per page; the
+window's views and tracked positions go in one transaction. A page that is not full reached the
+head: it is projected at once, so live latency is that of one page. The bodies do not depend on
+where windows end (projections/partition_folds.py), so replay still equals live.
+
 The asyncio `ProjectionWorker` runs these steps in threads; a rebuild runs them directly.
 """
 
@@ -24,7 +31,7 @@ import structlog
 
 from domain.partitions import EVENT
 from infra.chain.index import MAX_PARTITIONS_PER_READ
-from infra.config import partition_groups, projection_partitions
+from infra.config import partition_groups, projection_partitions, projection_window
 from infra.views import TrackingConflictError, ViewStore
 from infra.views.tracking import group_key, group_positions
 from infra.workers.partition_reader import has_index, partition_loader
@@ -72,12 +79,17 @@ class Projector:
     def __init__(self, ledger: Ledger, store: ViewStore, name: str = "projections",
                  batch: int = 500, max_partitions: int | None = None, *,
                  groups: int | None = None, owned: frozenset[int] | None = None,
-                 catalog: Catalog = CATALOG) -> None:
-        """`max_partitions` None: PADDOCK_PROJECTION_PARTITIONS, else 128; `groups` None:
+                 catalog: Catalog = CATALOG, window: int | None = None) -> None:
+        """`batch`: the events read per page; `window` None: PADDOCK_PROJECTION_WINDOW, else
+        2,000 (the events folded before computing, while pages come full; at least a page);
+        `max_partitions` None: PADDOCK_PROJECTION_PARTITIONS, else 128; `groups` None:
         PADDOCK_PARTITION_GROUPS, else 16 (infra/config.py); `owned` None: every group;
         `catalog`: the views it writes (a deployment's own, or a test's)."""
         if batch < 1:
             raise ValueError(f"batch must be at least 1 (got {batch})")
+        window = window or projection_window()
+        if window < 1:
+            raise ValueError(f"window must be at least 1 (got {window})")
         max_partitions = max_partitions or projection_partitions()
         if max_partitions < 1:
             raise ValueError(f"max_partitions must be at least 1 (got {max_partitions})")
@@ -85,6 +97,7 @@ class Projector:
         self.store = store
         self.name = name
         self.batch = batch
+        self.window = max(window, batch)
         self.max_partitions = max_partitions
         groups = groups or partition_groups()
         self.catalog = catalog
@@ -192,6 +205,21 @@ class Projector:
         rows = self.ledger.read_indexed(after, limit=limit, until=until)
         return [(p, e) for p, e, _ in rows], [tuple(parts) for _, _, parts in rows]
 
+    def _read_window(self, after: int, until: int | None
+                     ) -> tuple[list[tuple[int, Any]], list[tuple[str, ...]] | None]:
+        """A page, and further pages while each comes full (the worker is behind the head), up
+        to `window` events: one batch for `LiveFold.advance`."""
+        events, partitions = self._read(after, self.batch, until)
+        full = len(events) == self.batch
+        while full and len(events) < self.window:
+            limit = min(self.batch, self.window - len(events))
+            more, more_partitions = self._read(events[-1][0], limit, until)
+            full = len(more) == limit
+            events += more
+            if partitions is not None and more_partitions is not None:
+                partitions += more_partitions
+        return events, partitions
+
     def load(self) -> None:
         while not self.load_page():
             pass
@@ -206,13 +234,14 @@ class Projector:
             self._tracked[group] = max(tracked, position)
 
     def step(self, until: int | None = None) -> Batch | None:
-        """Project the next page of the log (None when there is nothing new up to `until`)."""
+        """Project the next page of the log, or window of pages while behind (None when there
+        is nothing new up to `until`)."""
         self.load()
         assert self._live is not None
         after, started = self._live.position, time.perf_counter()
         if not self._tracked or (until is not None and after >= until):
             return None  # no group owned: nothing to write
-        events, partitions = self._read(after, self.batch, until)
+        events, partitions = self._read_window(after, until)
         if not events:
             return None
         try:

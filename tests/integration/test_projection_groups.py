@@ -101,7 +101,11 @@ async def two_caught_up(ledger: Ledger, views: ViewStore, start: Callable[[], Ru
 async def test_two_workers_split_the_groups_and_write_what_a_replay_gives(
         ledger: Ledger, views: ViewStore, start: Callable[[], Running]) -> None:
     a, b = await two_caught_up(ledger, views, start, 1500)
-    assert {len(a.worker.owned), len(b.worker.owned)} == {GROUPS // 2}
+    # the even split is where the settlements converge: a settlement that counts one worker
+    # too many for a moment (seen under load, e.g. a peer probing a free slot) gives a group up
+    # for a lease period or two, and the next settlements claim it back
+    await until(lambda: [len(a.worker.owned), len(b.worker.owned)] == [GROUPS // 2] * 2,
+                timeout=30)
     stored = views_of(views)
     assert len(stored) > GROUPS
     check_views(ledger.read_events(), stored, ledger.head())

@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +19,7 @@ from structlog.testing import capture_logs
 from domain.decisions import DecisionKind, DecisionTerms
 from domain.errors import InvalidInputError
 from infra.cli import projections as cli
-from infra.config import projection_partitions
+from infra.config import projection_partitions, projection_window
 from infra.store import store_settings
 from infra.views import StoredView, TrackingConflictError, ViewStore
 from infra.views.factory import open_view_store
@@ -139,9 +140,11 @@ async def test_the_invariant_holds_at_several_positions(demo: Ledger, views: Vie
 
 
 async def test_views_do_not_depend_on_batch_sizes(demo: Ledger, store_url: str,
-                                                 views: ViewStore) -> None:
+                                                 views: ViewStore,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     await ProjectionWorker(demo, views, batch=500).run_until_caught_up()
     one_by_one = open_view_store(store_url, suffix="_one_by_one")
+    monkeypatch.setenv("PADDOCK_PROJECTION_WINDOW", "1")  # no coalescing: one step per event
     try:
         progress = await ProjectionWorker(demo, one_by_one, batch=1).run_until_caught_up()
         assert progress.batches == demo.head()
@@ -167,12 +170,36 @@ async def test_a_worker_holding_one_partition_writes_the_same_views(
         small.close()
 
 
-def test_the_partition_bound_is_checked() -> None:
-    assert projection_partitions({}) == 128
-    assert projection_partitions({"PADDOCK_PROJECTION_PARTITIONS": "7"}) == 7
+async def test_a_worker_behind_coalesces_full_pages_up_to_its_window(
+        demo: Ledger, store_url: str, views: ViewStore) -> None:
+    """While pages of 4 come full, steps fold up to 12 events and write the views they changed
+    once; the last, short step reached the head. The views are those of page-by-page steps."""
+    await ProjectionWorker(demo, views, batch=500).run_until_caught_up()
+    windowed = open_view_store(store_url, suffix="_windowed")
+    try:
+        steps: list[Any] = []
+        progress = Projector(demo, windowed, batch=4, window=12).catch_up(on_batch=steps.append)
+        head = demo.head()
+        assert [s.events for s in steps] == [12] * (head // 12) + ([head % 12] if head % 12 else [])
+        assert progress.events == head
+        assert bodies(windowed) == bodies(views) == replayed(demo)
+        assert windowed.position("projections") == head
+    finally:
+        windowed.drop()
+        windowed.close()
+
+
+@pytest.mark.parametrize(("setting", "name", "default"), [
+    (projection_window, "PADDOCK_PROJECTION_WINDOW", 2000),
+    (projection_partitions, "PADDOCK_PROJECTION_PARTITIONS", 128),
+])
+def test_the_projection_settings_are_checked(setting: Callable[[dict[str, str]], int], name: str,
+                                             default: int) -> None:
+    assert setting({}) == default
+    assert setting({name: "7"}) == 7
     for bad in ("0", "many", "-3"):
-        with pytest.raises(InvalidInputError, match="PADDOCK_PROJECTION_PARTITIONS"):
-            projection_partitions({"PADDOCK_PROJECTION_PARTITIONS": bad})
+        with pytest.raises(InvalidInputError, match=name):
+            setting({name: bad})
 
 
 # -- rebuilding -------------------------------------------------------------------------------
@@ -193,8 +220,9 @@ def table_names(store_url: str) -> set[str]:
 
 
 async def test_rebuilt_views_equal_the_live_ones_and_replace_them_at_once(
-        demo: Ledger, store_url: str, views: ViewStore) -> None:
+        demo: Ledger, store_url: str, views: ViewStore, monkeypatch: pytest.MonkeyPatch) -> None:
     await ProjectionWorker(demo, views).run_until_caught_up()
+    monkeypatch.setenv("PADDOCK_PROJECTION_WINDOW", "1")  # no coalescing: a step per page of 4
     views.set_published("nats", 7)
     before = dump(views)
     seen_mid_way: list[dict[str, StoredView]] = []
