@@ -1,6 +1,7 @@
 """What the ingest worker costs beside the service's own work (issue 10, ingest target).
 
     .venv/bin/python -m bench.ingest_worker_profile [--messages 2000] [--profile]
+    .venv/bin/python -m bench.ingest_worker_profile --quick      # 200 messages (tests/e2e)
 
 An IngestWorker drains the benchmark's classification messages (bench.service_bench's ingest
 workload, batches of 64, SQLite, a local nats-server) while this measures, over the drain:
@@ -104,7 +105,10 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--profile", action="store_true", help="cProfile the event loop's thread")
+    parser.add_argument("--quick", action="store_true", help="200 messages")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.messages = 200
     configure_logging(json_logs=True, level="WARNING")
     with tempfile.TemporaryDirectory(prefix="paddock-worker-") as tmp, NatsServer() as server:
         asyncio.run(drain(server.url, Path(tmp), args.messages, args.profile))
