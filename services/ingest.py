@@ -1,7 +1,8 @@
 """From a producer's message to facts in the log, synchronously: validate against the contracts,
 recognise resends by a permanent receipt, run the command, classify every rejection.
 
-The asyncio worker (infra/workers/ingest_worker.py) calls `IngestService.process` in a thread.
+The asyncio worker (infra/workers/ingest_worker.py) calls `IngestService.validate` then
+`IngestService.process_batch` in threads.
 """
 
 from __future__ import annotations
@@ -124,19 +125,33 @@ class IngestService:
             reason = _reason(error)
             return IngestResult(REJECTED, mid, reason=reason, detail=str(error))
 
-    def process_batch(self, deliveries: list[Delivery]) -> list[IngestResult]:
-        """Validate a fetched batch, then append it in as few transactions as correctness
-        allows: consecutive messages that touch nothing another one of the run writes share one
-        transaction; a message that depends on one before it starts a new run."""
+    def validate(self, deliveries: list[Delivery]) -> list[Validated]:
+        """Each delivery validated: its message, or why it is rejected. Reads no store, so the
+        worker runs it outside its turn, in another thread, while the batch before is being
+        appended (whose commit waits on the disk without the GIL)."""
+        validated: list[Validated] = []
+        for delivery in deliveries:
+            try:
+                validated.append(self._validate(delivery))
+            except _Rejection as rejection:
+                validated.append(rejection)
+        return validated
+
+    def process_batch(self, deliveries: list[Delivery],
+                      validated: list[Validated] | None = None) -> list[IngestResult]:
+        """Validate a fetched batch (unless `validate` already did: `validated`), then append
+        it in as few transactions as correctness allows: consecutive messages that touch nothing
+        another one of the run writes share one transaction; a message that depends on one
+        before it starts a new run."""
+        if validated is None:
+            validated = self.validate(deliveries)
         results: list[IngestResult | None] = [None] * len(deliveries)
         run: list[_Planned] = []
         written = _Writes()
-        for index, delivery in enumerate(deliveries):
-            try:
-                message = self._validate(delivery)
-            except _Rejection as rejection:
-                results[index] = IngestResult(REJECTED, delivery.message_id, reason=rejection.reason,
-                                              detail=rejection.detail)
+        for index, (delivery, message) in enumerate(zip(deliveries, validated, strict=True)):
+            if isinstance(message, _Rejection):
+                results[index] = IngestResult(REJECTED, delivery.message_id, reason=message.reason,
+                                              detail=message.detail)
                 continue
             planned = _Planned(index, delivery, message, _footprint(message, delivery.message_id))
             if written.touched_by(planned.footprint):
@@ -379,6 +394,10 @@ class _Rejection(Exception):
         self.detail = detail
 
 
+Validated = Message | _Rejection
+"""A delivery after validation: its message, or why it is rejected."""
+
+
 def _describe(error: ValidationError) -> str:
     parts = []
     for e in error.errors()[:10]:
@@ -447,4 +466,4 @@ _HANDLERS: dict[type[Message], _Handler] = {
         effective_at=m.effective_at, signed_by=presented(m), actor=a, source=s),
 }
 
-__all__ = ["REJECTED", "Delivery", "IngestResult", "IngestService"]
+__all__ = ["REJECTED", "Delivery", "IngestResult", "IngestService", "Validated"]

@@ -9,7 +9,11 @@ messages the previous holder had fetched and not acknowledged are due again (at 
 wait), so that they are redelivered to it before the ones behind them: a group's messages are
 handled in stream order. A worker without `claims` works on every group (one worker alone;
 several such workers share each consumer, as before issue 10, without the order). A worker's
-batches are handled one at a time (one Ledger), whichever group they come from.
+batches are appended one at a time (one Ledger), whichever group they come from; the rest of a
+batch's work is kept out of that turn so the appends follow each other without a gap: the next
+batch is fetched (infra/nats_fetch.py: one wait per batch, not per message) and validated (in
+another thread) while one is appended, and a batch is answered (infra/workers/ingest_answers.py)
+while the next is appended.
 
 A message is acknowledged only after its facts
 (and its receipt) are durably appended; a redelivery finds the receipt and is a duplicate. While
@@ -26,9 +30,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import structlog
 from nats.aio.client import Client
@@ -38,16 +42,15 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 
 from infra.config import LEASE_SECONDS
-from infra.nats_authority import reply_fault
+from infra.nats_fetch import fetch_batch
 from infra.nats_ingest import IngestTopology
-from infra.workers.dead_letter import letter
 from infra.workers.fence import Fence, StoppingError
 from infra.workers.group_claims import GroupClaims
 from infra.workers.group_tasks import GroupTasks
+from infra.workers.ingest_answers import Answers
 from infra.workers.outage import StoreOutage, is_outage
-from services.ingest import REJECTED, Delivery, IngestResult, IngestService
-from services.ingest_headers import BAD_HEADER, REPLY_TO, described, shown
-from services.ingest_subjects import published_subject
+from services.ingest import REJECTED, IngestResult, IngestService
+from services.ingest_headers import REPLY_TO
 
 REPLY_HEADER = REPLY_TO
 CLAIM_EVERY = LEASE_SECONDS
@@ -67,8 +70,9 @@ class IngestWorker:
         self.service = service
         self.topology = topology
         self.batch = batch
-        self.poison_after = min(poison_after, topology.max_deliver)
-        self.retry_delay = retry_delay
+        self.answers = Answers(nc, self.js, topology,
+                               poison_after=min(poison_after, topology.max_deliver),
+                               retry_delay=retry_delay)
         self.on_appended = on_appended
         self.fence = fence or Fence()
         self.claims = claims
@@ -76,6 +80,7 @@ class IngestWorker:
         self.outage = StoreOutage("ingest")
         self._pause = 0.0
         self._turn = asyncio.Lock()  # one batch at a time through the service
+        self._ahead = asyncio.Lock()  # one batch at a time validated (ahead of its turn)
         self._probe = asyncio.Lock()  # one store probe at a time during an outage
         self._last_work = 0.0
         self.handled = 0
@@ -221,10 +226,10 @@ class IngestWorker:
 
     async def _fetch_and_handle(self, psub: JetStreamContext.PullSubscription, timeout: float) -> int:
         try:
-            msgs: list[Msg] = await psub.fetch(self.batch, timeout=timeout)
+            msgs: list[Msg] = await fetch_batch(psub, self.batch, timeout)
         except (NatsTimeout, TimeoutError):
             return 0
-        async with self._in_progress(msgs), self._turn:
+        async with self._in_progress(msgs):
             await self._handle(msgs, time.perf_counter())
         self._last_work = _now()
         return len(msgs)
@@ -253,12 +258,14 @@ class IngestWorker:
                 await task
 
     async def _handle(self, msgs: list[Msg], started: float) -> None:
+        """Append the batch, then answer its messages. Only the append takes the worker's
+        turn: the answers (replies, acks) go out on the event loop while the thread appends
+        the next batch (another group's, fetched meanwhile)."""
         msgs = await self._refuse_bad_replies(msgs, started)
         if not msgs:
             return
         try:
-            results = await self.fence.run(self.service.process_batch,
-                                           _deliveries(msgs, self.topology.prefix))
+            results = await self._process(msgs)
         except StoppingError:
             await self._hand_back(msgs)
             return
@@ -268,38 +275,40 @@ class IngestWorker:
             else:
                 await self._one_by_one(msgs, started)
             return
+        await asyncio.sleep(0)  # the batch waiting for the turn goes to the thread first
+        logger = log.bind()  # once per batch: binding the lazy proxy costs more than the line
         for msg, result in zip(msgs, results, strict=True):
-            await self._settle(msg, result, time.perf_counter() - started)
+            await self._settle(msg, result, time.perf_counter() - started, logger)
         if any(r.status != REJECTED for r in results):
             self.on_appended()
+
+    async def _process(self, msgs: list[Msg]) -> list[IngestResult]:
+        """The service's work on these messages, in threads: validated while the batch before
+        is appended (one batch validated ahead), then appended in the worker's turn."""
+        deliveries = self.answers.deliveries(msgs)
+        async with self._ahead:
+            validated = await self.fence.run(self.service.validate, deliveries)
+        async with self._turn:
+            return await self.fence.run(self.service.process_batch, deliveries, validated)
 
     async def _refuse_bad_replies(self, msgs: list[Msg], started: float) -> list[Msg]:
         """Reject (dead-letter, never record) each message whose reply subject is malformed or
         not its sender's own inbox, alone; return the others."""
         rest = []
         for msg in msgs:
-            fault = self._reply_fault(msg)
-            if fault is None:
+            result = self.answers.bad_reply(msg)
+            if result is None:
                 rest.append(msg)
-                continue
-            [delivery] = _deliveries([msg], self.topology.prefix)
-            result = IngestResult(REJECTED, delivery.message_id, reason=BAD_HEADER, detail=fault)
-            await self._settle(msg, result, time.perf_counter() - started)
+            else:
+                await self._settle(msg, result, time.perf_counter() - started)
         return rest
-
-    def _reply_fault(self, msg: Msg) -> str | None:
-        reply_to = (msg.headers or {}).get(REPLY_HEADER)
-        subject = published_subject(msg.subject, self.topology.prefix)
-        fault = reply_fault(reply_to, subject, self.topology.prefix) if reply_to else None
-        return described(REPLY_HEADER, reply_to or "", fault) if fault else None
 
     async def _one_by_one(self, msgs: list[Msg], started: float) -> None:
         """A batch failed: handle its messages singly so one poison message (or a store outage)
         holds back only itself; it is retried later and dead-lettered after `poison_after`."""
         for index, msg in enumerate(msgs):
             try:
-                [result] = await self.fence.run(self.service.process_batch,
-                                                _deliveries([msg], self.topology.prefix))
+                [result] = await self._process([msg])
             except StoppingError:
                 await self._hand_back(msgs[index:])
                 return
@@ -307,7 +316,7 @@ class IngestWorker:
                 if is_outage(error):
                     await self._hand_back(msgs[index:], error)
                     return
-                await self._retry_later([msg], error)
+                await self.answers.retry_later([msg], error)
                 continue
             await self._settle(msg, result, time.perf_counter() - started)
             if result.status != REJECTED:
@@ -318,69 +327,14 @@ class IngestWorker:
         redelivered later, not counted against the message, never dead-lettered."""
         if outage is not None:
             self._pause = self.outage.failed(outage)
-        delay = self._pause if outage is not None else 0.0
-        for msg in msgs:
-            await msg.nak(delay=delay or None)
-        log.info("ingest.handed_back", messages=len(msgs), retry_in=round(delay, 2),
-                 reason="store unavailable" if outage is not None else "stopping")
+        await self.answers.hand_back(
+            msgs, self._pause if outage is not None else 0.0,
+            "store unavailable" if outage is not None else "stopping")
 
-    async def _settle(self, msg: Msg, result: IngestResult, seconds: float) -> None:
-        """Dead-letter a rejected message, answer, acknowledge, and log its one line. Its context
-        is given to the lines that name it, not bound to contextvars: binding and clearing them
-        for every message cost the event loop more than the line itself."""
-        about = {"message_id": result.message_id, "subject": msg.subject,
-                 "championship": result.scope}
-        if result.status == REJECTED:
-            await self._dead_letter(msg, result)
-        await self._reply(msg, result, about)
-        await (msg.term() if result.status == REJECTED else msg.ack())
+    async def _settle(self, msg: Msg, result: IngestResult, seconds: float,
+                      logger: Any = log) -> None:
+        await self.answers.settle(msg, result, seconds, logger)
         self.handled += 1
-        log.info("ingest.message", **about, stream_seq=msg.metadata.sequence.stream,
-                 log_position=result.positions[-1] if result.positions else None,
-                 status=result.status, reason=result.reason, positions=list(result.positions),
-                 seconds=round(seconds, 4))
-
-    async def _reply(self, msg: Msg, result: IngestResult, about: Mapping[str, object]) -> None:
-        """Answer on the sender's reply subject, if it gave a valid one; never let one message's
-        reply stop the others from being answered and acknowledged."""
-        reply_to = (msg.headers or {}).get(REPLY_HEADER)
-        if not reply_to or self._reply_fault(msg):
-            return
-        try:
-            await self.nc.publish(reply_to, json.dumps(result.reply()).encode())
-        except (NatsError, ValueError) as error:
-            log.warning("ingest.reply_failed", **about, reply_to=shown(reply_to),
-                        error=repr(error))
-
-    async def _dead_letter(self, msg: Msg, result: IngestResult, reason: str | None = None) -> None:
-        reason = reason or result.reason or "rejected"
-        data, headers = letter(msg, result, reason, stream=self.topology.stream,
-                               max_payload=self.nc.max_payload,
-                               subject=published_subject(msg.subject, self.topology.prefix))
-        await self.js.publish(self.topology.dlq_subject(reason), data, headers=headers)
-
-    async def _retry_later(self, msgs: list[Msg], error: BaseException) -> None:
-        for msg in msgs:
-            delivered = msg.metadata.num_delivered
-            if delivered >= self.poison_after:
-                result = IngestResult(REJECTED, _deliveries([msg], self.topology.prefix)[0].message_id,
-                                      reason="poison",
-                                      detail=f"failed {delivered} times; see the service logs")
-                await self._dead_letter(msg, result, "poison")
-                await self._reply(msg, result, {"message_id": result.message_id,
-                                                "subject": msg.subject})
-                await msg.term()
-                log.error("ingest.poison", subject=msg.subject, delivered=delivered)
-            else:
-                await msg.nak(delay=min(30.0, self.retry_delay * 2 ** delivered))
-                log.warning("ingest.retry", subject=msg.subject, delivered=delivered,
-                            error=repr(error))
-
-
-def _deliveries(msgs: list[Msg], prefix: str) -> list[Delivery]:
-    """As the producer published them: the stream's group token is the broker's business."""
-    return [Delivery(published_subject(m.subject, prefix), m.data, dict(m.headers or {}))
-            for m in msgs]
 
 
 def _now() -> float:

@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
     ("bench.serve_memory_bench", ["caught up", "RSS MB", "idle serve MB", "target"]),
     ("bench.service_bench", ["ingest: classification messages", "bare fetch(64)+ack",
                              "as-of standings p99", "ratio"]),
+    ("bench.ingest_worker_profile", ["ingest worker: 200 messages", "event-loop thread",
+                                     "appending thread: busy"]),
 ])
 def test_benchmark_runs_in_its_quick_form(module: str, expected: list[str]) -> None:
     done = subprocess.run([sys.executable, "-m", module, "--quick"], cwd=ROOT, capture_output=True,

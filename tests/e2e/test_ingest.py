@@ -19,7 +19,7 @@ from projections.canonical import canonical_json
 from services import contracts as c
 from services.contracts import subject_for
 from services.demo import DEMO_OFFICIAL, DEMO_STEWARD, load_demo, register_demo_keys
-from services.ingest import IngestService
+from services.ingest import Delivery, IngestResult, IngestService, Validated
 from services.ledger import Ledger
 from services.message_signing import signed
 from services.signatures import SeedSigner
@@ -208,10 +208,11 @@ async def test_each_rejection_class_is_answered_and_dead_lettered(nc: Client, na
 class FlakyStore(IngestService):
     """Fails, as a broken store or a bug would, on every message about round 3."""
 
-    def process_batch(self, deliveries: list) -> list:  # type: ignore[type-arg]
+    def process_batch(self, deliveries: list[Delivery],
+                      validated: list[Validated] | None = None) -> list[IngestResult]:
         if any(b'"round":3' in d.payload for d in deliveries):
             raise RuntimeError("disk on fire")
-        return super().process_batch(deliveries)
+        return super().process_batch(deliveries, validated)
 
 
 async def test_a_poison_message_holds_back_only_itself_then_is_dead_lettered(

@@ -26,7 +26,7 @@ from infra.nats_ingest import IngestTopology
 from infra.workers.ingest_worker import IngestWorker
 from services import contracts as c
 from services.demo import load_demo
-from services.ingest import Delivery, IngestResult, IngestService
+from services.ingest import Delivery, IngestResult, IngestService, Validated
 from services.ledger import Ledger
 from services.timing_messages import OutgoingMessage, message
 from tests.e2e.test_ingest import memory_ledger
@@ -195,9 +195,10 @@ class SlowStore(IngestService):
         super().__init__(ledger, prefix=prefix)
         self.seconds = seconds
 
-    def process_batch(self, deliveries: list[Delivery]) -> list[IngestResult]:
+    def process_batch(self, deliveries: list[Delivery],
+                      validated: list[Validated] | None = None) -> list[IngestResult]:
         time.sleep(self.seconds)
-        return super().process_batch(deliveries)
+        return super().process_batch(deliveries, validated)
 
 
 async def test_a_batch_longer_than_the_ack_wait_is_kept_in_progress_not_redelivered(
