@@ -13,6 +13,15 @@ ASYNCAPI_PARSER := tests/asyncapi/node_modules/.installed
 NPM := $(shell command -v npm 2>/dev/null)
 TEST_DEPS := $(STAMP) $(if $(NPM),$(ASYNCAPI_PARSER))
 
+# The tests run in parallel worker processes (pytest-xdist): most of their time is spent waiting
+# on subprocesses, nats-server and PostgreSQL, so four workers help on CI's two cores, and four
+# keep the connections to the shared PostgreSQL bounded. The longest tests come first
+# (tests/conftest.py) and are handed out one at a time (--maxschedchunk 1: by default a worker is
+# given a quarter of its share at once, all of the longest tests among them).
+# `make test PYTEST_WORKERS=0` runs them in one process.
+PYTEST_WORKERS ?= 4
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist load --maxschedchunk 1
+
 # the benchmark's synthetic logs, built once and reused (1M events: about 1 GB)
 BENCH_LOGS ?= .bench-logs
 
@@ -37,20 +46,20 @@ demo: $(STAMP)
 	$(BIN)/paddock demo --lemans
 
 test: $(TEST_DEPS)
-	$(BIN)/pytest
+	$(PYTEST)
 
 # The same suite while two busy loops per core compete (tests must wait on progress, not timers).
 test-under-load: $(STAMP)
 	$(BIN)/python -m tests.under_load
 
 unit: $(STAMP)
-	$(BIN)/pytest tests/unit
+	$(PYTEST) tests/unit
 
 integration: $(STAMP)
-	$(BIN)/pytest tests/integration
+	$(PYTEST) tests/integration
 
 e2e: $(TEST_DEPS)
-	$(BIN)/pytest tests/e2e
+	$(PYTEST) tests/e2e
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

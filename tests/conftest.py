@@ -173,6 +173,22 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# -- the longest tests first ---------------------------------------------------------------------
+
+
+def expected_seconds(item: pytest.Item) -> float:
+    """What the test's `slow(seconds)` mark says it takes (0 unmarked); for ordering only."""
+    mark = item.get_closest_marker("slow")
+    return float(mark.args[0]) if mark and mark.args else 0.0
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests run first (the rest keep their order). `make test` shares the tests out
+    among parallel workers (pytest-xdist, `--dist load`), handing them out in this order: a test
+    of a minute or two started last would leave the other workers idle while it ends the run."""
+    items.sort(key=expected_seconds, reverse=True)
+
+
 @pytest.fixture(scope="session")
 def nats_server() -> Iterator[NatsServer]:
     """One JetStream server for the session; tests isolate themselves with `nats_prefix`."""

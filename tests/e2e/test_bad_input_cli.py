@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -265,32 +265,37 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_no_error_prints_the_store_password(postgres_url: str, store: Store) -> None:
+# Store URLs carrying the password, one test each (so that parallel workers share them out):
+# the shared server on a closed port, its missing database and schema, and malformed URLs.
+SECRET_URLS: dict[str, Callable[[str], str]] = {
+    "closed port": lambda base: base.replace(":5432/", f":{closed_port()}/"),
+    "missing database": lambda base: base.rsplit("/", 1)[0] + f"/no_such_db_{uuid.uuid4().hex[:8]}",
+    "missing schema": lambda base: f"{base}?schema=no_such_schema_{uuid.uuid4().hex[:8]}",
+    "mysql": lambda base: f"mysql://u:{SECRET}@host/db",
+    "no host": lambda base: f"postgresql://u:{SECRET}@/nohost",
+    "port not a number": lambda base: f"postgresql://u:{SECRET}@host:notaport/db",
+    "port out of range": lambda base: f"postgresql://u:{SECRET}@127.0.0.1:99999/db",
+    "unclosed bracket": lambda base: f"postgresql://u:{SECRET}@[::1/db",
+}
+
+
+@pytest.mark.slow(9)
+@pytest.mark.parametrize("kind", SECRET_URLS)
+def test_no_error_prints_the_store_password(postgres_url: str, store: Store, kind: str) -> None:
     base = postgres_url.split("?")[0].replace("postgresql://postgres@", f"postgresql://postgres:{SECRET}@")
-    missing_db = base.rsplit("/", 1)[0] + f"/no_such_db_{uuid.uuid4().hex[:8]}"
-    urls = [
-        base.replace(":5432/", f":{closed_port()}/"),
-        missing_db,
-        f"{base}?schema=no_such_schema_{uuid.uuid4().hex[:8]}",
-        f"mysql://u:{SECRET}@host/db",
-        f"postgresql://u:{SECRET}@/nohost",
-        f"postgresql://u:{SECRET}@host:notaport/db",
-        f"postgresql://u:{SECRET}@127.0.0.1:99999/db",
-        f"postgresql://u:{SECRET}@[::1/db",
-    ]
+    url = SECRET_URLS[kind](base)
     commands = [["standings", ASLMS], ["season", "register", str(SEASONS / f"{ASLMS}.toml")],
                 ["demo"], ["audit", "verify"], ["audit", "checkpoint"], ["projections", "status"],
                 ["audit", "report", ASLMS, "--out", str(store.dir / "r.html")]]
-    for url in urls:
-        for command in commands:
-            for how in ("flag", "env"):
-                env = {"PADDOCK_LOG_LEVEL": "debug"}
-                if how == "env":
-                    env["PADDOCK_STORE"] = url
-                run = cli(*command, store=url if how == "flag" else None, env=env, cwd=store.dir)
-                assert run.code != 0, (url, command, run.out)
-                assert SECRET not in run.out + run.err, (url, command, run.err)
-                assert "Traceback" not in run.err, (url, command, run.err)
+    for command in commands:
+        for how in ("flag", "env"):
+            env = {"PADDOCK_LOG_LEVEL": "debug"}
+            if how == "env":
+                env["PADDOCK_STORE"] = url
+            run = cli(*command, store=url if how == "flag" else None, env=env, cwd=store.dir)
+            assert run.code != 0, (url, command, run.out)
+            assert SECRET not in run.out + run.err, (url, command, run.err)
+            assert "Traceback" not in run.err, (url, command, run.err)
 
 
 # -- item 10: --out ---------------------------------------------------------------------------
@@ -432,6 +437,7 @@ def test_an_unreadable_store_file() -> None:
 # -- item 12: PostgreSQL stores that cannot be opened ---------------------------------------
 
 
+@pytest.mark.slow(8)
 @pytest.mark.postgres
 def test_postgres_missing_database_schema_or_server_fail_fast(postgres_url: str) -> None:
     import psycopg

@@ -4,6 +4,8 @@ that opens the store refuses with one line and exit 3 (nothing re-chained, nothi
 
 from __future__ import annotations
 
+import pytest
+
 from infra.chain import opened_chain
 from tests.e2e.conftest import CliRunner
 from tests.integration.test_audit_verify import flip_a_byte, tamper
@@ -12,6 +14,7 @@ POLE = ("pole", "--championship", "aslms-2023-24", "--round", "1", "--class", "G
         "--effective-at", "2023-12-03T00:00:00Z")
 
 
+@pytest.mark.slow(8)
 def test_a_dropped_chain_table_refuses_every_command_and_fails_verify(
         paddock: CliRunner, store_url: str) -> None:
     assert paddock("demo", "--json", store_url=store_url).code == 0

@@ -48,6 +48,7 @@ def another_pole(ledger: Ledger, minutes: int) -> None:
 # -- the command line ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow(9)
 def test_verify_and_checkpoint_on_the_command_line(paddock: CliRunner, tmp_path: Path) -> None:
     assert paddock("demo", "--json").code == 0
     ok = paddock("audit", "verify")

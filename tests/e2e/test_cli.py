@@ -7,6 +7,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import SEASONS, CliRunner
 
 ASLMS = "aslms-2023-24"
@@ -135,6 +137,7 @@ def test_penalty_then_rescind_from_the_cli(paddock: CliRunner, tmp_path: Path) -
     assert again.code == 0 and again.out.startswith("duplicate: ")
 
 
+@pytest.mark.slow(8)
 def test_bad_input_is_rejected_specifically_and_changes_nothing(paddock: CliRunner, tmp_path: Path) -> None:
     assert paddock("demo").code == 0
     seed = steward_seed(paddock, tmp_path)

@@ -40,6 +40,7 @@ def writer(store: str, start: threading.Barrier, failures: list[str]) -> None:
             failures.append(f"{' '.join(command[:2])} exit {done.returncode}: {done.stderr}")
 
 
+@pytest.mark.slow(33)
 def test_concurrent_cli_writers_all_succeed_once(postgres_store: str, tmp_path: Path) -> None:
     start, failures = threading.Barrier(WRITERS), list[str]()
     threads = [threading.Thread(target=writer, args=(postgres_store, start, failures))

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nats
+import pytest
 
 from domain.aggregates.stewards_decision import StewardsDecision
 from infra.bootstrap import open_ledger
@@ -83,6 +84,7 @@ async def publish_all(nats_url: str, topology: IngestTopology, messages: list[Ou
         await nc.close()
 
 
+@pytest.mark.slow(110)
 async def test_sigkill_during_ingest_loses_and_duplicates_nothing(tmp_path: Path, nats_url: str,
                                                                  nats_prefix: str) -> None:
     store = f"sqlite:///{tmp_path / 'log.db'}"

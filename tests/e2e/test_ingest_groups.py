@@ -110,6 +110,7 @@ def serve(tmp_path: Path, name: str, store: str, nats_url: str, prefix: str) -> 
                         env={"PADDOCK_INGEST_CLAIM_EVERY": "0.5"})
 
 
+@pytest.mark.slow(14)
 @pytest.mark.postgres
 async def test_a_killed_serve_processs_groups_are_taken_over_and_nothing_is_recorded_twice(
         tmp_path: Path, nc: Client, nats_url: str, nats_prefix: str,

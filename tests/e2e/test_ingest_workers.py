@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
@@ -25,6 +26,7 @@ async def backlog(js: JetStreamContext, topology: IngestTopology) -> int:
     return sum(await topology.backlog(js))
 
 
+@pytest.mark.slow(26)
 async def test_two_workers_share_the_consumer_without_loss_or_duplicates(
         nc: Client, nats_prefix: str, store_url: str) -> None:
     setup = open_ledger(store_url)

@@ -371,6 +371,7 @@ def serve(tmp_path: Path, secured: NatsServer,
     log.close()
 
 
+@pytest.mark.slow(14)
 async def test_the_service_runs_with_each_part_as_its_own_user(
         serve: subprocess.Popen[bytes], paddock: CliRunner, connect: Connect,
         credentials: Credentials, secured: NatsServer, tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ def split(a: ServeProcess, b: ServeProcess) -> Callable[[list[LogLine]], bool]:
     return check
 
 
+@pytest.mark.slow(9)
 async def test_two_serve_processes_split_the_views_and_one_survives_a_sigkill(
         postgres_store: str, nats_url: str, nats_prefix: str, tmp_path: Path) -> None:
     ledger = open_ledger(postgres_store)

@@ -74,6 +74,7 @@ def poles(prefix: str, store: str) -> list[OutgoingMessage]:
     return out
 
 
+@pytest.mark.slow(10)
 async def test_a_killed_service_recovers_within_the_ack_wait_not_thirty_seconds(
         tmp_path: Path, nats_url: str, nats_prefix: str) -> None:
     store = f"sqlite:///{tmp_path / 'log.db'}"
@@ -147,6 +148,7 @@ def produce(nats_url: str, prefix: str, cwd: Path, timeout: float) -> tuple[int,
 NOT_YET = "accepted by the broker, not yet recorded"
 
 
+@pytest.mark.slow(9)
 async def test_produce_tells_not_yet_recorded_from_recorded_and_already_recorded(
         tmp_path: Path, nats_url: str, nats_prefix: str) -> None:
     store = f"sqlite:///{tmp_path / 'log.db'}"

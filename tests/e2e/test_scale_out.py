@@ -89,6 +89,7 @@ def views_caught_up(store: str) -> bool:
         views.close()
 
 
+@pytest.mark.slow(14)
 async def test_two_serve_processes_split_the_work_and_survive_a_sigkill(
         tmp_path: Path, postgres_store: str, nats_url: str, nats_prefix: str) -> None:
     store = postgres_store

@@ -75,6 +75,7 @@ async def outage(pg: PgInstance, serve: ServeProcess, seconds: float) -> None:
     await asyncio.to_thread(serve.wait_event, "store.recovered", 60.0, before)
 
 
+@pytest.mark.slow(100)
 async def test_serve_outlives_postgres_outages(pg_instance: PgInstance, nats_url: str,
                                                nats_prefix: str, tmp_path: Path) -> None:
     store = pg_instance.url
@@ -171,6 +172,7 @@ def positions(store: str) -> tuple[int, int]:
 STOP_GRACE = 3.0
 
 
+@pytest.mark.slow(17)
 async def test_serve_stopped_during_an_outage_writes_nothing_after(
         pg_instance: PgInstance, nats_url: str, nats_prefix: str, tmp_path: Path) -> None:
     """SIGTERM while the database is down and the ingest holds a message, the database back
@@ -208,6 +210,7 @@ async def test_serve_stopped_during_an_outage_writes_nothing_after(
     assert pg_instance.written_after(stopped_at) == {}, f"written after {stopped_at}"
 
 
+@pytest.mark.slow(14)
 def test_serve_started_while_the_database_is_down_waits_for_it(pg_instance: PgInstance,
                                                               nats_url: str, nats_prefix: str,
                                                               tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,25 +12,35 @@ import pytest
 from tests.under_load import MARKER, run_under_load
 
 HEAD, TAIL = MARKER[:5], MARKER[5:]  # split, so the counter does not count itself
+# Counts the busy loops that are children of its own parent (the test process), so that other
+# runs on the machine (a parallel worker, another `make test-under-load`) do not change the count.
 COUNT_BURNERS = f"""
-import pathlib, sys
-found = 0
-for cmdline in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
+import os, pathlib, sys
+parent, found = os.getppid(), 0
+for proc in pathlib.Path("/proc").glob("[0-9]*"):
     try:
-        found += ({HEAD!r} + {TAIL!r}) in cmdline.read_text(errors="replace")
-    except OSError:
+        ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        found += ppid == parent and ({HEAD!r} + {TAIL!r}) in (proc / "cmdline").read_text(errors="replace")
+    except (OSError, IndexError, ValueError):
         pass
 pathlib.Path(sys.argv[1]).write_text(str(found))
 sys.exit(int(sys.argv[2]))
 """
 
 
+def parent_of(proc: Path) -> int:
+    """The parent pid in /proc/PID/stat (after the command name, which may hold spaces)."""
+    return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
 def burners_running() -> int:
+    """The busy loops this test process started and that are still alive."""
     found = 0
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            found += MARKER in cmdline.read_text(errors="replace")
-        except OSError:
+            found += parent_of(proc) == os.getpid() and MARKER in (proc / "cmdline").read_text(
+                errors="replace")
+        except (OSError, IndexError, ValueError):
             continue
     return found
 

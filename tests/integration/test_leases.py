@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -15,6 +16,12 @@ from infra.workers.group_claims import Leadership
 from infra.workers.leases import AdvisoryLeases, FileLeases, Leases, preferred
 
 GROUPS = 8
+
+
+def unique(kind: str) -> str:
+    """A key space of this test alone: the advisory locks of the shared server are seen by every
+    session on it (a parallel test worker, another run of the suite)."""
+    return f"{kind}-{uuid.uuid4().hex}"
 
 
 @pytest.mark.parametrize(("worker", "workers", "first"), [
@@ -77,7 +84,8 @@ def test_advisory_leases_split_and_a_closed_session_gives_them_up(postgres_url: 
     a_conn = psycopg.connect(postgres_url, autocommit=True)
     b_conn = psycopg.connect(postgres_url, autocommit=True)
     try:
-        a, b = AdvisoryLeases(a_conn, GROUPS), AdvisoryLeases(b_conn, GROUPS)
+        kind = unique("split")
+        a, b = AdvisoryLeases(a_conn, GROUPS, kind), AdvisoryLeases(b_conn, GROUPS, kind)
         _split(a, b)
         assert a.alive() and b.alive()
         b_pid = b_conn.info.backend_pid
@@ -111,8 +119,9 @@ def test_file_leases_see_the_keys_others_hold(tmp_path: Path) -> None:
 def test_advisory_leases_see_the_keys_others_hold(postgres_url: str) -> None:
     with psycopg.connect(postgres_url, autocommit=True) as a_conn, \
             psycopg.connect(postgres_url, autocommit=True) as b_conn:
-        mine, theirs = AdvisoryLeases(a_conn, 4, "slots"), AdvisoryLeases(b_conn, 4, "slots")
-        other_space = AdvisoryLeases(b_conn, 4, "other")
+        slots, other = unique("slots"), unique("other")
+        mine, theirs = AdvisoryLeases(a_conn, 4, slots), AdvisoryLeases(b_conn, 4, slots)
+        other_space = AdvisoryLeases(b_conn, 4, other)
         mine.claim([1], at_most=1)
         theirs.claim([3], at_most=1)
         other_space.claim([0], at_most=1)

@@ -98,6 +98,7 @@ async def two_caught_up(ledger: Ledger, views: ViewStore, start: Callable[[], Ru
     return a, b
 
 
+@pytest.mark.slow(17)
 async def test_two_workers_split_the_groups_and_write_what_a_replay_gives(
         ledger: Ledger, views: ViewStore, start: Callable[[], Running]) -> None:
     a, b = await two_caught_up(ledger, views, start, 1500)

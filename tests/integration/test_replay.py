@@ -152,6 +152,7 @@ def test_replay_equals_live(ledger: Ledger, clock: Clock) -> None:
         invitations_view(replayed, LEMANS, now, now))
 
 
+@pytest.mark.slow(9)
 def test_a_second_ledger_on_the_same_store_sees_the_same_views(
     ledger: Ledger, clock: Clock, store_url: str
 ) -> None:

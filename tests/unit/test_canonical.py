@@ -33,6 +33,7 @@ views = st.recursive(leaves, lambda inner: st.one_of(
     st.dictionaries(st.text(max_size=6), inner, max_size=4)), max_leaves=30)
 
 
+@pytest.mark.slow(10)
 @given(views)
 def test_the_one_pass_encoder_gives_the_reference_bytes(value: Any) -> None:
     assert canonical_json(value) == reference(value)

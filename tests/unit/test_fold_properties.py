@@ -250,6 +250,7 @@ def _keeps_aggregate_order(events: list[Event]) -> bool:
 # The corrected log holds the demo log: the properties are drawn on it.
 
 
+@pytest.mark.slow(12)
 @settings(max_examples=25, deadline=None)
 @given(data=st.data())
 def test_fold_is_independent_of_interleaving(data: st.DataObject) -> None:

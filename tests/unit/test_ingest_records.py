@@ -76,6 +76,7 @@ VALUE = st.one_of(st.none(), TEXT, st.integers(min_value=-2**80, max_value=2**80
 RECORD = st.fixed_dictionaries({key: VALUE for key in RECORD_KEYS})
 
 
+@pytest.mark.slow(8)
 @settings(max_examples=300, deadline=None)
 @given(st.lists(RECORD, max_size=5), st.randoms(use_true_random=False))
 def test_rows_digest_is_the_sorted_json_digest_whatever_the_key_order(
