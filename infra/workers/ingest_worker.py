@@ -57,6 +57,10 @@ CLAIM_EVERY = LEASE_SECONDS
 """Seconds between two settlements of a worker's claims (the lease period): with the ack wait,
 the bound on how long a dead worker's groups wait for a new holder."""
 log = structlog.get_logger("paddock.ingest")
+REDELIVERY_MARGIN = 2.0
+"""Seconds past the ack wait before a new holder of a group fetches: nats-server queues expired
+messages for redelivery on a timer, which a loaded machine delays (0.5 s was seen too short at
+load 12: new messages came before the expired ones, out of the group's order)."""
 
 
 class IngestWorker:
@@ -178,10 +182,10 @@ class IngestWorker:
 
     async def _after_previous_holder(self, group: int, done: asyncio.Event) -> bool:
         """Wait until the messages a previous holder fetched and never acknowledged are due
-        again (at most the ack wait): redelivered first, they keep the group's order. False
-        if told to stop meanwhile."""
+        again (at most the ack wait, plus `REDELIVERY_MARGIN` for the server to queue them):
+        redelivered first, they keep the group's order. False if told to stop meanwhile."""
         durable = self.topology.durable_of(group)
-        deadline = _now() + self.topology.ack_wait + 0.5
+        deadline = _now() + self.topology.ack_wait + REDELIVERY_MARGIN
         while not done.is_set():
             try:
                 unacked = (await self.js.consumer_info(self.topology.stream, durable)
