@@ -18,9 +18,12 @@ T = TypeVar("T")
 log = structlog.get_logger("paddock.store")
 
 # SQLSTATEs of conflicts a retry resolves: serialization_failure, deadlock_detected,
-# lock_not_available, unique_violation (two CREATEs of one catalog entry), and internal_error,
-# which is how PostgreSQL reports "tuple concurrently updated" (two DDLs on one catalog row).
-CONFLICTS = frozenset({"40001", "40P01", "55P03", "23505", "XX000"})
+# lock_not_available, unique_violation (two CREATEs of one catalog entry), internal_error,
+# which is how PostgreSQL reports "tuple concurrently updated" (two DDLs on one catalog row),
+# and duplicate_table: eventsourcing creates its composite types each in a transaction of its
+# own, outside the create lock, and two at once can fail with 'relation "stored_event_uuid"
+# already exists' (seen once in 48 simultaneous opens); the retry finds the type there.
+CONFLICTS = frozenset({"40001", "40P01", "55P03", "23505", "XX000", "42P07"})
 
 
 def causes(error: BaseException) -> Iterator[BaseException]:
