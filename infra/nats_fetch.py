@@ -21,6 +21,7 @@ import asyncio
 import json
 
 from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext, api
 from nats.js.errors import APIError
 
@@ -55,7 +56,12 @@ async def fetch_batch(psub: JetStreamContext.PullSubscription, batch: int,
             pass
     if msgs:
         return msgs
-    return await psub.fetch(batch, timeout=timeout)  # idle: nats-py's lingering request
+    try:
+        return await psub.fetch(batch, timeout=timeout)  # idle: nats-py's lingering request
+    except TimeoutError as error:  # nats-py lets asyncio's through when its wait_for times out
+        if isinstance(error, NatsTimeout):
+            raise
+        raise NatsTimeout from error
 
 
 def _request(batch: int) -> bytes:

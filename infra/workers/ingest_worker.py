@@ -230,7 +230,7 @@ class IngestWorker:
 
     async def _fetch_and_handle(self, psub: JetStreamContext.PullSubscription, timeout: float) -> int:
         try:
-            msgs: list[Msg] = await fetch_batch(psub, self.batch, timeout)
+            msgs: list[Msg] = in_stream_order(await fetch_batch(psub, self.batch, timeout))
         except (NatsTimeout, TimeoutError):
             return 0
         async with self._in_progress(msgs):
@@ -339,6 +339,21 @@ class IngestWorker:
                       logger: Any = log) -> None:
         await self.answers.settle(msg, result, seconds, logger)
         self.handled += 1
+
+
+def in_stream_order(msgs: list[Msg]) -> list[Msg]:
+    """A batch in the order the stream holds its messages. A consumer delivers new messages in
+    that order, but what a killed holder had fetched comes back as its parts expire: the part
+    it was appending (kept alive by progress beats) after the part still waiting, so a group's
+    classifications came back before their championship's registration (and were refused)."""
+    return sorted(msgs, key=_stream_sequence)
+
+
+def _stream_sequence(msg: Msg) -> int:
+    try:
+        return int(msg.metadata.sequence.stream)
+    except (AttributeError, ValueError, TypeError):  # not a JetStream delivery: as it came
+        return 0
 
 
 def _now() -> float:
